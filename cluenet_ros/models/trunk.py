@@ -1,0 +1,85 @@
+"""ResNet trunks from torchvision, split into the stages that gradual unfreezing
+walks through (stem, layer1 ... layer4)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import resnet
+
+LOG = logging.getLogger(__name__)
+
+STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+_BUILDERS = {
+    "resnet18": (resnet.resnet18, resnet.ResNet18_Weights.IMAGENET1K_V1, 512),
+    "resnet34": (resnet.resnet34, resnet.ResNet34_Weights.IMAGENET1K_V1, 512),
+    "resnet50": (resnet.resnet50, resnet.ResNet50_Weights.IMAGENET1K_V2, 2048),
+}
+TRUNKS = tuple(_BUILDERS)
+
+
+class Trunk(nn.Module):
+    """ResNet up to conv5 (layer4), no pooling or classifier.
+
+    ``output_stride`` 16 dilates layer4 instead of striding it, which keeps
+    pedestrians of 30-50 px (CityPersons' small end) several feature cells tall.
+    """
+
+    def __init__(self, name: str, weights: str = "none", output_stride: int = 32):
+        super().__init__()
+        if name not in _BUILDERS:
+            raise ValueError(f"unknown trunk {name!r}; choose one of {', '.join(TRUNKS)}")
+        build, enum, channels = _BUILDERS[name]
+        dilate = output_stride == 16
+        if dilate and name != "resnet50":
+            # BasicBlock ResNets do not support dilation in torchvision.
+            raise ValueError(f"output_stride 16 needs a bottleneck trunk (resnet50), not {name}")
+        kwargs = {"replace_stride_with_dilation": [False, False, True]} if dilate else {}
+        net = build(weights=None, **kwargs)
+        _load_trunk_weights(net, name, weights, enum)
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+        self.out_channels = channels
+        self.stride = output_stride
+
+    def stage(self, name: str) -> nn.Module:
+        return getattr(self, name)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name in STAGES:
+            x = getattr(self, name)(x)
+        return x
+
+
+def _load_trunk_weights(net: nn.Module, name: str, weights: str, enum) -> None:
+    if weights == "none":
+        LOG.warning("%s trunk starts from random initialisation (trunk_weights: none); "
+                    "pass a local weights file or 'imagenet' for pre-trained features", name)
+        return
+    if weights == "imagenet":
+        try:
+            state = enum.get_state_dict(progress=False)
+        except Exception as exc:  # network errors come in many types
+            raise RuntimeError(
+                f"could not fetch ImageNet weights for {name} through torchvision ({exc}); "
+                "download them where the network allows and pass the file path as trunk_weights"
+            ) from None
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"trunk weights file not found: {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise RuntimeError(f"{path}: not a readable PyTorch weights file ({exc})") from None
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("fc.")]
+    if missing or unexpected:
+        raise RuntimeError(f"trunk weights {weights} do not fit {name}: missing {missing[:5]}, "
+                           f"unexpected {unexpected[:5]}")
+    LOG.info("loaded %s trunk weights from %s", name, weights)

@@ -1,0 +1,42 @@
+"""ament_python build of cluenet_ros.
+
+colcon (through setup.cfg) puts the console scripts into lib/cluenet_ros so that
+``ros2 run`` finds them; ``pip install -e .`` in the self-contained venv puts them
+into .venv/bin. launch/ and config/ go to share/cluenet_ros in both cases.
+"""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "cluenet_ros"
+
+
+def share(folder, pattern="*"):
+    return (f"share/{PACKAGE}/{folder}", sorted(p for p in glob(f"{folder}/{pattern}")))
+
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    package_data={PACKAGE: ["py.typed"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        share("launch", "*.launch.py"),
+        share("config", "*.yaml"),
+        share("config", "*.rviz"),
+    ],
+    python_requires=">=3.10",
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="cluenet_ros developers",
+    maintainer_email="cluenet-ros@example.com",
+    description="ClueNet pedestrian detection, segmentation and occlusion-aware pose for ROS 2",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "cluenet = cluenet_ros.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Create or refresh the project's virtual environment (.venv). Idempotent: when the
+# requirement files, setup.py and the interface sources are unchanged since the last
+# run, nothing is installed or built again.
+#
+# Without a ROS 2 installation it takes rclpy and the standard messages from the
+# ROS 2 Kilted wheels on PyPI. With one sourced (ROS_DISTRO set), the venv sees the
+# distribution's packages (--system-site-packages) and no wheel is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3.11}
+BUILD_DIR=${BUILD_DIR:-build/interfaces}
+
+if [ -n "${ROS_DISTRO:-}" ]; then
+  mode="ros-$ROS_DISTRO"
+  reqs=(requirements/python.txt)
+  venv_flags=(--system-site-packages)
+else
+  mode="wheels"
+  reqs=(requirements/python.txt requirements/ros-wheels.txt)
+  venv_flags=()
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV with $PYTHON ($mode)"
+  "$PYTHON" -m venv "${venv_flags[@]}" "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
+fi
+
+stamp="$VENV/.cluenet-requirements.sha256"
+digest=$( { echo "$mode"; cat "${reqs[@]}" setup.py setup.cfg; } | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "[setup] installing Python requirements ($mode)"
+  req_args=()
+  for r in "${reqs[@]}"; do req_args+=(-r "$r"); done
+  "$VENV/bin/python" -m pip install --quiet "${req_args[@]}" 2> >(grep -v "is ignored: it is neither" >&2)
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+  echo "$digest" > "$stamp"
+else
+  echo "[setup] Python requirements up to date"
+fi
+
+# Like colcon --symlink-install: the package's share/ folder points at the
+# working tree, so ament_index finds launch/ and config/ and edits take effect.
+share="$VENV/share/cluenet_ros"
+mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
+for item in launch config package.xml; do ln -sfn "$PWD/$item" "$share/$item"; done
+touch "$VENV/share/ament_index/resource_index/packages/cluenet_ros"
+
+# vision_msgs only where no installation provides it; cluenet_msgs always (ours).
+"$VENV/bin/python" tools/build_interfaces.py --prefix "$VENV" --build-dir "$BUILD_DIR" \
+  --skip-if-importable interfaces/vision_msgs
+"$VENV/bin/python" tools/build_interfaces.py --prefix "$VENV" --build-dir "$BUILD_DIR" \
+  interfaces/cluenet_msgs
+
+"$VENV/bin/python" -c "import rclpy, vision_msgs.msg, cluenet_msgs.msg, torch, torchvision, cluenet_ros" \
+  && echo "[setup] ready: $VENV"
