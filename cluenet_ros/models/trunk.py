@@ -54,6 +54,8 @@ class Trunk(nn.Module):
 
 
 def _load_trunk_weights(net: nn.Module, name: str, weights: str, enum) -> None:
+    if weights == "from_checkpoint":  # a checkpoint load overwrites every weight next
+        return
     if weights == "none":
         LOG.warning("%s trunk starts from random initialisation (trunk_weights: none); "
                     "pass a local weights file or 'imagenet' for pre-trained features", name)
