@@ -1,0 +1,279 @@
+"""The ClueNet inference pipeline: image in, pedestrians out.
+
+One call per frame (or one per batch of frames) runs stage 1 on the whole image,
+cuts every detected pedestrian out of the image multiplied by the predicted
+pedestrian mask (the paper's segmented input, which removes the background and
+the occluders), sends all crops of all frames through stage 2 as one batch, and
+maps the keypoints back to image pixels. Everything between the input copy and
+the final copy back to the host stays on the device.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.ops import roi_align
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.config import spec
+from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
+from cluenet_ros.models.checkpoint import load_models
+from cluenet_ros.models.heatmaps import decode_heatmaps
+from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
+from cluenet_ros.models.stage2 import ClueNetStage2, Stage2Config
+
+LOG = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    device: str = spec("auto", choices=DEVICES)
+    precision: str = spec("fp16", choices=PRECISIONS,
+                          help="autocast precision on CUDA; the CPU always runs fp32")
+    score_threshold: float = spec(0.5, min=0.0, max=1.0)
+    nms_iou: float = spec(0.5, min=0.0, max=1.0)
+    max_detections: int = spec(100, min=1, max=1000)
+    mask_threshold: float = spec(0.5, min=0.0, max=1.0)
+    crop_padding: float = spec(1.1, min=1.0, max=2.0,
+                               help="crop = full-body box grown to the crop aspect, times this")
+    occlusion_tolerance: float = spec(0.03, min=0.0, max=0.5,
+                                      help="a keypoint within this fraction of the crop height of "
+                                           "the predicted mask counts as visible")
+    roi_sampling_ratio: int = spec(2, min=0, help="roi_align samples per output pixel and axis")
+    channels_last: bool = spec(True, help="channels-last memory format on CUDA")
+
+
+@dataclass
+class Pedestrian:
+    id: str
+    box: np.ndarray            # (4,) x1, y1, x2, y2 full body
+    score: float
+    visible_box: np.ndarray    # (4,)
+    visibility: float
+    keypoints: np.ndarray      # (13, 3) x, y, confidence
+    occluded: np.ndarray       # (13,) bool
+
+
+@dataclass
+class FrameResult:
+    """Everything found in one frame, as arrays (row i is pedestrian i, by score)."""
+
+    boxes: np.ndarray          # (N, 4) float32 full-body xyxy, pixels
+    scores: np.ndarray         # (N,)
+    visible_boxes: np.ndarray  # (N, 4) box of the predicted mask inside the full box
+    visibility: np.ndarray     # (N,) visible box area / full box area
+    keypoints: np.ndarray      # (N, 13, 3) x, y, confidence
+    occluded: np.ndarray       # (N, 13) bool: outside the predicted visible mask
+    mask: np.ndarray           # (H, W) uint8, 255 = pedestrian
+    keypoint_names: tuple[str, ...] = field(default=kp.NAMES)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def ids(self) -> list[str]:
+        """Per-frame ids: the rank by score, the same in every output of a frame."""
+        return [str(i) for i in range(len(self))]
+
+    def __iter__(self) -> Iterator[Pedestrian]:
+        for i, pid in enumerate(self.ids):
+            yield Pedestrian(pid, self.boxes[i], float(self.scores[i]), self.visible_boxes[i],
+                             float(self.visibility[i]), self.keypoints[i], self.occluded[i])
+
+
+def resolve_device(name: str) -> torch.device:
+    if name not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def check_image(image: np.ndarray, index: int = 0) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
+                else type(image).__name__)
+        raise ValueError(f"image {index}: expected an H x W x 3 uint8 RGB array, got {desc}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f"image {index}: too small ({image.shape[1]}x{image.shape[0]})")
+
+
+class ClueNetPipeline:
+    """Stage 1 + stage 2 on one device. Thread-compatible, not thread-safe."""
+
+    def __init__(self, stage1: ClueNetStage1, stage2: ClueNetStage2,
+                 config: PipelineConfig | None = None):
+        self.config = config or PipelineConfig()
+        self.device = resolve_device(self.config.device)
+        self.stage1 = stage1.eval().to(self.device)
+        self.stage2 = stage2.eval().to(self.device)
+        if self.device.type == "cuda" and self.config.channels_last:
+            self.stage1.to(memory_format=torch.channels_last)
+            self.stage2.to(memory_format=torch.channels_last)
+        self.crop_hw = tuple(stage2.config.input_size)
+        self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
+
+    # -- construction -----------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None) -> "ClueNetPipeline":
+        models = load_models(path, ("stage1", "stage2"))
+        return cls(models["stage1"], models["stage2"], config)
+
+    @classmethod
+    def random(cls, config: PipelineConfig | None = None, stage1: Stage1Config | None = None,
+               stage2: Stage2Config | None = None) -> "ClueNetPipeline":
+        LOG.warning("ClueNet pipeline with RANDOM weights: outputs are meaningless "
+                    "(for testing the plumbing only)")
+        return cls(ClueNetStage1(stage1), ClueNetStage2(stage2), config)
+
+    # -- run-time settings ----------------------------------------------------------
+    def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
+                       max_detections: int | None = None) -> None:
+        self.stage1.set_thresholds(score, nms_iou, max_detections)
+
+    def _autocast(self):
+        if self.device.type != "cuda" or self.config.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.config.precision == "fp16" else torch.bfloat16
+        return torch.autocast("cuda", dtype=dtype)
+
+    # -- inference ------------------------------------------------------------------
+    def __call__(self, image: np.ndarray) -> FrameResult:
+        return self.process_batch([image])[0]
+
+    @torch.inference_mode()
+    def process_batch(self, images: Sequence[np.ndarray]) -> list[FrameResult]:
+        """Several frames in one stage-1 batch and one stage-2 batch.
+
+        Frames of one size (one camera) give the same results as one call each;
+        frames of mixed sizes are zero-padded to the largest, as in torchvision's
+        detectors, which can change detections near the padded border.
+        """
+        for i, image in enumerate(images):
+            check_image(image, i)
+        if not images:
+            return []
+        tensors = [self._to_tensor(img) for img in images]
+        with self._autocast():
+            stage1_out = self.stage1(tensors)
+        masks = [o["mask"] > self.config.mask_threshold for o in stage1_out]
+        boxes = [o["boxes"].float() for o in stage1_out]
+        crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
+        if len(crops):
+            with self._autocast():
+                heatmaps = self.stage2(self._layout(crops))
+            kps = decode_heatmaps(heatmaps.float(), self.stage2.config.heatmap_stride)
+        else:
+            kps = crops.new_zeros((0, kp.NUM_KEYPOINTS, 3))
+        occluded = self._occluded(kps, crop_masks)
+        kps_img = crop_to_image(kps, crop_regions, self.crop_hw)
+        kps_img[..., 2] = kps_img[..., 2].clamp(0.0, 1.0)
+        all_boxes = torch.cat(boxes) if boxes else crops.new_zeros((0, 4))
+        vis_boxes, visibility = self._visible_boxes(all_boxes, crop_masks, crop_regions)
+        return self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
+
+    def _to_tensor(self, image: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(image))
+        if self.device.type == "cuda":
+            t = t.pin_memory().to(self.device, non_blocking=True)
+        return t.permute(2, 0, 1).float().div_(255.0)
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cuda" and self.config.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _crop(self, images, masks, boxes):
+        """All crops of all frames in one roi_align: segmented RGB plus the mask."""
+        hc, wc = self.crop_hw
+        regions = [crop_boxes(b, self.crop_hw, self.config.crop_padding) for b in boxes]
+        n = sum(len(r) for r in regions)
+        if n == 0:
+            empty = images[0].new_zeros((0, 3, hc, wc))
+            return empty, images[0].new_zeros((0, hc, wc)), images[0].new_zeros((0, 4))
+        h = max(i.shape[1] for i in images)
+        w = max(i.shape[2] for i in images)
+        stacked = images[0].new_zeros((len(images), 4, h, w))
+        for s, img, m in zip(stacked, images, masks):
+            s[3, : m.shape[0], : m.shape[1]] = m
+            s[:3, : img.shape[1], : img.shape[2]] = img * s[3:4, : img.shape[1], : img.shape[2]]
+        out = roi_align(stacked, [r.to(stacked.dtype) for r in regions], output_size=(hc, wc),
+                        spatial_scale=1.0, sampling_ratio=self.config.roi_sampling_ratio, aligned=True)
+        return out[:, :3], out[:, 3], torch.cat(regions)
+
+    def _occluded(self, kps: torch.Tensor, crop_masks: torch.Tensor) -> torch.Tensor:
+        """True where a keypoint is not on (or within tolerance of) the visible mask."""
+        if len(kps) == 0:
+            return torch.zeros(kps.shape[:2], dtype=torch.bool, device=kps.device)
+        hc, wc = self.crop_hw
+        radius = int(round(self.config.occlusion_tolerance * hc))
+        m = (crop_masks > 0.5).float()[:, None]
+        if radius > 0:
+            m = F.max_pool2d(m, 2 * radius + 1, stride=1, padding=radius)
+        col = kps[..., 0].floor().long()
+        row = kps[..., 1].floor().long()
+        inside = (col >= 0) & (col < wc) & (row >= 0) & (row < hc)
+        idx = row.clamp(0, hc - 1) * wc + col.clamp(0, wc - 1)
+        on_mask = m.flatten(1).gather(1, idx) > 0.5
+        return ~(on_mask & inside)
+
+    def _visible_boxes(self, boxes: torch.Tensor, crop_masks: torch.Tensor, regions: torch.Tensor):
+        """Box of the mask pixels inside each full-body box, from the crop's mask."""
+        n = len(boxes)
+        if n == 0:
+            return boxes.new_zeros((0, 4)), boxes.new_zeros((0,))
+        hc, wc = self.crop_hw
+        dev = boxes.device
+        sx = (regions[:, 2] - regions[:, 0]) / wc
+        sy = (regions[:, 3] - regions[:, 1]) / hc
+        xs = regions[:, 0:1] + (torch.arange(wc, device=dev) + 0.5) * sx[:, None]  # (N, wc) centres
+        ys = regions[:, 1:2] + (torch.arange(hc, device=dev) + 0.5) * sy[:, None]
+        in_x = (xs >= boxes[:, 0:1]) & (xs <= boxes[:, 2:3])
+        in_y = (ys >= boxes[:, 1:2]) & (ys <= boxes[:, 3:4])
+        m = (crop_masks > 0.5) & in_y[:, :, None] & in_x[:, None, :]
+        cols, rows = m.any(dim=1), m.any(dim=2)
+        has = cols.any(dim=1)
+        big = torch.finfo(xs.dtype).max
+        x1 = torch.where(cols, xs, big).amin(dim=1) - sx / 2
+        x2 = torch.where(cols, xs, -big).amax(dim=1) + sx / 2
+        y1 = torch.where(rows, ys, big).amin(dim=1) - sy / 2
+        y2 = torch.where(rows, ys, -big).amax(dim=1) + sy / 2
+        vis = torch.stack([torch.maximum(x1, boxes[:, 0]), torch.maximum(y1, boxes[:, 1]),
+                           torch.minimum(x2, boxes[:, 2]), torch.minimum(y2, boxes[:, 3])], dim=1)
+        vis = torch.where(has[:, None], vis, boxes.new_zeros(()).expand_as(vis))
+        area = lambda b: (b[:, 2] - b[:, 0]).clamp_min(0) * (b[:, 3] - b[:, 1]).clamp_min(0)  # noqa: E731
+        ratio = torch.where(has, area(vis) / area(boxes).clamp_min(1e-6), boxes.new_zeros(()))
+        return vis, ratio.clamp(0.0, 1.0)
+
+    @staticmethod
+    def _to_results(stage1_out, masks, boxes, kps, occluded, vis_boxes, visibility) -> list[FrameResult]:
+        # one device-to-host copy per tensor kind for the whole batch
+        masks_u8 = [m.to(torch.uint8).mul_(255) for m in masks]
+        host = [t.cpu() for t in (kps, occluded, vis_boxes, visibility)] if len(kps) else None
+        results, start = [], 0
+        for out, b, m in zip(stage1_out, boxes, masks_u8):
+            n = len(b)
+            sl = slice(start, start + n)
+            start += n
+            if n:
+                k, o, vb, v = (t[sl].numpy() for t in host)
+            else:
+                k = np.zeros((0, kp.NUM_KEYPOINTS, 3), np.float32)
+                o = np.zeros((0, kp.NUM_KEYPOINTS), bool)
+                vb, v = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+            results.append(FrameResult(
+                boxes=b.cpu().numpy().astype(np.float32), scores=out["scores"].float().cpu().numpy(),
+                visible_boxes=vb.astype(np.float32), visibility=v.astype(np.float32),
+                keypoints=k.astype(np.float32), occluded=o.astype(bool), mask=m.cpu().numpy()))
+        return results

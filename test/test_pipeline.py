@@ -1,0 +1,137 @@
+"""The two-stage inference pipeline: geometry, counts, sizes, batching, flags."""
+import numpy as np
+import pytest
+import torch
+from torchvision.ops import roi_align
+
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+from cluenet_ros.inference.geometry import crop_boxes, crop_to_image, image_to_crop
+from cluenet_ros.models.checkpoint import save_checkpoint
+from conftest import tiny_stage1_config, tiny_stage2_config
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    torch.manual_seed(0)
+    return ClueNetPipeline.random(PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=1.0,
+                                                 max_detections=20),
+                                  tiny_stage1_config(), tiny_stage2_config())
+
+
+def noise_image(h, w, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_crop_boxes_keep_aspect_and_contain_the_box():
+    boxes = torch.tensor([[10.0, 20.0, 30.0, 120.0], [0.0, 0.0, 200.0, 50.0]])
+    crops = crop_boxes(boxes, (256, 192), padding=1.1)
+    w, h = crops[:, 2] - crops[:, 0], crops[:, 3] - crops[:, 1]
+    assert torch.allclose(w / h, torch.full((2,), 192 / 256))
+    assert (crops[:, :2] <= boxes[:, :2]).all() and (crops[:, 2:] >= boxes[:, 2:]).all()
+    assert torch.allclose((crops[:, :2] + crops[:, 2:]) / 2, (boxes[:, :2] + boxes[:, 2:]) / 2)
+
+
+def test_crop_then_back_projection_round_trip():
+    img = torch.zeros(1, 1, 120, 160)
+    img[0, 0, 77, 41] = 1.0                # pixel centre at (41.5, 77.5)
+    crops = crop_boxes(torch.tensor([[20.0, 30.0, 60.0, 110.0]]), (64, 48), 1.1)
+    out = roi_align(img, [crops], output_size=(64, 48), sampling_ratio=1, aligned=True)[0, 0]
+    # the crop pixel that samples the bright pixel best maps back to within half a
+    # crop pixel (one sampling step) of that pixel's centre
+    row, col = divmod(int(out.argmax()), 48)
+    back = crop_to_image(torch.tensor([[[col + 0.5, row + 0.5]]]), crops, (64, 48))[0, 0]
+    step = (crops[0, 2] - crops[0, 0]) / 48
+    assert abs(float(back[0]) - 41.5) <= step / 2 + 1e-4
+    assert abs(float(back[1]) - 77.5) <= step / 2 + 1e-4
+    pts = torch.rand(1, 13, 2) * 100
+    assert torch.allclose(crop_to_image(image_to_crop(pts, crops, (64, 48)), crops, (64, 48)), pts, atol=1e-4)
+
+
+@pytest.mark.parametrize("count", [0, 1, 20])
+def test_pedestrian_counts(pipeline, count):
+    if count == 0:
+        pipeline.set_thresholds(score=1.0, max_detections=20)
+    else:
+        pipeline.set_thresholds(score=0.0, max_detections=count)
+    try:
+        res = pipeline(noise_image(97, 131))
+    finally:
+        pipeline.set_thresholds(score=0.0, max_detections=20)
+    assert len(res) == count
+    assert res.keypoints.shape == (count, 13, 3) and res.occluded.shape == (count, 13)
+    assert res.visible_boxes.shape == (count, 4) and res.visibility.shape == (count,)
+    assert res.mask.shape == (97, 131) and res.mask.dtype == np.uint8
+    assert res.ids == [str(i) for i in range(count)]
+    if count:
+        assert ((res.visibility >= 0) & (res.visibility <= 1)).all()
+        vis = res.visible_boxes[res.visibility > 0]
+        full = res.boxes[res.visibility > 0]
+        assert (vis[:, :2] >= full[:, :2] - 1e-3).all() and (vis[:, 2:] <= full[:, 2:] + 1e-3).all()
+        assert ((res.keypoints[..., 2] >= 0) & (res.keypoints[..., 2] <= 1)).all()
+
+
+@pytest.mark.parametrize("size", [(33, 17), (101, 257), (64, 2)])
+def test_odd_image_sizes(pipeline, size):
+    res = pipeline(noise_image(*size))
+    assert res.mask.shape == size
+    if len(res):
+        assert (res.boxes[:, 2] <= size[1] + 1e-3).all() and (res.boxes[:, 3] <= size[0] + 1e-3).all()
+
+
+def test_bad_images_are_rejected(pipeline):
+    with pytest.raises(ValueError, match="H x W x 3 uint8"):
+        pipeline(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="float32"):
+        pipeline(np.zeros((10, 10, 3), np.float32))
+
+
+def test_batch_equals_single_frames(pipeline):
+    # frames of one camera share a size; mixed sizes are padded to the largest,
+    # which changes what the detector sees near the padding
+    a, b = noise_image(97, 131, 1), noise_image(97, 131, 2)
+    batched = pipeline.process_batch([a, b])
+    for single, res in zip((pipeline(a), pipeline(b)), batched):
+        assert len(single) == len(res)
+        np.testing.assert_allclose(single.boxes, res.boxes, atol=1e-3)
+        np.testing.assert_allclose(single.keypoints, res.keypoints, atol=1e-2)
+        np.testing.assert_array_equal(single.mask, res.mask)
+
+
+def test_batched_stage2_equals_crop_by_crop(pipeline):
+    img = noise_image(97, 131, 3)
+    t = pipeline._to_tensor(img)
+    with torch.inference_mode():
+        out = pipeline.stage1([t])[0]
+        crops, _, _ = pipeline._crop([t], [out["mask"] > 0.5], [out["boxes"]])
+        assert len(crops) == 20
+        batched = pipeline.stage2(crops)
+        single = torch.cat([pipeline.stage2(c[None]) for c in crops])
+    assert torch.allclose(batched, single, atol=1e-5)
+
+
+def test_occluded_flag_follows_the_mask(pipeline):
+    hc, wc = pipeline.crop_hw
+    masks = torch.zeros(1, hc, wc)
+    masks[0, : hc // 2] = 1.0                   # top half visible
+    kps = torch.tensor([[[wc / 2, hc / 4, 1.0], [wc / 2, 3 * hc / 4, 1.0], [-5.0, 3.0, 1.0]]])
+    assert pipeline._occluded(kps, masks).tolist() == [[False, True, True]]
+
+
+def test_visible_box_and_ratio(pipeline):
+    hc, wc = pipeline.crop_hw
+    box = torch.tensor([[0.0, 0.0, float(wc), float(hc)]])
+    region = box.clone()                       # crop equals the box: crop pixel = image pixel
+    masks = torch.zeros(1, hc, wc)
+    masks[0, : hc // 2, : wc // 4] = 1.0
+    vis, ratio = pipeline._visible_boxes(box, masks, region)
+    assert vis.tolist() == [[0.0, 0.0, wc / 4, hc / 2]]
+    assert ratio.item() == pytest.approx(1 / 8)
+
+
+def test_from_checkpoint(tmp_path, pipeline):
+    path = tmp_path / "cluenet.pt"
+    save_checkpoint(path, {"stage1": pipeline.stage1, "stage2": pipeline.stage2})
+    loaded = ClueNetPipeline.from_checkpoint(path, pipeline.config)
+    img = noise_image(97, 131, 4)
+    a, b = pipeline(img), loaded(img)
+    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-4)
