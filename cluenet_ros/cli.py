@@ -1,23 +1,48 @@
-"""The ``cluenet`` command: one entry point, one sub-command per task."""
+"""The ``cluenet`` command: one entry point, one sub-command per task.
+
+Sub-commands register themselves through ``register(subparsers)`` in their own
+modules; heavy imports (torch, pybullet) happen only when a command runs.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+
+COMMAND_MODULES = (
+    "cluenet_ros.synth.cli",
+    "cluenet_ros.evaluation.cli",
+)
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed without a traceback, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cluenet", description="ClueNet tools")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="cluenet", description="ClueNet pedestrian detection, "
+                                     "segmentation and occlusion-aware pose: tools")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ValueError, FileNotFoundError) as exc:
+        print(f"cluenet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

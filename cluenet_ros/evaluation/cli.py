@@ -1,0 +1,76 @@
+"""``cluenet eval``: the paper's metrics from files."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate detections, masks or keypoints")
+    ev = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
+
+    d = ev.add_parser("detection", help="log-average miss rate (CityPersons protocol)")
+    d.add_argument("--gt", required=True, help="ground truth, CityPersons evaluation JSON")
+    d.add_argument("--dt", required=True, help="detections, COCO results JSON")
+    d.add_argument("--json", help="write {reasonable, heavy, reasonable_heavy, all} here")
+    d.set_defaults(func=run_detection)
+
+    k = ev.add_parser("pose", help="keypoint AP (COCOeval, 13-keypoint OKS sigmas)")
+    k.add_argument("--gt", required=True, help="COCO keypoints JSON")
+    k.add_argument("--dt", required=True, help="COCO keypoint results JSON")
+    k.add_argument("--json", help="write the figures here")
+    k.set_defaults(func=run_pose)
+
+    s = ev.add_parser("segmentation", help="pedestrian mask IoU over a dataset")
+    s.add_argument("--gt", required=True, help="folder of ground-truth mask PNGs")
+    s.add_argument("--pred", required=True, help="folder of predicted mask PNGs, same file names")
+    s.add_argument("--ignore-value", type=int, default=255, help="ground-truth value to skip (-1: none)")
+    s.add_argument("--json", help="write the figures here")
+    s.set_defaults(func=run_segmentation)
+
+
+def _write(path, data) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=2, allow_nan=False,
+                                         default=lambda v: None) + "\n")
+
+
+def _clean(d: dict) -> dict:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+def run_detection(args) -> int:
+    from cluenet_ros.evaluation.detection import (evaluate_detections, format_table, load_detections,
+                                                  load_ground_truth)
+
+    gt = load_ground_truth(args.gt)
+    res = evaluate_detections(gt, load_detections(args.dt, gt))
+    print(format_table(res))
+    _write(args.json, _clean(res))
+    return 0
+
+
+def run_pose(args) -> int:
+    from cluenet_ros.evaluation.pose import keypoint_ap, occluded_keypoint_ap
+
+    res = {"all_keypoints": _clean(keypoint_ap(args.gt, args.dt, args.dt))}
+    occ = occluded_keypoint_ap(args.gt, args.dt, args.dt)
+    if occ is not None:
+        res["occluded_keypoints"] = _clean(occ)
+    for name, figures in res.items():
+        print(f"{name:<19} " + "  ".join(f"{k} {'n/a' if v is None else f'{100 * v:.1f}'}"
+                                         for k, v in figures.items()))
+    _write(args.json, res)
+    return 0
+
+
+def run_segmentation(args) -> int:
+    from cluenet_ros.evaluation.segmentation import iou_from_folders
+
+    acc = iou_from_folders(args.pred, args.gt, None if args.ignore_value < 0 else args.ignore_value)
+    print(f"pedestrian IoU {100 * acc.iou:.2f}% over {acc.images} images")
+    _write(args.json, {"iou": acc.iou, "images": acc.images, "intersection": acc.intersection,
+                       "union": acc.union})
+    return 0
