@@ -15,8 +15,7 @@ COMMAND_MODULES = (
 )
 
 
-class UserError(Exception):
-    """A problem with the user's input: printed without a traceback, exit code 2."""
+from cluenet_ros.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (UserError, ValueError, FileNotFoundError) as exc:
+    except (InputError, ValueError, FileNotFoundError) as exc:
         print(f"cluenet {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

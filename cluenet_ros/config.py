@@ -20,10 +20,12 @@ from typing import Any, Mapping, TypeVar
 
 import yaml
 
+from cluenet_ros.errors import InputError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A configuration file or mapping that does not match its schema."""
 
 

@@ -29,6 +29,8 @@ def register(sub) -> None:
     s.add_argument("--json", help="write the figures here")
     s.set_defaults(func=run_segmentation)
 
+    register_full(ev)
+
 
 def _write(path, data) -> None:
     if path:
@@ -73,4 +75,23 @@ def run_segmentation(args) -> int:
     print(f"pedestrian IoU {100 * acc.iou:.2f}% over {acc.images} images")
     _write(args.json, {"iou": acc.iou, "images": acc.images, "intersection": acc.intersection,
                        "union": acc.union})
+    return 0
+
+
+def register_full(ev) -> None:
+    f = ev.add_parser("full", help="run a checkpoint over a dataset split and report all metrics")
+    f.add_argument("--weights", required=True, help="ClueNet checkpoint (stage1 + stage2)")
+    f.add_argument("--data", required=True, help="split folder with citypersons.json / coco_keypoints.json")
+    f.add_argument("--out", required=True, help="report folder (report.md, report.json, plots)")
+    f.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    f.add_argument("--max-images", type=int, default=None)
+    f.set_defaults(func=run_full)
+
+
+def run_full(args) -> int:
+    from cluenet_ros.evaluation.full import run_full as full
+
+    path = full(args.weights, args.data, args.out, args.device, args.max_images)
+    print(path.read_text())
+    print(f"report written to {path.parent}")
     return 0

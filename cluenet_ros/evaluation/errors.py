@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cluenet_ros.errors import InputError
 
-class EvaluationInputError(ValueError):
+
+class EvaluationInputError(InputError, ValueError):
     def __init__(self, source: str | Path, problem: str):
         super().__init__(f"{source}: {problem}")
         self.source = str(source)

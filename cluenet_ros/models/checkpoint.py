@@ -24,12 +24,13 @@ import torch
 from torch import nn
 
 from cluenet_ros.config import ConfigError, from_dict, to_dict
+from cluenet_ros.errors import InputError
 
 FORMAT = "cluenet-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(InputError, RuntimeError):
     def __init__(self, path: str | Path, problem: str):
         super().__init__(f"{path}: {problem}")
         self.path = str(path)

@@ -30,8 +30,7 @@ from tqdm import tqdm
 from cluenet_ros import keypoints as kp
 from cluenet_ros.synth.render import OCCLUDER_KINDS, RenderedScene, SceneRenderer
 
-CITYPERSONS_FILE = "citypersons.json"
-COCO_FILE = "coco_keypoints.json"
+from cluenet_ros.data.split import CITYPERSONS_FILE, COCO_FILE  # noqa: E402  (one place for the names)
 
 
 @dataclass(frozen=True)

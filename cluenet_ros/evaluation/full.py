@@ -1,0 +1,139 @@
+"""``cluenet eval full``: run a checkpoint over a dataset split and report every
+metric of the paper in Markdown, JSON and plots."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from cluenet_ros.data.split import SplitFolder
+from cluenet_ros.evaluation import detection as det_eval
+from cluenet_ros.evaluation.occlusion_study import LEVELS, ap_against_occlusion, fully_visible, plot
+from cluenet_ros.evaluation.pose import keypoint_ap, keypoints_inside_masks, occluded_keypoint_ap
+from cluenet_ros.evaluation.segmentation import MaskIoU
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+
+IGNORE = 255
+
+
+def _iou_xywh(a, b) -> float:
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
+    ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-9)
+
+
+def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int | None = None,
+                   levels=LEVELS, progress: bool = True) -> dict:
+    images = data.images[:max_images] if max_images else data.images
+    dets, kp_results, inside_pts, inside_masks = [], [], [], []
+    seg = MaskIoU()
+    occlusion_samples = []
+    coco_by_id = {a["id"]: a for a in (data.coco or {}).get("annotations", [])}
+    latencies = []
+    for img in tqdm(images, desc="evaluating", unit="img", disable=not progress):
+        rgb = data.read_rgb(img)
+        t0 = time.perf_counter()
+        res = pipeline(rgb)
+        latencies.append(time.perf_counter() - t0)
+        for i in range(len(res)):
+            x1, y1, x2, y2 = (float(v) for v in res.boxes[i])
+            dets.append({"image_id": img["id"], "category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                         "score": float(res.scores[i])})
+            k = res.keypoints[i]
+            kp_results.append({"image_id": img["id"], "category_id": 1,
+                               "keypoints": np.c_[k[:, :2], np.ones(len(k))].ravel().tolist(),
+                               "score": float(res.scores[i])})
+        semantic = data.read_mask(img, "semantic_mask")
+        if semantic is not None:
+            seg.add(res.mask > 0, (semantic > 0) & (semantic != IGNORE),
+                    semantic == IGNORE if (semantic == IGNORE).any() else None)
+        instances = data.read_mask(img, "instance_mask")
+        for ann in data.annotations(img["id"]):
+            if instances is None or ann.get("ignore") or "instance_id" not in ann:
+                continue
+            person = instances == ann["instance_id"]
+            if float(ann.get("vis_ratio", 0)) >= 0.95:  # a full (unoccluded) pedestrian instance
+                pred = [_iou_xywh(ann["bbox"], [b[0], b[1], b[2] - b[0], b[3] - b[1]]) for b in res.boxes]
+                if pred and max(pred) >= 0.5:
+                    inside_pts.append(res.keypoints[int(np.argmax(pred)), :, :2])
+                    inside_masks.append(person)
+            coco_ann = coco_by_id.get(ann["id"])
+            if coco_ann is not None and fully_visible(coco_ann):
+                occlusion_samples.append((rgb, person, coco_ann))
+
+    gt = det_eval.load_ground_truth(data.citypersons)
+    report = {
+        "images": len(images),
+        "detection_mr": det_eval.evaluate_detections(gt, det_eval.load_detections(dets, gt)),
+        "mask_iou": seg.iou,
+        "keypoints_inside_mask": keypoints_inside_masks(inside_pts, inside_masks),
+        "keypoints_inside_mask_instances": len(inside_pts),
+        "latency_ms_median": 1000 * float(np.median(latencies)) if latencies else float("nan"),
+    }
+    if data.coco is not None:
+        coco = dict(data.coco, images=[i for i in data.coco["images"] if i["id"] in {x["id"] for x in images}])
+        ids = {i["id"] for i in coco["images"]}
+        coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
+        report["keypoint_ap"] = keypoint_ap(coco, kp_results)
+        report["occluded_keypoint_ap"] = occluded_keypoint_ap(coco, kp_results)
+        report["ap_against_occlusion"] = {f"{int(round(100 * k))}%": v for k, v in
+                                          ap_against_occlusion(pipeline, occlusion_samples, coco, levels).items()}
+        report["occlusion_study_people"] = len(occlusion_samples)
+    report["_detections"] = dets
+    report["_keypoints"] = kp_results
+    return report
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}"
+
+
+def write_report(report: dict, out: str | Path, title: str) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "detections.json").write_text(json.dumps(report.pop("_detections")))
+    (out / "keypoints.json").write_text(json.dumps(report.pop("_keypoints")))
+
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    (out / "report.json").write_text(json.dumps(clean(report), indent=2) + "\n")
+    lines = [f"# {title}", "", f"Images: {report['images']}", "", "## Detection (MR^-2, lower is better)", "",
+             "| setup | MR^-2 (%) |", "|---|---|"]
+    for s in det_eval.SETUPS:
+        lines.append(f"| {s.label} | {_pct(report['detection_mr'][s.name])} |")
+    lines += ["", "## Segmentation", "", f"Pedestrian mask IoU: {_pct(report['mask_iou'])}%", "",
+              "## Pose", ""]
+    if "keypoint_ap" in report:
+        lines += ["| keypoints | AP | AP50 | AP75 | APM | APL |", "|---|---|---|---|---|---|"]
+        for name, key in (("annotated (visible)", "keypoint_ap"), ("occluded only", "occluded_keypoint_ap")):
+            figs = report.get(key)
+            if figs:
+                lines.append(f"| {name} | " + " | ".join(_pct(figs[s]) for s in ("AP", "AP50", "AP75", "APM", "APL")) + " |")
+        lines += ["", "### AP against occlusion", "", "| hidden | " + " | ".join(report["ap_against_occlusion"]) + " |",
+                  "|---|" + "---|" * len(report["ap_against_occlusion"]),
+                  "| AP (%) | " + " | ".join(_pct(v) for v in report["ap_against_occlusion"].values()) + " |",
+                  "", f"({report['occlusion_study_people']} fully visible people) ![AP against occlusion](ap_vs_occlusion.png)"]
+        plot({float(k[:-1]) / 100: (v if v is not None else float("nan"))
+              for k, v in report["ap_against_occlusion"].items()}, out / "ap_vs_occlusion.png")
+    lines += ["", f"Keypoints inside the ground-truth mask of full pedestrian instances: "
+              f"{_pct(report['keypoints_inside_mask'])}% ({report['keypoints_inside_mask_instances']} instances)",
+              "", f"Median pipeline latency: {report['latency_ms_median']:.1f} ms per image", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return out / "report.md"
+
+
+def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
+             score_threshold: float = 0.05) -> Path:
+    pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, score_threshold=score_threshold))
+    data = SplitFolder.open(data_dir)
+    report = evaluate_split(pipeline, data, max_images)
+    return write_report(report, out, f"ClueNet evaluation of {Path(weights).name} on {data_dir}")
