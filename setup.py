@@ -37,6 +37,7 @@ setup(
     entry_points={
         "console_scripts": [
             "cluenet = cluenet_ros.cli:main",
+            "pedestrian_node = cluenet_ros.ros.pedestrian_node:main",
         ],
     },
 )

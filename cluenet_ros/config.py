@@ -166,7 +166,7 @@ def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     if section is not None:
-        data = data.get(section, {})
+        data = data.get(section) or {}
     return from_dict(cls, data, str(path) + (f" [{section}]" if section else ""))
 
 

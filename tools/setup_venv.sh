@@ -47,6 +47,9 @@ share="$VENV/share/cluenet_ros"
 mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
 for item in launch config package.xml; do ln -sfn "$PWD/$item" "$share/$item"; done
 touch "$VENV/share/ament_index/resource_index/packages/cluenet_ros"
+# executables where launch_ros and `ros2 run` look for them (lib/<package>/)
+mkdir -p "$VENV/lib/cluenet_ros"
+for exe in pedestrian_node cluenet; do ln -sfn "../../bin/$exe" "$VENV/lib/cluenet_ros/$exe"; done
 
 # vision_msgs only where no installation provides it; cluenet_msgs always (ours).
 "$VENV/bin/python" tools/build_interfaces.py --prefix "$VENV" --build-dir "$BUILD_DIR" \

@@ -79,7 +79,8 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         # Our checkpoints hold only tensors and plain data, so the safe loader suffices.
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(path, f"not a readable checkpoint (corrupt or truncated?): {exc}") from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(path, f"not a readable checkpoint (corrupt or truncated?): {first_line}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(path, f"not a ClueNet checkpoint (no '{FORMAT}' format tag)")
     if data.get("version") != VERSION:

@@ -1,0 +1,63 @@
+"""The node's parameters: names, defaults, descriptions and ranges in one table.
+
+Ranges are declared through rclpy's descriptors, so rclpy itself rejects an
+out-of-range ``ros2 param set``; choices and cross-checks are validated in the
+node's set-parameters callback. Read-only parameters are fixed at start-up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: object
+    description: str
+    range: tuple | None = None
+    choices: tuple | None = None
+    read_only: bool = False
+
+    def descriptor(self) -> ParameterDescriptor:
+        desc = self.description + (f" One of: {', '.join(self.choices)}." if self.choices else "")
+        d = ParameterDescriptor(description=desc, read_only=self.read_only)
+        if self.range and isinstance(self.default, float):
+            d.floating_point_range = [FloatingPointRange(from_value=float(self.range[0]),
+                                                         to_value=float(self.range[1]), step=0.0)]
+        elif self.range and isinstance(self.default, int) and not isinstance(self.default, bool):
+            d.integer_range = [IntegerRange(from_value=int(self.range[0]), to_value=int(self.range[1]), step=1)]
+        return d
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("weights", "", "ClueNet checkpoint. Empty: the packaged demo weights. 'random': a randomly "
+          "initialised model, for testing the plumbing only.", read_only=True),
+    Param("model_config", "", "YAML with stage1/stage2 sections for weights:=random; empty: the "
+          "full-size paper configuration.", read_only=True),
+    Param("device", "auto", "Inference device.", choices=("auto", "cuda", "cpu"), read_only=True),
+    Param("precision", "fp16", "Autocast precision on CUDA (the CPU runs fp32).",
+          choices=("fp32", "fp16", "bf16"), read_only=True),
+    Param("score_threshold", 0.5, "Minimum detection score published.", range=(0.0, 1.0)),
+    Param("nms_iou", 0.5, "IoU above which non-maximum suppression drops the weaker box.", range=(0.0, 1.0)),
+    Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),
+    Param("mask_threshold", 0.5, "Probability above which a pixel is pedestrian.", range=(0.0, 1.0),
+          read_only=True),
+    Param("input_scale", 1.0, "Frames are resized by this factor before the network; outputs stay "
+          "in input pixels.", range=(0.05, 4.0)),
+    Param("publish.detections", True, "Publish vision_msgs/Detection2DArray on 'detections'."),
+    Param("publish.pedestrians", True, "Publish cluenet_msgs/PedestrianArray on 'pedestrians'."),
+    Param("publish.mask", True, "Publish the mono8 pedestrian mask on 'mask'."),
+    Param("publish.skeletons", True, "Publish skeleton markers on 'skeletons'."),
+    Param("publish.debug_image", False, "Publish the annotated input on 'debug_image'."),
+    Param("subscribe_compressed", False, "Also subscribe to 'image/compressed' (JPEG, PNG).", read_only=True),
+    Param("qos.reliability", "best_effort", "Reliability of the image subscriptions (REP-2003 "
+          "recommends best effort for sensor data).", choices=("best_effort", "reliable"), read_only=True),
+    Param("qos.depth", 1, "History depth of the image subscriptions.", range=(1, 100), read_only=True),
+    Param("marker_scale", 0.001, "Metres per pixel for the skeleton markers drawn in the image plane.",
+          range=(1e-6, 1.0)),
+    Param("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
+          read_only=True),
+)
+BY_NAME = {p.name: p for p in PARAMS}
