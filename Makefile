@@ -11,5 +11,8 @@ setup:
 test: setup
 	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest $(PYTEST_ARGS)
 
+demo: setup
+	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo
+
 clean:
 	rm -rf build install log .pytest_cache

@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = (
     "cluenet_ros.synth.cli",
     "cluenet_ros.evaluation.cli",
+    "cluenet_ros.ros.demo",
 )
 
 

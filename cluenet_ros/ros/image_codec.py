@@ -77,7 +77,8 @@ def mono8_message(mask: np.ndarray, header, msg_type):
 
 def rgb8_message(rgb: np.ndarray, header, msg_type):
     msg = msg_type()
-    msg.header = header
+    if header is not None:
+        msg.header = header
     msg.height, msg.width = int(rgb.shape[0]), int(rgb.shape[1])
     msg.encoding = "rgb8"
     msg.is_bigendian = 0

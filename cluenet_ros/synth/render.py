@@ -231,7 +231,7 @@ class SceneRenderer:
 
         def near_person():
             (x, _, z), d = targets[rng.integers(len(targets))]
-            dd = max(1.5, d - rng.uniform(0.8, min(6.0, d - 0.5)))
+            dd = max(2.5, d - rng.uniform(0.8, min(6.0, d - 0.5)))
             return x * dd / d + rng.normal(0, 0.35), -dd
 
         if rng.random() < weights.get("car", 0):

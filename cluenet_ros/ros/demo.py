@@ -1,0 +1,170 @@
+"""``cluenet demo``: the node on a short synthetic camera stream, over DDS.
+
+Renders a short sequence with the synthetic generator, starts pedestrian_node as
+its own process, plays the frames to it as sensor_msgs/Image at a fixed rate,
+records everything that comes back, and writes a summary, an image grid and a
+video of the node's debug overlay.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cluenet_ros.data.split import SplitFolder
+
+SMALL_MODEL = Path(__file__).resolve().parents[2] / "config" / "model_small.yaml"
+
+
+def _demo_weights() -> str:
+    from cluenet_ros.ros.pedestrian_node import default_weights
+
+    try:
+        path = default_weights()
+    except Exception:
+        return "random"
+    return str(path) if path.is_file() else "random"
+
+
+def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int) -> Path:
+    import rclpy
+    from cluenet_msgs.msg import PedestrianArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from cluenet_ros.ros.image_codec import rgb8_message
+    from cluenet_ros.synth.dataset import SynthOptions, generate
+
+    out.mkdir(parents=True, exist_ok=True)
+    stream_dir = out / "stream"
+    if not (stream_dir / "camera" / "citypersons.json").is_file():
+        print(f"[demo] rendering {frames} synthetic frames of {size[0]}x{size[1]}")
+        generate(stream_dir, frames, seed, SynthOptions(width=size[0], height=size[1], people=(2, 6),
+                                                        splits=(("camera", 1.0),)), progress=False)
+    data = SplitFolder.open(stream_dir / "camera")
+    images = [data.read_rgb(img) for img in data.images[:frames]]
+
+    weights = weights or _demo_weights()
+    ns = "/cluenet_demo"
+    cmd = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={ns}",
+           "-p", f"weights:={weights}", "-p", "publish.debug_image:=true", "-p", "qos.reliability:=reliable"]
+    if weights == "random":
+        print("[demo] no trained weights installed: running a randomly initialised small model "
+              "(the plumbing is real, the detections are not)")
+        cmd += ["-p", f"model_config:={SMALL_MODEL}", "-p", "score_threshold:=0.3", "-p", "max_detections:=10"]
+    log = open(out / "node.log", "w")
+    node_proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    rclpy.init()
+    node = rclpy.create_node("cluenet_demo_player")
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    got: dict[str, dict] = {"pedestrians": {}, "debug_image": {}}
+    arrival: dict[int, float] = {}
+
+    def keep(topic):
+        def cb(msg):
+            key = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            got[topic][key] = msg
+            arrival.setdefault(key, time.time())
+        return cb
+
+    node.create_subscription(PedestrianArray, f"{ns}/pedestrians", keep("pedestrians"), qos)
+    node.create_subscription(Image, f"{ns}/debug_image", keep("debug_image"), qos)
+    pub = node.create_publisher(Image, f"{ns}/image", qos)
+    try:
+        deadline = time.time() + 120
+        while pub.get_subscription_count() == 0:
+            if node_proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"pedestrian_node did not start; see {out / 'node.log'}")
+            rclpy.spin_once(node, timeout_sec=0.1)
+        print(f"[demo] playing {len(images)} frames at {rate} Hz to {ns}/image")
+        sent = []
+        period = 1.0 / rate
+        for i, rgb in enumerate(images):
+            t_next = time.time() + period
+            msg = rgb8_message(rgb, None, Image)
+            now = node.get_clock().now()
+            msg.header.stamp = now.to_msg()
+            msg.header.frame_id = "camera_optical_frame"
+            pub.publish(msg)
+            sent.append(now.nanoseconds)
+            while time.time() < t_next:
+                rclpy.spin_once(node, timeout_sec=max(0.0, t_next - time.time()))
+        tail = time.time() + 30
+        while time.time() < tail and sent[-1] not in got["pedestrians"]:
+            rclpy.spin_once(node, timeout_sec=0.1)
+        time.sleep(0.2)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+        node_proc.send_signal(2)
+        try:
+            node_proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            node_proc.kill()
+        log.close()
+
+    latencies = sorted(1000 * (arrival[k] - k / 1e9) for k in got["pedestrians"] if k in arrival)
+    counts = [len(got["pedestrians"][k].pedestrians) for k in sent if k in got["pedestrians"]]
+    occluded = [sum(kp.occluded for p in got["pedestrians"][k].pedestrians for kp in p.keypoints)
+                for k in sent if k in got["pedestrians"]]
+    summary = {
+        "weights": weights,
+        "frames_sent": len(sent),
+        "frames_answered": len(counts),
+        "frames_dropped_by_node": len(sent) - len(counts),
+        "pedestrians_per_frame_mean": float(np.mean(counts)) if counts else 0.0,
+        "occluded_keypoints_per_frame_mean": float(np.mean(occluded)) if occluded else 0.0,
+        "latency_ms_median": float(np.median(latencies)) if latencies else None,
+        "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
+        "rate_hz": rate,
+        "frame_size": list(size),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    overlays = [got["debug_image"][k] for k in sent if k in got["debug_image"]]
+    if overlays:
+        _write_media(overlays, out)
+    return out
+
+
+def _to_bgr(msg) -> np.ndarray:
+    rgb = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.width, 3)
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
+def _write_media(overlays, out: Path) -> None:
+    frames = [_to_bgr(m) for m in overlays]
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(out / "demo.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    picks = frames[:: max(1, len(frames) // 6)][:6]
+    while len(picks) < 6:
+        picks.append(np.zeros_like(frames[0]))
+    grid = np.vstack([np.hstack(picks[r * 3:(r + 1) * 3]) for r in range(2)])
+    cv2.imwrite(str(out / "grid.png"), grid)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="run pedestrian_node on a short synthetic camera stream")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--rate", type=float, default=4.0, help="frames per second played to the node")
+    p.add_argument("--weights", default=None, help="checkpoint; default: the demo weights if installed, "
+                                                   "else a random small model")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    out = run_demo(Path(args.out), args.frames, args.rate, args.weights, (640, 320), args.seed)
+    print((out / "summary.json").read_text())
+    print(f"[demo] results in {out.resolve()}: summary.json, grid.png, demo.mp4, node.log")
+    return 0
