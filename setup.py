@@ -18,7 +18,9 @@ def share(folder, pattern="*"):
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
+    # training/ is installed as cluenet_training (a top-level "training" would clash)
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]) + ["cluenet_training"],
+    package_dir={"cluenet_training": "training"},
     package_data={PACKAGE: ["py.typed"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

@@ -102,9 +102,12 @@ class ClueNetStage2(nn.Module):
         self.register_buffer("pixel_mean", torch.tensor(cfg.pixel_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(cfg.pixel_std).view(1, 3, 1, 1), persistent=False)
 
+    def normalize(self, crops: torch.Tensor) -> torch.Tensor:
+        return (crops - self.pixel_mean) / self.pixel_std
+
     def encode(self, crops: torch.Tensor) -> torch.Tensor:
         """E: crops (N, 3, H, W) in [0, 1] (already segmented) to features."""
-        return self.encoder((crops - self.pixel_mean) / self.pixel_std)
+        return self.encoder(self.normalize(crops))
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         """Heatmaps (N, K, H/stride, W/stride)."""

@@ -1,0 +1,174 @@
+"""The training pipeline on tiny generated data: checkpoints the pipeline loads,
+falling losses, exact resume after a kill, schedules, and 2-process DDP (gloo)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from cluenet_ros.cli import main as cluenet
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+from cluenet_training.config import load_stage1, load_stage2
+from cluenet_training.schedules import frozen_stages, learning_rate, occlusion_fraction
+
+TINY_STAGE1 = {"trunk": "resnet18", "output_stride": 32, "inception_channels": 40, "seg_width": 32,
+               "anchor_sizes": [32, 64],
+               "rpn": {"batch_size_per_image": 64, "pre_nms_top_n_test": 100, "post_nms_top_n_test": 50},
+               "roi": {"batch_size_per_image": 64, "representation_size": 128}}
+TINY_STAGE2 = {"encoder": "resnet18", "input_size": [64, 64], "deconv_channels": 32, "domain_channels": 16}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    assert cluenet(["synth", "--out", str(root / "synth"), "--images", "10", "--seed", "3", "--size", "256x128",
+                    "--people", "2-4"]) == 0
+    return root
+
+
+def stage1_config(data: Path, out: str, iterations: int, **run) -> Path:
+    cfg = {"model": TINY_STAGE1, "train": {"format": "split", "root": str(data / "synth" / "train")},
+           "val": {"format": "split", "root": str(data / "synth" / "val")},
+           "optim": {"lr": 0.01, "lr_step": 25, "warmup_iterations": 4},
+           "unfreeze": {"frozen_iterations": 6, "interval": 4},
+           "run": {"out_dir": str(data / out), "iterations": iterations, "batch_size": 2, "workers": 0,
+                   "checkpoint_every": 5, "val_every": 100, "log_every": 5, **run}}
+    path = data / f"{out}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def stage2_config(data: Path, out: str, iterations: int, stage1: str = "", **run) -> Path:
+    split = str(data / "synth" / "train")
+    cfg = {"model": TINY_STAGE2, "source": {"format": "split", "root": split},
+           "target": {"format": "split", "root": split}, "val": {"format": "split", "root": split},
+           "stage1_checkpoint": stage1,
+           "mask_and_predict": {"max_fraction": 0.7, "curriculum_iterations": 20},
+           "optim": {"lr": 0.01, "warmup_iterations": 4},
+           "run": {"out_dir": str(data / out), "iterations": iterations, "batch_size": 4, "workers": 0,
+                   "checkpoint_every": 5, "val_every": 20, "log_every": 5, **run}}
+    path = data / f"{out}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def losses(run_dir: Path) -> dict[int, dict]:
+    """Per iteration, the last record written (a resumed run rewrites some)."""
+    out = {}
+    for line in (run_dir / "losses.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        out[rec["iteration"]] = rec
+    return out
+
+
+def train_cmd(stage: str, config: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "cluenet_training.cli", stage, "--config", str(config), *extra]
+
+
+def test_schedules_follow_the_paper():
+    assert [frozen_stages(i, 10000, 2000) for i in (0, 9999, 10000, 11999, 12000, 18000, 30000)] == [5, 5, 4, 4, 3, 0, 0]
+    assert frozen_stages(50000, 10, 5, keep_frozen=2) == 2
+    assert occlusion_fraction(0, 100, 0.7) == 0 and occlusion_fraction(50, 100, 0.7) == pytest.approx(0.35)
+    assert occlusion_fraction(500, 100, 0.7) == pytest.approx(0.7)
+    assert learning_rate(14999, 0.01, 15000, 0.1, 0) == pytest.approx(0.01)
+    assert learning_rate(15000, 0.01, 15000, 0.1, 0) == pytest.approx(0.001)
+    assert learning_rate(30000, 0.01, 15000, 0.1, 0) == pytest.approx(0.0001)
+
+
+def test_paper_configs_load():
+    repo = Path(__file__).resolve().parents[1] / "training" / "configs"
+    s1 = load_stage1(repo / "stage1_paper.yaml")
+    assert (s1.model.trunk, s1.optim.lr, s1.optim.momentum, s1.optim.lr_step, s1.model.loss_lambda) == \
+        ("resnet50", 0.01, 0.9, 15000, 1.0)
+    assert s1.unfreeze.frozen_iterations == 10000 and s1.augment.scale == (0.8, 1.2) and s1.augment.hflip == 0.3
+    s2 = load_stage2(repo / "stage2_paper.yaml")
+    assert s2.mask_and_predict.max_fraction == 0.7 and s2.domain_adaptation.enabled
+    assert s2.augment.hflip == 0.3 and s2.optim.lr == 0.01
+    for name in ("stage1_small_cpu.yaml", "stage2_small_cpu.yaml"):
+        (load_stage1 if "stage1" in name else load_stage2)(repo / name)
+
+
+def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
+    assert cluenet(["train", "stage1", "--config", str(stage1_config(data, "s1", 30))]) == 0
+    log = losses(data / "s1")
+    assert sorted(log) == list(range(1, 31))
+    first = np.mean([log[i]["loss_total"] for i in range(1, 6)])
+    last = np.mean([log[i]["loss_total"] for i in range(26, 31)])
+    assert last < 0.7 * first
+    # gradual unfreezing followed the config: 5 frozen for 6 iterations, then one stage per 4
+    assert [int(log[i]["frozen_stages"]) for i in (1, 6, 7, 10, 11, 30)] == [5, 5, 4, 4, 3, 0]
+    assert (data / "s1" / "last.pt").is_file() and (data / "s1" / "tensorboard").is_dir()
+
+    cfg2 = stage2_config(data, "s2", 20, stage1=str(data / "s1" / "last.pt"))
+    assert cluenet(["train", "stage2", "--config", str(cfg2)]) == 0
+    log2 = losses(data / "s2")
+    assert np.mean([log2[i]["loss_pose"] for i in range(16, 21)]) < 0.7 * np.mean([log2[i]["loss_pose"] for i in range(1, 6)])
+    for i in (1, 10, 20):  # the Mask-and-Predict curriculum followed the config
+        assert log2[i]["occlusion_max"] == pytest.approx(occlusion_fraction(i - 1, 20, 0.7))
+    assert {"loss_domain_c", "loss_domain_e"} <= set(log2[20])
+    pipe = ClueNetPipeline.from_checkpoint(data / "s2" / "cluenet.pt",
+                                           PipelineConfig(device="cpu", score_threshold=0.0, max_detections=3))
+    res = pipe(np.zeros((128, 256, 3), np.uint8))
+    assert res.keypoints.shape[1:] == (13, 3)
+
+
+def test_killed_run_resumes_with_the_same_losses(data):
+    straight = stage1_config(data, "straight", 20)
+    assert subprocess.run(train_cmd("stage1", straight), capture_output=True).returncode == 0
+    killed = stage1_config(data, "killed", 20)
+    proc = subprocess.Popen(train_cmd("stage1", killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = data / "killed" / "last.pt"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stopped_at = torch.load(ckpt, weights_only=True)["training"]["iteration"]
+    assert 5 <= stopped_at < 20, "the run was not killed mid-way"
+    assert subprocess.run(train_cmd("stage1", killed, "--resume"), capture_output=True).returncode == 0
+    a, b = losses(data / "straight"), losses(data / "killed")
+    assert sorted(a) == sorted(b) == list(range(1, 21))
+    for i in range(1, 21):
+        for key in ("loss_total", "loss_seg", "loss_det", "lr", "frozen_stages"):
+            assert b[i][key] == pytest.approx(a[i][key], rel=1e-5, abs=1e-7), (i, key)
+
+
+def test_stage2_resume_continues_identically(data):
+    assert cluenet(["train", "stage2", "--config", str(stage2_config(data, "s2a", 10))]) == 0
+    part = stage2_config(data, "s2b", 5)
+    assert cluenet(["train", "stage2", "--config", str(part)]) == 0
+    assert cluenet(["train", "stage2", "--config", str(stage2_config(data, "s2b", 10)), "--resume"]) == 0
+    a, b = losses(data / "s2a"), losses(data / "s2b")
+    for i in range(1, 11):
+        for key in ("loss_pose", "loss_domain_c", "loss_domain_e", "occlusion_max"):
+            assert b[i][key] == pytest.approx(a[i][key], rel=1e-5, abs=1e-7), (i, key)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+def test_two_process_ddp_on_cpu(data, stage):
+    cfg = (stage1_config if stage == "stage1" else stage2_config)(data, f"ddp_{stage}", 4)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(free_port()), "-m", "cluenet_training.cli", stage, "--config", str(cfg)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    state = torch.load(data / f"ddp_{stage}" / "last.pt", weights_only=True)
+    assert state["training"]["world_size"] == 2 and state["training"]["iteration"] == 4
+    assert sorted(losses(data / f"ddp_{stage}")) == [1, 2, 3, 4]  # rank 0 logs once per iteration

@@ -1,0 +1,73 @@
+"""``cluenet train stage1|stage2 --config FILE [--resume]`` and ``cluenet train combine``.
+
+Multi-GPU (or multi-process CPU) training runs the same command under torchrun::
+
+    torchrun --nproc_per_node 4 -m cluenet_training.cli stage1 --config training/configs/stage1_paper.yaml
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(sub) -> None:
+    for stage in ("stage1", "stage2"):
+        p = sub.add_parser(stage, help=f"train ClueNet {stage.replace('stage', 'stage ')}")
+        p.add_argument("--config", required=True, help="YAML under training/configs/")
+        p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
+        p.set_defaults(func=run, stage=stage)
+    c = sub.add_parser("combine", help="stage-1 and stage-2 checkpoints -> one pipeline checkpoint")
+    c.add_argument("--stage1", required=True)
+    c.add_argument("--stage2", required=True)
+    c.add_argument("--out", required=True)
+    c.set_defaults(func=combine)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train ClueNet (stage1, stage2, combine)")
+    add_arguments(p.add_subparsers(dest="train_command", metavar="WHAT", required=True))
+
+
+def run(args) -> int:
+    from cluenet_training import config as tc
+
+    if args.stage == "stage1":
+        from cluenet_training.stage1 import train
+
+        path = train(tc.load_stage1(args.config), args.resume)
+    else:
+        from cluenet_training.stage2 import train
+
+        path = train(tc.load_stage2(args.config), args.resume)
+    print(f"checkpoint: {path}")
+    return 0
+
+
+def combine(args) -> int:
+    from cluenet_ros.models.checkpoint import load_models, save_checkpoint
+
+    models = {**load_models(args.stage1, ("stage1",)), **load_models(args.stage2, ("stage2",))}
+    save_checkpoint(args.out, models, provenance={"stage1": args.stage1, "stage2": args.stage2})
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry for torchrun (`-m cluenet_training.cli stage1 --config ...`)."""
+    import logging
+
+    from cluenet_ros.errors import InputError
+
+    parser = argparse.ArgumentParser(prog="cluenet train")
+    add_arguments(parser.add_subparsers(dest="train_command", metavar="WHAT", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, ValueError, FileNotFoundError) as exc:
+        print(f"cluenet train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

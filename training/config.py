@@ -1,0 +1,123 @@
+"""Training configurations (YAML under training/configs/), validated on load."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cluenet_ros.config import load_yaml, spec
+from cluenet_ros.models.stage1 import Stage1Config
+from cluenet_ros.models.stage2 import Stage2Config
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    format: str = spec("split", choices=("split", "citypersons", "coco"),
+                       help="split: a folder written by `cluenet synth` (or converted data); citypersons: "
+                            "a Cityscapes root + anno_<split>.mat; coco: a COCO person_keypoints file")
+    root: str = spec("", help="split folder, Cityscapes root, or COCO image folder")
+    annotations: str = spec("", help="anno_<split>.mat (citypersons) or the COCO JSON (coco)")
+    split: str = spec("train", help="Cityscapes split name (citypersons)")
+
+    def validate(self) -> None:
+        if not self.root and not (self.format == "coco" and self.annotations):
+            raise ValueError("data: 'root' is required")
+        if self.format in ("citypersons", "coco") and not self.annotations:
+            raise ValueError(f"data: format {self.format} needs 'annotations'")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = spec(0.01, min=0.0)
+    momentum: float = spec(0.9, min=0.0, max=1.0)
+    weight_decay: float = spec(1e-4, min=0.0)
+    lr_step: int = spec(15000, min=1, help="iterations between learning-rate divisions")
+    lr_gamma: float = spec(0.1, min=0.0, max=1.0)
+    warmup_iterations: int = spec(500, min=0, help="linear warm-up from lr/10 (0: none)")
+    grad_clip: float = spec(10.0, min=0.0, help="max gradient norm (0: no clipping)")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    scale: tuple[float, float] = spec((0.8, 1.2), min=0.1, length=2)
+    hflip: float = spec(0.3, min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
+class UnfreezeConfig:
+    frozen_iterations: int = spec(10000, min=0, help="iterations with the whole trunk frozen")
+    interval: int = spec(2000, min=1, help="iterations between unfreezing one more stage, from the last")
+    keep_frozen: int = spec(0, min=0, max=5, help="stages (from the stem) that stay frozen for good")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    out_dir: str = spec("runs/cluenet", help="checkpoints, TensorBoard logs and losses.jsonl")
+    iterations: int = spec(60000, min=1)
+    batch_size: int = spec(2, min=1, help="images (stage 1) or people (stage 2) per process")
+    seed: int = 0
+    workers: int = spec(2, min=0, help="data-loading processes per training process")
+    checkpoint_every: int = spec(1000, min=1)
+    val_every: int = spec(5000, min=1)
+    val_images: int = spec(200, min=1, help="at most this many validation images (or people)")
+    log_every: int = spec(20, min=1)
+    device: str = spec("auto", choices=("auto", "cuda", "cpu"))
+    amp: bool = spec(True, help="mixed precision on CUDA")
+
+
+@dataclass(frozen=True)
+class Stage1TrainConfig:
+    model: Stage1Config = field(default_factory=Stage1Config)
+    train: DataSpec = field(default_factory=DataSpec)
+    val: DataSpec | None = None
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    unfreeze: UnfreezeConfig = field(default_factory=UnfreezeConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def validate(self) -> None:
+        if self.train.format not in ("split", "citypersons"):
+            raise ValueError(f"train: stage 1 reads 'split' or 'citypersons' data, not {self.train.format!r}")
+        if self.val is not None and self.val.format != "split":
+            raise ValueError("val: stage-1 validation reads a split folder (CityPersons evaluation layout "
+                             "with mask paths)")
+
+
+@dataclass(frozen=True)
+class MaskAndPredictConfig:
+    enabled: bool = True
+    max_fraction: float = spec(0.7, min=0.0, max=1.0, help="hidden share of the person at the end")
+    curriculum_iterations: int = spec(0, min=0, help="iterations to reach max_fraction (0: the whole run)")
+
+
+@dataclass(frozen=True)
+class DomainAdaptationConfig:
+    enabled: bool = True
+    weight: float = spec(1.0, min=0.0, help="weight of L_advE in the encoder's adversarial update")
+    classifier_lr: float = spec(0.001, min=0.0)
+
+
+@dataclass(frozen=True)
+class Stage2TrainConfig:
+    model: Stage2Config = field(default_factory=Stage2Config)
+    source: DataSpec = field(default_factory=lambda: DataSpec(format="coco"))
+    target: DataSpec | None = None
+    val: DataSpec | None = None
+    stage1_checkpoint: str = spec("", help="trained stage 1; when set, a combined cluenet.pt is written")
+    crop_padding: float = spec(1.1, min=1.0, max=2.0)
+    mask_and_predict: MaskAndPredictConfig = field(default_factory=MaskAndPredictConfig)
+    domain_adaptation: DomainAdaptationConfig = field(default_factory=DomainAdaptationConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    run: RunConfig = field(default_factory=lambda: RunConfig(batch_size=32))
+
+    def validate(self) -> None:
+        if self.domain_adaptation.enabled and self.target is None:
+            raise ValueError("domain_adaptation is enabled but no 'target' data is given")
+
+
+def load_stage1(path: str | Path) -> Stage1TrainConfig:
+    return load_yaml(Stage1TrainConfig, path)
+
+
+def load_stage2(path: str | Path) -> Stage2TrainConfig:
+    return load_yaml(Stage2TrainConfig, path)

@@ -1,0 +1,233 @@
+"""Training datasets in the real formats: CityPersons (Cityscapes images,
+CityPersons ``anno_<split>.mat`` boxes, Cityscapes ``*_gtFine_labelIds.png`` masks),
+COCO person keypoints, and the project's split folders (what ``cluenet synth``
+writes, and what converted data can use).
+
+Every dataset yields plain numpy records so augmentation and batching stay in
+``transforms``; boxes are x1, y1, x2, y2 in pixels.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.data.split import SplitFolder
+from cluenet_ros.errors import InputError
+
+IGNORE = 255
+CITYSCAPES_PERSON = 24  # Cityscapes label id of 'person' (riders are 25)
+
+
+class DatasetError(InputError, ValueError):
+    pass
+
+
+def _read_rgb(path: str | Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise DatasetError(f"{path}: not a readable image")
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+# --------------------------------------------------------------------------- stage 1
+@dataclass
+class Stage1Record:
+    image: np.ndarray        # H x W x 3 uint8 RGB
+    boxes: np.ndarray        # (N, 4) float32 full-body boxes
+    mask: np.ndarray         # H x W uint8: 1 pedestrian, 0 background, 255 ignored
+
+
+class SplitStage1(Dataset):
+    """Full-body boxes and pedestrian masks from a split folder; people flagged
+    ``ignore`` become ignored mask pixels instead of boxes."""
+
+    def __init__(self, root: str | Path):
+        self.split = SplitFolder.open(root)
+        if not self.split.images:
+            raise DatasetError(f"{root}: the split has no images")
+
+    def __len__(self) -> int:
+        return len(self.split.images)
+
+    def __getitem__(self, i: int) -> Stage1Record:
+        img = self.split.images[i]
+        rgb = self.split.read_rgb(img)
+        sem = self.split.read_mask(img, "semantic_mask")
+        mask = np.zeros(rgb.shape[:2], np.uint8) if sem is None else np.where(sem == IGNORE, IGNORE, sem > 0).astype(np.uint8)
+        boxes = []
+        for a in self.split.annotations(img["id"]):
+            x, y, w, h = a["bbox"]
+            if a.get("ignore"):
+                x1, y1 = max(int(x), 0), max(int(y), 0)
+                mask[y1:int(np.ceil(y + h)), x1:int(np.ceil(x + w))] = IGNORE
+                continue
+            boxes.append([x, y, x + w, y + h])
+        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask)
+
+
+class CityPersonsStage1(Dataset):
+    """CityPersons as distributed: ``anno_<split>.mat`` (per image rows of class
+    label, x, y, w, h, instance id, visible x, y, w, h; label 1 = pedestrian, 0 =
+    ignore region, others = riders, sitting, unusual) next to a Cityscapes tree
+    (``leftImg8bit/<split>/<city>/`` images, ``gtFine/<split>/<city>/`` labels)."""
+
+    def __init__(self, cityscapes_root: str | Path, annotation_mat: str | Path, split: str = "train"):
+        from scipy.io import loadmat
+
+        self.root = Path(cityscapes_root)
+        path = Path(annotation_mat)
+        if not path.is_file():
+            raise DatasetError(f"{path}: CityPersons annotation file not found")
+        try:
+            mat = loadmat(str(path))
+        except Exception as exc:
+            raise DatasetError(f"{path}: not a readable .mat file ({exc})") from None
+        key = next((k for k in mat if k.startswith("anno_")), None)
+        if key is None:
+            raise DatasetError(f"{path}: no 'anno_<split>_aligned' array inside")
+        self.items = []
+        for entry in mat[key][0]:
+            rec = entry[0][0]
+            city, name, bbs = str(rec[0][0]), str(rec[1][0]), np.asarray(rec[2], np.float64).reshape(-1, 10)
+            self.items.append((city, name, bbs))
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> Stage1Record:
+        city, name, bbs = self.items[i]
+        rgb = _read_rgb(self.root / "leftImg8bit" / self.split / city / name)
+        label_path = self.root / "gtFine" / self.split / city / name.replace("leftImg8bit", "gtFine_labelIds")
+        labels = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+        if labels is None:
+            raise DatasetError(f"{label_path}: missing Cityscapes label image")
+        mask = (labels == CITYSCAPES_PERSON).astype(np.uint8)
+        boxes = []
+        for cls, x, y, w, h, *_ in bbs:
+            if int(cls) == 1:
+                boxes.append([x, y, x + w, y + h])
+            else:  # ignore regions and non-pedestrian persons: out of both losses
+                mask[max(int(y), 0):int(np.ceil(y + h)), max(int(x), 0):int(np.ceil(x + w))] = IGNORE
+        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask)
+
+
+# --------------------------------------------------------------------------- stage 2
+@dataclass
+class PersonRecord:
+    image: np.ndarray          # H x W x 3 uint8 RGB (whole image)
+    mask: np.ndarray           # H x W bool, this person
+    box: np.ndarray            # (4,) full-body box
+    keypoints: np.ndarray      # (13, 3) x, y, v (v > 0 labelled); zeros for target-domain people
+
+
+class CocoPersons(Dataset):
+    """Source domain: fully visible COCO-format persons with their keypoints and
+    masks. Works on real COCO person_keypoints files (17 keypoints, mapped to the
+    schema) and on files already in the 13-keypoint schema (the synthetic sets)."""
+
+    def __init__(self, annotation_file: str | Path, image_root: str | Path | None = None,
+                 min_keypoints: int = 13, max_vis_loss: float = 0.05):
+        from pycocotools.coco import COCO
+        import contextlib
+        import io
+
+        path = Path(annotation_file)
+        if not path.is_file():
+            raise DatasetError(f"{path}: COCO annotation file not found")
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                self.coco = COCO(str(path))
+            except Exception as exc:
+                raise DatasetError(f"{path}: not a loadable COCO file ({exc})") from None
+        self.root = Path(image_root) if image_root else path.parent
+        self.anns = []
+        for ann in self.coco.loadAnns(self.coco.getAnnIds(iscrowd=False)):
+            k = self._keypoints(ann)
+            fully_visible = int((k[:, 2] == 2).sum()) >= min_keypoints
+            if fully_visible and float(ann.get("vis_ratio", 1.0)) >= 1.0 - max_vis_loss:
+                self.anns.append(ann)
+        if not self.anns:
+            raise DatasetError(f"{path}: no fully visible person with {min_keypoints} visible keypoints")
+
+    @staticmethod
+    def _keypoints(ann) -> np.ndarray:
+        raw = np.asarray(ann.get("keypoints", []), np.float64)
+        if raw.size == 17 * 3:
+            return kp.from_coco17(raw)
+        if raw.size == kp.NUM_KEYPOINTS * 3:
+            return raw.reshape(kp.NUM_KEYPOINTS, 3)
+        return np.zeros((kp.NUM_KEYPOINTS, 3))
+
+    def __len__(self) -> int:
+        return len(self.anns)
+
+    def __getitem__(self, i: int) -> PersonRecord:
+        ann = self.anns[i]
+        info = self.coco.loadImgs(ann["image_id"])[0]
+        rgb = _read_rgb(self.root / info["file_name"])
+        mask = self.coco.annToMask(ann).astype(bool)
+        x, y, w, h = ann.get("full_bbox", ann["bbox"])
+        return PersonRecord(rgb, mask, np.array([x, y, x + w, y + h], np.float32), self._keypoints(ann))
+
+
+class PedestrianCrops(Dataset):
+    """Target domain: pedestrians of a CityPersons-format split, segmented by the
+    ground-truth mask (semantic, as stage 1 predicts it), without keypoints."""
+
+    def __init__(self, root: str | Path, min_height: float = 50.0):
+        self.split = SplitFolder.open(root)
+        self.items = [(img, a) for img in self.split.images for a in self.split.annotations(img["id"])
+                      if not a.get("ignore") and a["height"] >= min_height]
+        if not self.items:
+            raise DatasetError(f"{root}: no pedestrian of height >= {min_height}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> PersonRecord:
+        img, a = self.items[i]
+        rgb = self.split.read_rgb(img)
+        sem = self.split.read_mask(img, "semantic_mask")
+        mask = (sem > 0) & (sem != IGNORE) if sem is not None else np.ones(rgb.shape[:2], bool)
+        x, y, w, h = a["bbox"]
+        return PersonRecord(rgb, mask, np.array([x, y, x + w, y + h], np.float32),
+                            np.zeros((kp.NUM_KEYPOINTS, 3)))
+
+
+class CityPersonsCrops(Dataset):
+    """Target domain from CityPersons as distributed: pedestrians (label 1) of at
+    least ``min_height`` px, segmented by the Cityscapes person mask."""
+
+    def __init__(self, cityscapes_root: str | Path, annotation_mat: str | Path, split: str = "train",
+                 min_height: float = 50.0):
+        self.images = CityPersonsStage1(cityscapes_root, annotation_mat, split)
+        self.items = [(i, j) for i, (_, _, bbs) in enumerate(self.images.items)
+                      for j, row in enumerate(bbs) if int(row[0]) == 1 and row[4] >= min_height]
+        if not self.items:
+            raise DatasetError(f"{annotation_mat}: no pedestrian of height >= {min_height}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, k: int) -> PersonRecord:
+        i, j = self.items[k]
+        rec = self.images[i]
+        _, x, y, w, h, *_ = self.images.items[i][2][j]
+        return PersonRecord(rec.image, rec.mask == 1, np.array([x, y, x + w, y + h], np.float32),
+                            np.zeros((kp.NUM_KEYPOINTS, 3)))
+
+
+def build_stage1_dataset(spec) -> Dataset:
+    if spec.format == "split":
+        return SplitStage1(spec.root)
+    if spec.format == "citypersons":
+        return CityPersonsStage1(spec.root, spec.annotations, spec.split)
+    raise DatasetError(f"unknown stage-1 dataset format {spec.format!r}")

@@ -1,0 +1,181 @@
+"""What both trainers share: processes (single or torchrun/DDP), deterministic
+per-iteration batches, checkpoints with the full training state, and logging.
+
+Determinism: the batch and the augmentation of iteration i on rank r come from a
+generator seeded with (seed, i, r), and the torch RNG is reseeded from the same
+triple before the step, so a run is a pure function of its config and the
+iteration. A resumed run therefore reproduces the losses of an uninterrupted one;
+the RNG states saved in checkpoints are restored as well, for code outside that
+scheme.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
+
+from cluenet_ros.config import to_dict
+from cluenet_ros.models.checkpoint import atomic_save, read_checkpoint
+
+LAST, BEST = "last.pt", "best.pt"
+
+
+@dataclass
+class Process:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_process(device: str) -> Process:
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; without them this is one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but no CUDA device is available")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    dev = torch.device(f"cuda:{local}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(dev)
+    return Process(rank, world, dev)
+
+
+def teardown(proc: Process) -> None:
+    if proc.world > 1 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def iteration_rng(seed: int, iteration: int, rank: int) -> np.random.Generator:
+    return np.random.default_rng([seed, iteration, rank])
+
+
+def seed_torch(seed: int, iteration: int, rank: int) -> None:
+    torch.manual_seed(int(np.random.SeedSequence([seed, iteration, rank, 7]).generate_state(1)[0]))
+
+
+class IterationBatches(Dataset):
+    """Item i is the whole batch of iteration ``start + i``: a DataLoader with
+    workers then prepares batches ahead without changing what each one holds."""
+
+    def __init__(self, make_batch: Callable[[int], object], start: int, stop: int):
+        self.make_batch, self.start, self.stop = make_batch, start, stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __getitem__(self, i: int):
+        it = self.start + i
+        return it, self.make_batch(it)
+
+
+def batch_loader(make_batch, start: int, stop: int, workers: int) -> DataLoader:
+    return DataLoader(IterationBatches(make_batch, start, stop), batch_size=None, shuffle=False,
+                      num_workers=workers, collate_fn=lambda x: x, persistent_workers=False,
+                      prefetch_factor=2 if workers else None)
+
+
+def rng_state() -> dict:
+    """RNG states as tensors and plain lists, so checkpoints load with torch's
+    safe (weights-only) loader."""
+    version, keys, gauss = random.getstate()
+    name, np_keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": [version, list(keys), gauss],
+             "numpy": [name, torch.from_numpy(np_keys.astype(np.int64)), pos, has_gauss, cached],
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict) -> None:
+    version, keys, gauss = state["python"]
+    random.setstate((version, tuple(keys), gauss))
+    name, np_keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np_keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_training_checkpoint(path: Path, models: dict, config, training: dict) -> None:
+    payload = {"format": "cluenet-checkpoint", "version": 1,
+               "models": {n: {"config": to_dict(m.config), "state_dict": m.state_dict()} for n, m in models.items()},
+               "train_config": to_dict(config), "training": training}
+    atomic_save(payload, path)
+
+
+def load_training_checkpoint(path: Path) -> dict:
+    data = read_checkpoint(path)
+    if "training" not in data:
+        raise RuntimeError(f"{path}: not a training checkpoint (no training state); cannot resume")
+    return data
+
+
+class Logger:
+    """tqdm progress with the current losses, TensorBoard scalars and losses.jsonl."""
+
+    def __init__(self, proc: Process, out_dir: Path, start: int, total: int, resume: bool):
+        self.proc = proc
+        self.bar = self.tb = self.jsonl = None
+        if proc.main:
+            from torch.utils.tensorboard import SummaryWriter
+            from tqdm import tqdm
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.tb = SummaryWriter(str(out_dir / "tensorboard"))
+            self.jsonl = open(out_dir / "losses.jsonl", "a" if resume else "w")
+            self.bar = tqdm(total=total, initial=start, desc="training", unit="it", dynamic_ncols=True)
+        self.t0 = time.perf_counter()
+
+    def step(self, iteration: int, values: dict, show: bool) -> None:
+        if not self.proc.main:
+            return
+        record = {"iteration": iteration, **{k: float(v) for k, v in values.items()}}
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.bar.update(1)
+        if show:
+            self.jsonl.flush()
+            for k, v in values.items():
+                self.tb.add_scalar(f"train/{k}", float(v), iteration)
+            self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in values.items() if k.startswith("loss")})
+
+    def scalars(self, prefix: str, values: dict, iteration: int) -> None:
+        if self.proc.main:
+            for k, v in values.items():
+                if isinstance(v, (int, float)) and np.isfinite(v):
+                    self.tb.add_scalar(f"{prefix}/{k}", float(v), iteration)
+            self.bar.write(f"[{prefix} @ {iteration}] " + ", ".join(
+                f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)))
+
+    def close(self) -> None:
+        if self.proc.main:
+            self.bar.close()
+            self.tb.close()
+            self.jsonl.close()
+
+
+def all_reduce_mean(values: dict, proc: Process) -> dict:
+    """Average the logged losses over processes (logging only)."""
+    if proc.world == 1:
+        return {k: float(v) for k, v in values.items()}
+    keys = sorted(values)
+    t = torch.tensor([float(values[k]) for k in keys], device=proc.device)
+    dist.all_reduce(t)
+    return {k: float(v) / proc.world for k, v in zip(keys, t.tolist())}

@@ -1,0 +1,33 @@
+"""Schedules that are pure functions of the iteration, so a resumed run follows
+exactly the same course as one that never stopped."""
+from __future__ import annotations
+
+from cluenet_ros.models.trunk import STAGES
+
+
+def frozen_stages(iteration: int, frozen_iterations: int, interval: int, keep_frozen: int = 0) -> int:
+    """Gradual unfreezing (section 4.2): the whole trunk is frozen for
+    ``frozen_iterations``; then one more stage thaws every ``interval`` iterations,
+    from the last stage (layer4) towards the stem, down to ``keep_frozen``."""
+    total = len(STAGES)
+    if iteration < frozen_iterations:
+        return total
+    thawed = 1 + (iteration - frozen_iterations) // interval
+    return max(keep_frozen, total - thawed)
+
+
+def occlusion_fraction(iteration: int, total_iterations: int, max_fraction: float) -> float:
+    """Curriculum of Mask and Predict: the largest hidden share of the person grows
+    linearly from 0 at the start to ``max_fraction`` at ``total_iterations``."""
+    if total_iterations <= 0:
+        return max_fraction
+    return max_fraction * min(1.0, iteration / total_iterations)
+
+
+def learning_rate(iteration: int, base: float, step: int, gamma: float, warmup: int) -> float:
+    """Step decay (divided by 1/gamma every ``step`` iterations) after a linear
+    warm-up from base/10."""
+    lr = base * gamma ** (iteration // step)
+    if warmup and iteration < warmup:
+        lr *= 0.1 + 0.9 * iteration / warmup
+    return lr

@@ -1,0 +1,142 @@
+"""Stage-1 training: detection + segmentation with gradual unfreezing."""
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from cluenet_ros.evaluation import detection as det_eval
+from cluenet_ros.evaluation.segmentation import MaskIoU
+from cluenet_ros.models.stage1 import ClueNetStage1
+from cluenet_training import engine
+from cluenet_training.config import Stage1TrainConfig
+from cluenet_training.datasets import IGNORE, SplitStage1, build_stage1_dataset
+from cluenet_training.schedules import frozen_stages, learning_rate
+from cluenet_training.transforms import stage1_sample
+
+LOG = logging.getLogger(__name__)
+
+
+def make_optimizer(model, cfg: Stage1TrainConfig):
+    o = cfg.optim
+    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
+    return opt, sched
+
+
+@torch.inference_mode()
+def validate(model: ClueNetStage1, data: SplitStage1, limit: int, device) -> dict:
+    model.eval()
+    dets, iou = [], MaskIoU()
+    images = data.split.images[:limit]
+    for i, img in enumerate(images):
+        rec = data[i]
+        x = torch.from_numpy(rec.image).permute(2, 0, 1).float().div(255).to(device)
+        out = model([x])[0]
+        for b, s in zip(out["boxes"].tolist(), out["scores"].tolist()):
+            dets.append({"image_id": img["id"], "category_id": 1, "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]],
+                         "score": s})
+        iou.add((out["mask"] > 0.5).cpu().numpy(), rec.mask == 1, rec.mask == IGNORE)
+    gt_json = dict(data.split.citypersons, images=images)
+    ids = {i["id"] for i in images}
+    gt_json["annotations"] = [a for a in gt_json["annotations"] if a["image_id"] in ids]
+    gt = det_eval.load_ground_truth(gt_json)
+    mr = det_eval.evaluate_detections(gt, det_eval.load_detections(dets, gt))
+    model.train()
+    return {"mr_reasonable": mr["reasonable"], "mr_heavy": mr["heavy"], "mr_all": mr["all"], "mask_iou": iou.iou}
+
+
+def score_of(metrics: dict) -> float:
+    """Lower is better: MR^-2 (Reasonable), or 1 - IoU where MR is undefined."""
+    mr = metrics.get("mr_reasonable", float("nan"))
+    return mr if not math.isnan(mr) else 1.0 - metrics.get("mask_iou", 0.0)
+
+
+def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
+    proc = engine.setup_process(cfg.run.device)
+    out = Path(cfg.run.out_dir)
+    run, u = cfg.run, cfg.unfreeze
+    dataset = build_stage1_dataset(cfg.train)
+    val = build_stage1_dataset(cfg.val) if cfg.val is not None else None
+    torch.manual_seed(run.seed)  # identical initial weights on every process
+    model = ClueNetStage1(cfg.model).to(proc.device)
+    opt, sched = make_optimizer(model, cfg)
+    cuda_amp = run.amp and proc.device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
+    start, best = 0, math.inf
+    if resume and (out / engine.LAST).is_file():
+        state = engine.load_training_checkpoint(out / engine.LAST)
+        model.load_state_dict(state["models"]["stage1"]["state_dict"])
+        t = state["training"]
+        opt.load_state_dict(t["optimizer"])
+        sched.load_state_dict(t["scheduler"])
+        scaler.load_state_dict(t["scaler"])
+        start, best = t["iteration"], t["best"]
+        engine.restore_rng(t["rng"])
+        if proc.main:
+            LOG.info("resuming %s at iteration %d", out / engine.LAST, start)
+    elif resume and proc.main:
+        LOG.warning("--resume: no %s yet, starting from scratch", out / engine.LAST)
+
+    def make_batch(it: int):
+        rng = engine.iteration_rng(run.seed, it, proc.rank)
+        idx = rng.integers(len(dataset), size=run.batch_size)
+        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip) for i in idx]
+
+    def wrapped():
+        return DDP(model, find_unused_parameters=False) if proc.world > 1 else model
+
+    model.freeze_trunk_stages(frozen_stages(start, u.frozen_iterations, u.interval, u.keep_frozen))
+    net = wrapped()
+    model.train()
+    logger = engine.Logger(proc, out, start, run.iterations, resume and start > 0)
+
+    def save(path: Path, it: int) -> None:
+        engine.save_training_checkpoint(path, {"stage1": model}, cfg, {
+            "iteration": it, "best": best, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "scaler": scaler.state_dict(), "rng": engine.rng_state(), "frozen_stages": model.frozen_stages,
+            "world_size": proc.world})
+
+    try:
+        for it, batch in engine.batch_loader(make_batch, start, run.iterations, run.workers):
+            fs = frozen_stages(it, u.frozen_iterations, u.interval, u.keep_frozen)
+            if fs != model.frozen_stages:  # DDP must learn the new set of trained parameters
+                model.freeze_trunk_stages(fs)
+                net = wrapped()
+            engine.seed_torch(run.seed, it, proc.rank)
+            images = [b[0].to(proc.device, non_blocking=True) for b in batch]
+            targets = [{k: v.to(proc.device, non_blocking=True) for k, v in b[1].items()} for b in batch]
+            with torch.autocast("cuda", enabled=cuda_amp):
+                losses = net(images, targets)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(losses["loss_total"]).backward()
+            if cfg.optim.grad_clip > 0:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.optim.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            done = it + 1
+            values = engine.all_reduce_mean({k: v.detach() for k, v in losses.items()}, proc)
+            values.update(lr=opt.param_groups[0]["lr"], frozen_stages=fs)
+            logger.step(done, values, done % run.log_every == 0)
+            if val is not None and (done % run.val_every == 0 or done == run.iterations):
+                if proc.main:
+                    metrics = validate(model, val, run.val_images, proc.device)
+                    logger.scalars("val", metrics, done)
+                    if score_of(metrics) < best:
+                        best = score_of(metrics)
+                        save(out / engine.BEST, done)
+                if proc.world > 1:
+                    torch.distributed.barrier()
+            if proc.main and (done % run.checkpoint_every == 0 or done == run.iterations):
+                save(out / engine.LAST, done)
+    finally:
+        logger.close()
+        engine.teardown(proc)
+    return out / engine.LAST

@@ -1,0 +1,69 @@
+"""Augmentation and sample preparation: random scale and horizontal flip (both
+stages), segmented crops with Mask and Predict's patches (stage 2).
+
+All randomness comes from the numpy Generator passed in, which the trainer derives
+from (seed, iteration, rank): a batch is a pure function of those.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.ops import roi_align
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.inference.geometry import crop_boxes, image_to_crop
+from cluenet_ros.occlusion import random_patches
+
+
+def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float):
+    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale and flip."""
+    img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1).float().div_(255)
+    mask = torch.from_numpy(rec.mask)
+    boxes = torch.from_numpy(rec.boxes).float().reshape(-1, 4)
+    s = float(rng.uniform(*scale_range)) if scale_range[0] != scale_range[1] else scale_range[0]
+    if s != 1.0:
+        h, w = img.shape[1:]
+        nh, nw = max(8, round(h * s)), max(8, round(w * s))
+        img = F.interpolate(img[None], size=(nh, nw), mode="bilinear", align_corners=False)[0]
+        mask = F.interpolate(mask[None, None].float(), size=(nh, nw), mode="nearest")[0, 0].to(torch.uint8)
+        boxes = boxes * torch.tensor([nw / w, nh / h, nw / w, nh / h])
+    if rng.random() < hflip:
+        w = img.shape[2]
+        img, mask = img.flip(-1), mask.flip(-1)
+        boxes = torch.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], dim=1)
+    keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
+    return img, {"boxes": boxes[keep], "mask": mask}
+
+
+def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Generator | None,
+                scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0):
+    """A segmented crop as stage 2 sees it at inference (same geometry as the
+    pipeline), with keypoints in crop pixels and Mask and Predict's black patches.
+
+    Returns crop (3, h, w) float, keypoints (13, 3) crop x, y, v, and the crop's
+    person mask (h, w) bool (after patches)."""
+    box = torch.from_numpy(rec.box).float()[None]
+    if rng is not None and scale_range[0] != scale_range[1]:
+        # a larger scale shows the person larger: shrink the crop region around it
+        s = float(rng.uniform(*scale_range))
+        region = crop_boxes(box, crop_hw, padding / s)
+    else:
+        region = crop_boxes(box, crop_hw, padding)
+    img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1).float().div_(255)
+    m = torch.from_numpy(rec.mask.astype(np.float32))[None]
+    stacked = torch.cat([img * m, m])[None]
+    out = roi_align(stacked, [region], output_size=crop_hw, sampling_ratio=2, aligned=True)[0]
+    crop, cmask = out[:3], out[3] > 0.5
+    kps = torch.from_numpy(rec.keypoints).float()[None].clone()
+    kps[..., :2] = image_to_crop(kps[..., :2], region, crop_hw)
+    kps = kps[0]
+    if rng is not None and rng.random() < hflip:
+        crop, cmask = crop.flip(-1), cmask.flip(-1)
+        kps[:, 0] = crop_hw[1] - kps[:, 0]
+        kps = kps[kp.flip_permutation()]
+    if rng is not None and hide_fraction > 0:
+        patches = torch.from_numpy(random_patches(cmask.numpy(), hide_fraction, rng))
+        crop = crop * (~patches).float()
+        cmask = cmask & ~patches
+    return crop, kps, cmask
