@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "cluenet_ros.synth.cli",
     "cluenet_ros.evaluation.cli",
     "cluenet_ros.ros.demo",
+    "cluenet_ros.bag.cli",
     "cluenet_training.cli",
 )
 
