@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "cluenet_ros.evaluation.cli",
     "cluenet_ros.ros.demo",
     "cluenet_ros.bag.cli",
+    "cluenet_ros.benchmark.cli",
+    "cluenet_ros.export",
     "cluenet_training.cli",
 )
 

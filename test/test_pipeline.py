@@ -135,3 +135,18 @@ def test_from_checkpoint(tmp_path, pipeline):
     img = noise_image(97, 131, 4)
     a, b = pipeline(img), loaded(img)
     np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-4)
+
+
+def test_bgr_input_is_swapped_on_the_device(pipeline):
+    rgb = noise_image(60, 80, 7)
+    a = pipeline(rgb)
+    b = pipeline(np.ascontiguousarray(rgb[..., ::-1]), bgr=True)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-5)
+
+
+def test_stage_timings_are_reported(pipeline):
+    t = {}
+    pipeline.process_batch([noise_image(60, 80)], timings=t)
+    assert set(t) == {"preprocess", "stage1", "crop_mask", "stage2", "postprocess"}
+    assert all(v >= 0 for v in t.values()) and t["stage1"] > 0

@@ -25,26 +25,36 @@ class BadImage(ValueError):
     pass
 
 
+def image_to_array(msg) -> tuple[np.ndarray, bool]:
+    """sensor_msgs/Image -> (H x W x 3 uint8 array, is_bgr). rgb8 and bgr8 come back
+    as views of the message buffer (no copy, no conversion: the pipeline swaps BGR
+    on the device); the other encodings are converted to RGB."""
+    if msg.encoding.lower() == "bgr8":
+        return _view(msg, 3), True
+    return image_to_rgb(msg), False
+
+
+def _view(msg, channels: int) -> np.ndarray:
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h == 0 or w == 0:
+        raise BadImage(f"empty image ({w}x{h})")
+    if step < w * channels:
+        raise BadImage(f"step {step} is smaller than width x channels = {w * channels}")
+    size = len(msg.data)
+    if size < step * h:
+        raise BadImage(f"data holds {size} bytes, {step * h} expected from step {step} x height {h} "
+                       "(truncated image?)")
+    buf = np.frombuffer(msg.data, dtype=np.uint8, count=step * h).reshape(h, step)
+    return buf[:, : w * channels].reshape(h, w, channels)
+
+
 def image_to_rgb(msg) -> np.ndarray:
     """sensor_msgs/Image -> H x W x 3 uint8 RGB (a view where no conversion is needed)."""
     enc = msg.encoding.lower()
     if enc not in ENCODINGS:
         raise BadImage(f"unsupported encoding '{msg.encoding}' (supported: {', '.join(ENCODINGS)})")
     channels, conversion = ENCODINGS[enc]
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    if h == 0 or w == 0:
-        raise BadImage(f"empty image ({w}x{h})")
-    if step < w * channels:
-        raise BadImage(f"step {step} is smaller than width x channels = {w * channels}")
-    data = msg.data
-    size = len(data)
-    if size < step * h:
-        raise BadImage(f"data holds {size} bytes, {step * h} expected from step {step} x height {h} "
-                       "(truncated image?)")
-    if msg.is_bigendian and enc not in ENCODINGS:  # 8-bit encodings have no byte order
-        raise BadImage("big-endian data is not supported")
-    buf = np.frombuffer(data, dtype=np.uint8, count=step * h).reshape(h, step)
-    img = buf[:, : w * channels].reshape(h, w, channels)
+    img = _view(msg, channels)
     if conversion is None:
         return img
     return cv2.cvtColor(np.ascontiguousarray(img) if channels == 1 else img, conversion)

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
@@ -27,7 +28,7 @@ from visualization_msgs.msg import MarkerArray
 
 from cluenet_ros.errors import InputError
 from cluenet_ros.ros import messages
-from cluenet_ros.ros.image_codec import BadImage, compressed_to_rgb, image_to_rgb, mono8_message, rgb8_message
+from cluenet_ros.ros.image_codec import BadImage, compressed_to_rgb, image_to_array, mono8_message, rgb8_message
 from cluenet_ros.ros.parameters import BY_NAME, PARAMS
 
 DEMO_WEIGHTS = Path("models") / "cluenet_demo.pt"
@@ -163,8 +164,8 @@ class PedestrianNode(Node):
                                         throttle_duration_sec=THROTTLE_S)
 
     def _process(self, msg, kind: str) -> None:
-        rgb = image_to_rgb(msg) if kind == "raw" else compressed_to_rgb(msg)
-        result = self.pipeline(rgb)
+        image, bgr = image_to_array(msg) if kind == "raw" else (compressed_to_rgb(msg), False)
+        result = self.pipeline(image, bgr=bgr)
         header = msg.header
         if self.p("publish.detections"):
             self.pub_detections.publish(messages.detections(result, header))
@@ -175,7 +176,8 @@ class PedestrianNode(Node):
         if self.p("publish.skeletons"):
             self.pub_skeletons.publish(messages.skeleton_markers(result, header, scale=self.p("marker_scale")))
         if self.p("publish.debug_image"):
-            self.pub_debug.publish(rgb8_message(messages.draw_debug(rgb, result), header, Image))
+            rgb = image[..., ::-1] if bgr else image
+            self.pub_debug.publish(rgb8_message(messages.draw_debug(np.ascontiguousarray(rgb), result), header, Image))
         now = time.time()
         stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
         self.stats["processed"] += 1

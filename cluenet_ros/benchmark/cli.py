@@ -1,0 +1,63 @@
+"""``cluenet bench``: latency, throughput and memory of ClueNet (and peers)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _resolution(text: str) -> tuple[int, int]:
+    w, h = (int(v) for v in text.lower().split("x"))
+    return w, h
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="measure latency, throughput and memory")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--resolution", type=_resolution, default=(2048, 1024), help="WIDTHxHEIGHT")
+    p.add_argument("--precision", default="fp16", choices=("fp32", "fp16", "bf16"), help="CUDA autocast")
+    p.add_argument("--config", help="model YAML (stage1/stage2); default the full-size paper model")
+    p.add_argument("--people", type=int, default=10)
+    p.add_argument("--frames", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--compile", action="store_true", help="torch.compile the trunk and stage 2")
+    p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
+    p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
+    p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
+    p.add_argument("--json", help="write the figures here")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from cluenet_ros.benchmark.pipeline_bench import (BenchOptions, bench_keypointrcnn, bench_pipeline,
+                                                      bench_stage2_scaling, environment)
+
+    opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
+                       args.warmup, args.compile)
+    res = {**bench_pipeline(opt), "environment": environment()}
+    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}), {res['people']} pedestrians, "
+          f"{res['frames']} frames")
+    for stage, ms in res["stages_ms"].items():
+        print(f"  {stage:<12} {ms:9.2f} ms")
+    print(f"  end to end   mean {res['e2e_ms_mean']:.2f} ms, median {res['e2e_ms_median']:.2f} ms, "
+          f"p95 {res['e2e_ms_p95']:.2f} ms, {res['fps']:.2f} frames/s")
+    print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})")
+    if args.compare:
+        peer = bench_keypointrcnn(opt)
+        res.update(peer)
+        res["ratio"] = res["e2e_ms_median"] / peer["peer_ms_median"]
+        print(f"  {peer['peer']}: median {peer['peer_ms_median']:.2f} ms; ClueNet / peer = {res['ratio']:.2f}")
+    if args.stage2_scaling:
+        sc = bench_stage2_scaling(opt)
+        res["stage2_ms_by_crops"] = sc
+        print(f"  stage 2: 1 crop {sc[1]:.2f} ms, 20 crops {sc[20]:.2f} ms (x{sc[20] / sc[1]:.2f})")
+    if args.node:
+        from cluenet_ros.benchmark.node_bench import bench_node
+
+        res["node"] = bench_node(people=args.people)
+        for size, figs in res["node"].items():
+            print(f"  node at {size}: own overhead median {figs['node_overhead_ms_median']:.2f} ms "
+                  f"(p95 {figs['node_overhead_ms_p95']:.2f}), image transport {figs['transport_ms_median']:.2f} ms")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+    return 0

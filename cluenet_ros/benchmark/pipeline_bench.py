@@ -1,0 +1,148 @@
+"""End-to-end and per-stage latency of the inference pipeline on one frame size.
+
+Weights do not change the arithmetic, so the benchmark runs a randomly
+initialised model of the chosen configuration. ``people`` pedestrians are forced
+through stage 2 by accepting every detection (score threshold 0, no NMS) and
+capping the count at ``people``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+from cluenet_ros.models.factory import load_model_configs
+
+STAGES = ("preprocess", "stage1", "crop_mask", "stage2", "postprocess")
+
+
+@dataclass
+class BenchOptions:
+    device: str = "auto"
+    resolution: tuple[int, int] = (2048, 1024)
+    precision: str = "fp16"
+    config: str | None = None
+    people: int = 10
+    frames: int = 20
+    warmup: int = 3
+    compile: bool = False
+
+
+def frame(width: int, height: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _summary(times_ms: list[float]) -> dict:
+    arr = np.asarray(times_ms)
+    return {"e2e_ms_mean": float(arr.mean()), "e2e_ms_median": float(np.median(arr)),
+            "e2e_ms_p95": float(np.percentile(arr, 95)), "fps": float(1000.0 / arr.mean())}
+
+
+def bench_pipeline(opt: BenchOptions) -> dict:
+    logging.getLogger("cluenet_ros").setLevel(logging.ERROR)
+    s1, s2 = load_model_configs(opt.config)
+    torch.manual_seed(0)
+    cfg = PipelineConfig(device=opt.device, precision=opt.precision, score_threshold=0.0, nms_iou=1.0,
+                         max_detections=max(1, opt.people))
+    pipe = ClueNetPipeline.random(cfg, s1, s2)
+    if opt.compile:
+        pipe.stage2 = torch.compile(pipe.stage2)
+        pipe.stage1.trunk = torch.compile(pipe.stage1.trunk)
+    w, h = opt.resolution
+    img = frame(w, h)
+    for _ in range(opt.warmup):
+        pipe(img)
+    if pipe.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(pipe.device)
+    e2e, stages, counts = [], {s: [] for s in STAGES}, []
+    for _ in range(opt.frames):
+        t0 = time.perf_counter()
+        res = pipe(img)
+        if pipe.device.type == "cuda":
+            torch.cuda.synchronize()
+        e2e.append(1000 * (time.perf_counter() - t0))
+        counts.append(len(res))
+    for _ in range(max(3, opt.frames // 4)):  # the breakdown needs synchronisation: separate frames
+        t = {}
+        pipe.process_batch([img], timings=t)
+        for s in STAGES:
+            stages[s].append(t.get(s, 0.0))
+    out = {"device": str(pipe.device), "resolution": f"{w}x{h}", "precision": opt.precision if pipe.device.type == "cuda" else "fp32",
+           "people": int(round(statistics.mean(counts))), "frames": opt.frames, "config": opt.config or "full-size (paper)",
+           **_summary(e2e), "stages_ms": {s: float(np.median(v)) for s, v in stages.items()},
+           "peak_mem_mb": _peak_memory_mb(pipe.device), "threads": torch.get_num_threads(),
+           "torch_compile": opt.compile}
+    return out
+
+
+def bench_stage2_scaling(opt: BenchOptions, counts=(1, 20)) -> dict:
+    """Stage-2 time for 1 and 20 crops (the target: 20 at most twice 1)."""
+    s1, s2 = load_model_configs(opt.config)
+    cfg = PipelineConfig(device=opt.device, precision=opt.precision)
+    pipe = ClueNetPipeline.random(cfg, s1, s2)
+    hc, wc = pipe.crop_hw
+    out = {}
+    with torch.inference_mode():
+        for n in counts:
+            x = torch.rand(n, 3, hc, wc, device=pipe.device)
+            times = []
+            for i in range(opt.warmup + opt.frames):
+                t0 = time.perf_counter()
+                with pipe._autocast():
+                    pipe.stage2(pipe._layout(x))
+                if pipe.device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= opt.warmup:
+                    times.append(1000 * (time.perf_counter() - t0))
+            out[n] = float(np.median(times))
+    return out
+
+
+def bench_keypointrcnn(opt: BenchOptions) -> dict:
+    """torchvision's keypointrcnn_resnet50_fpn on the same input, device and
+    precision, with its internal resize set to the input size (no rescaling)."""
+    from torchvision.models.detection import keypointrcnn_resnet50_fpn
+
+    from cluenet_ros.inference.pipeline import resolve_device
+
+    device = resolve_device(opt.device)
+    w, h = opt.resolution
+    torch.manual_seed(0)
+    model = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=min(w, h),
+                                      max_size=max(w, h), box_detections_per_img=max(1, opt.people),
+                                      box_score_thresh=0.0).eval().to(device)
+    img = torch.from_numpy(frame(w, h)).to(device).permute(2, 0, 1).float() / 255
+    use_amp = device.type == "cuda" and opt.precision != "fp32"
+    dtype = torch.float16 if opt.precision == "fp16" else torch.bfloat16
+    times = []
+    with torch.inference_mode():
+        for i in range(opt.warmup + opt.frames):
+            t0 = time.perf_counter()
+            with torch.autocast("cuda", dtype=dtype, enabled=use_amp):
+                model([img])
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= opt.warmup:
+                times.append(1000 * (time.perf_counter() - t0))
+    return {"peer": "keypointrcnn_resnet50_fpn", "peer_ms_median": float(np.median(times)),
+            "peer_ms_p95": float(np.percentile(times, 95))}
+
+
+def environment() -> dict:
+    info = {"torch": torch.__version__, "cpu_count": os.cpu_count()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
