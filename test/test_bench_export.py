@@ -5,7 +5,6 @@ import json
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
 
 from cluenet_ros.cli import main as cluenet
 from conftest import REPO

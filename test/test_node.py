@@ -2,9 +2,7 @@
 compressed input, flooding, and start-up errors."""
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 
 import cv2
 import numpy as np
@@ -15,7 +13,7 @@ pytest.importorskip("rclpy")
 from conftest import HELPERS  # noqa: E402
 
 sys.path.insert(0, str(HELPERS))
-from ros_harness import Harness, TINY_MODEL, rgb_image, start_node, stop  # noqa: E402
+from ros_harness import Harness, rgb_image, start_node, stop  # noqa: E402
 from sensor_msgs.msg import CompressedImage  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
 

@@ -8,8 +8,6 @@ Every dataset yields plain numpy records so augmentation and batching stay in
 """
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass
 from pathlib import Path
 

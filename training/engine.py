@@ -11,6 +11,7 @@ scheme.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
@@ -27,6 +28,7 @@ from cluenet_ros.config import to_dict
 from cluenet_ros.models.checkpoint import atomic_save, read_checkpoint
 
 LAST, BEST = "last.pt", "best.pt"
+LOG = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,6 +121,23 @@ def save_training_checkpoint(path: Path, models: dict, config, training: dict) -
                "models": {n: {"config": to_dict(m.config), "state_dict": m.state_dict()} for n, m in models.items()},
                "train_config": to_dict(config), "training": training}
     atomic_save(payload, path)
+
+
+def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
+    """The saved state of ``out_dir/last.pt`` (RNG states already restored), or
+    None to start from scratch."""
+    path = out_dir / LAST
+    if not resume:
+        return None
+    if not path.is_file():
+        if proc.main:
+            LOG.warning("--resume: no %s yet, starting from scratch", path)
+        return None
+    state = load_training_checkpoint(path)
+    restore_rng(state["training"]["rng"])
+    if proc.main:
+        LOG.info("resuming %s at iteration %d", path, state["training"]["iteration"])
+    return state
 
 
 def load_training_checkpoint(path: Path) -> dict:

@@ -1,11 +1,9 @@
 """Stage-1 training: detection + segmentation with gradual unfreezing."""
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -17,8 +15,6 @@ from cluenet_training.config import Stage1TrainConfig
 from cluenet_training.datasets import IGNORE, SplitStage1, build_stage1_dataset
 from cluenet_training.schedules import frozen_stages, learning_rate
 from cluenet_training.transforms import stage1_sample
-
-LOG = logging.getLogger(__name__)
 
 
 def make_optimizer(model, cfg: Stage1TrainConfig):
@@ -69,19 +65,14 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     cuda_amp = run.amp and proc.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
     start, best = 0, math.inf
-    if resume and (out / engine.LAST).is_file():
-        state = engine.load_training_checkpoint(out / engine.LAST)
+    state = engine.resume_state(out, resume, proc)
+    if state is not None:
         model.load_state_dict(state["models"]["stage1"]["state_dict"])
         t = state["training"]
         opt.load_state_dict(t["optimizer"])
         sched.load_state_dict(t["scheduler"])
         scaler.load_state_dict(t["scaler"])
         start, best = t["iteration"], t["best"]
-        engine.restore_rng(t["rng"])
-        if proc.main:
-            LOG.info("resuming %s at iteration %d", out / engine.LAST, start)
-    elif resume and proc.main:
-        LOG.warning("--resume: no %s yet, starting from scratch", out / engine.LAST)
 
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)

@@ -2,7 +2,6 @@
 adversarial domain adaptation (eq. 3), alternating <E, D> and <E, C> updates."""
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from cluenet_training.datasets import CityPersonsCrops, CocoPersons, DatasetErro
 from cluenet_training.schedules import learning_rate, occlusion_fraction
 from cluenet_training.transforms import person_crop
 
-LOG = logging.getLogger(__name__)
+
 COMBINED = "cluenet.pt"
 
 
@@ -89,8 +88,8 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lam) for opt in (opt_pose, opt_adv, opt_cls)]
     curriculum = mp.curriculum_iterations or run.iterations
     start, best = 0, -math.inf
-    if resume and (out / engine.LAST).is_file():
-        state = engine.load_training_checkpoint(out / engine.LAST)
+    state = engine.resume_state(out, resume, proc)
+    if state is not None:
         model.load_state_dict(state["models"]["stage2"]["state_dict"])
         t = state["training"]
         for opt, s in zip((opt_pose, opt_adv, opt_cls), t["optimizers"]):
@@ -98,11 +97,6 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
         for sch, s in zip(scheds, t["schedulers"]):
             sch.load_state_dict(s)
         start, best = t["iteration"], t["best"]
-        engine.restore_rng(t["rng"])
-        if proc.main:
-            LOG.info("resuming %s at iteration %d", out / engine.LAST, start)
-    elif resume and proc.main:
-        LOG.warning("--resume: no %s yet, starting from scratch", out / engine.LAST)
 
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -82,12 +79,9 @@ def read_frames(bag: Path, topic: str):
 def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | Path | None = None,
                  rate: str = "1.0", weights: str | None = None, model_config: str | None = None,
                  node_params: tuple[str, ...] = ()) -> dict:
-    import rclpy
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
     from rosbags.rosbag2 import StoragePlugin, Writer
-    from sensor_msgs.msg import CompressedImage, Image
 
-    from cluenet_ros.ros.demo import SMALL_MODEL, _demo_weights
+    from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
 
     bag, out = Path(bag), Path(out)
     msgtype, frames = read_frames(bag, image_topic)
@@ -101,19 +95,31 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
     if record.exists():
         raise BagError(f"{record}: already exists; choose another --out")
 
-    weights = weights or _demo_weights()
+    weights = weights or default_weights_or_random()
     compressed = msgtype.endswith("CompressedImage")
-    cmd = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={NS}",
-           "-p", f"weights:={weights}", "-p", "qos.reliability:=reliable", "-p", "qos.depth:=1",
-           "-p", f"subscribe_compressed:={'true' if compressed else 'false'}"]
-    if weights == "random":
-        cmd += ["-p", f"model_config:={model_config or SMALL_MODEL}"]
-    for p in node_params:
-        cmd += ["-p", p]
-    log = open(out / "node.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-
+    params = ("qos.reliability:=reliable", "qos.depth:=1",
+              f"subscribe_compressed:={'true' if compressed else 'false'}", *node_params)
     store = typestore()
+    with NodeProcess(NS, weights, out / "node.log", params, model_config) as node_proc:
+        received, published, arrivals, end = _replay(frames, compressed, lockstep, speed, node_proc)
+
+    with Writer(record, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        for topic, typ in OUTPUTS.items():
+            conn = writer.add_connection(f"{NS}/{topic}", typ, typestore=store)
+            for t, raw in received[topic]:
+                writer.write(conn, t, raw)
+    sent = {s: t for s, t in reversed(published)}  # first publication of each stamp
+    return _report(bag, image_topic, msgtype, rate, weights, gt_dir, out, record, store, received, published,
+                   sent, arrivals, end)
+
+
+def _replay(frames, compressed: bool, lockstep: bool, speed: float, node_proc):
+    """Publish the recorded bytes at the recorded pace (or in lockstep) and collect
+    every output as raw CDR with its arrival time."""
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage, Image
+
     rclpy.init()
     node = rclpy.create_node("cluenet_bag_player")
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -134,11 +140,7 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
     pub = node.create_publisher(CompressedImage if compressed else Image, in_topic, qos)
     published: list[tuple[int, float]] = []
     try:
-        deadline = time.time() + 120
-        while pub.get_subscription_count() == 0:
-            if proc.poll() is not None or time.time() > deadline:
-                raise BagError(f"pedestrian_node did not start; see {out / 'node.log'}")
-            rclpy.spin_once(node, timeout_sec=0.1)
+        node_proc.wait_for_subscriber(pub, lambda s: rclpy.spin_once(node, timeout_sec=s))
         t0_log, t0 = frames[0][0], time.time()
         for logtime, raw in frames:
             stamp = header_stamp_ns(raw)
@@ -162,20 +164,11 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        proc.send_signal(2)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    return received, published, arrivals, end
 
-    with Writer(record, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        for topic, typ in OUTPUTS.items():
-            conn = writer.add_connection(f"{NS}/{topic}", typ, typestore=store)
-            for t, raw in received[topic]:
-                writer.write(conn, t, raw)
 
-    sent = {s: t for s, t in reversed(published)}  # first publication of each stamp
+def _report(bag, image_topic, msgtype, rate, weights, gt_dir, out, record, store, received, published, sent,
+            arrivals, end) -> dict:
     latencies = [(sent[s], 1000 * (arrivals[s] - sent[s])) for s in sent if s in arrivals]
     latencies.sort()
     lat = np.array([v for _, v in latencies]) if latencies else np.zeros(0)

@@ -3,7 +3,6 @@ converted real data uses): ``citypersons.json`` + ``coco_keypoints.json`` with
 image and mask paths relative to the folder. See ``cluenet_ros.synth.dataset``."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

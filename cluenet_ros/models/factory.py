@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cluenet_ros.config import ConfigError, from_dict, load_yaml  # noqa: F401
+from cluenet_ros.config import load_yaml
 from cluenet_ros.models.stage1 import Stage1Config
 from cluenet_ros.models.stage2 import Stage2Config
 

@@ -8,9 +8,6 @@ video of the node's debug overlay.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,27 +15,10 @@ import cv2
 import numpy as np
 
 from cluenet_ros.data.split import SplitFolder
-
-SMALL_MODEL = Path(__file__).resolve().parents[2] / "config" / "model_small.yaml"
-
-
-def _demo_weights() -> str:
-    from cluenet_ros.ros.pedestrian_node import default_weights
-
-    try:
-        path = default_weights()
-    except Exception:
-        return "random"
-    return str(path) if path.is_file() else "random"
+from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
 
 
 def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int) -> Path:
-    import rclpy
-    from cluenet_msgs.msg import PedestrianArray
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-
-    from cluenet_ros.ros.image_codec import rgb8_message
     from cluenet_ros.synth.dataset import SynthOptions, generate
 
     out.mkdir(parents=True, exist_ok=True)
@@ -50,16 +30,27 @@ def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tup
     data = SplitFolder.open(stream_dir / "camera")
     images = [data.read_rgb(img) for img in data.images[:frames]]
 
-    weights = weights or _demo_weights()
+    weights = weights or default_weights_or_random()
     ns = "/cluenet_demo"
-    cmd = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={ns}",
-           "-p", f"weights:={weights}", "-p", "publish.debug_image:=true", "-p", "qos.reliability:=reliable"]
+    params = ("publish.debug_image:=true", "qos.reliability:=reliable")
     if weights == "random":
         print("[demo] no trained weights installed: running a randomly initialised small model "
               "(the plumbing is real, the detections are not)")
-        cmd += ["-p", f"model_config:={SMALL_MODEL}", "-p", "score_threshold:=0.3", "-p", "max_detections:=10"]
-    log = open(out / "node.log", "w")
-    node_proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        params += ("score_threshold:=0.3", "max_detections:=10")
+    with NodeProcess(ns, weights, out / "node.log", params) as node_proc:
+        got, sent, arrival = _play(ns, images, rate, node_proc)
+
+    latencies = sorted(1000 * (arrival[k] - k / 1e9) for k in got["pedestrians"] if k in arrival)
+    return _report(out, weights, rate, size, got, sent, latencies)
+
+
+def _play(ns, images, rate, node_proc):
+    import rclpy
+    from cluenet_msgs.msg import PedestrianArray
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from cluenet_ros.ros.image_codec import rgb8_message
 
     rclpy.init()
     node = rclpy.create_node("cluenet_demo_player")
@@ -77,14 +68,10 @@ def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tup
     node.create_subscription(PedestrianArray, f"{ns}/pedestrians", keep("pedestrians"), qos)
     node.create_subscription(Image, f"{ns}/debug_image", keep("debug_image"), qos)
     pub = node.create_publisher(Image, f"{ns}/image", qos)
+    sent = []
     try:
-        deadline = time.time() + 120
-        while pub.get_subscription_count() == 0:
-            if node_proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"pedestrian_node did not start; see {out / 'node.log'}")
-            rclpy.spin_once(node, timeout_sec=0.1)
+        node_proc.wait_for_subscriber(pub, lambda s: rclpy.spin_once(node, timeout_sec=s))
         print(f"[demo] playing {len(images)} frames at {rate} Hz to {ns}/image")
-        sent = []
         period = 1.0 / rate
         for i, rgb in enumerate(images):
             t_next = time.time() + period
@@ -103,14 +90,10 @@ def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tup
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        node_proc.send_signal(2)
-        try:
-            node_proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            node_proc.kill()
-        log.close()
+    return got, sent, arrival
 
-    latencies = sorted(1000 * (arrival[k] - k / 1e9) for k in got["pedestrians"] if k in arrival)
+
+def _report(out, weights, rate, size, got, sent, latencies) -> Path:
     counts = [len(got["pedestrians"][k].pedestrians) for k in sent if k in got["pedestrians"]]
     occluded = [sum(kp.occluded for p in got["pedestrians"][k].pedestrians for kp in p.keypoints)
                 for k in sent if k in got["pedestrians"]]

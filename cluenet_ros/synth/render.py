@@ -222,7 +222,6 @@ class SceneRenderer:
 
     def _place_occluders(self, rng, placed, weights, tan_h):
         """Occluders near the people (between them and the camera or beside them)."""
-        W, H = self.width, self.height
         for obj in self.occluder_ids:
             self._park(obj)
         if not placed:

@@ -1,0 +1,100 @@
+"""The training datasets read the real formats: CityPersons' anno_<split>.mat with a
+Cityscapes tree, and COCO person keypoints with 17 keypoints. The files are built
+here from a synthetic split, in those formats."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from scipy.io import savemat
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.cli import main as cluenet
+from cluenet_training.datasets import (CITYSCAPES_PERSON, IGNORE, CityPersonsCrops, CityPersonsStage1,
+                                       CocoPersons, DatasetError)
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("formats")
+    assert cluenet(["synth", "--out", str(root), "--images", "3", "--seed", "9", "--size", "256x128",
+                    "--split", "s", "--people", "2-3"]) == 0
+    return root / "s"
+
+
+def cityscapes_tree(split: Path, root: Path) -> Path:
+    """leftImg8bit/ and gtFine/ of a fake city, plus anno_train.mat (CityPersons layout:
+    one struct per image with cityname, im_name and bbs rows [class, x, y, w, h,
+    instance, x_vis, y_vis, w_vis, h_vis]) with one extra ignore region per image."""
+    cp = json.loads((split / "citypersons.json").read_text())
+    cells = np.empty((1, len(cp["images"])), dtype=object)
+    for i, img in enumerate(cp["images"]):
+        name = f"testcity_{i:06d}_000019_leftImg8bit.png"
+        (root / "leftImg8bit" / "train" / "testcity").mkdir(parents=True, exist_ok=True)
+        (root / "gtFine" / "train" / "testcity").mkdir(parents=True, exist_ok=True)
+        (root / "leftImg8bit" / "train" / "testcity" / name).write_bytes((split / img["file_name"]).read_bytes())
+        sem = cv2.imread(str(split / img["semantic_mask"]), cv2.IMREAD_UNCHANGED)
+        labels = np.where(sem == 1, CITYSCAPES_PERSON, 7).astype(np.uint8)  # 7 = road
+        cv2.imwrite(str(root / "gtFine" / "train" / "testcity" / name.replace("leftImg8bit", "gtFine_labelIds")), labels)
+        rows = [[1, *a["bbox"], a["instance_id"], *a["vis_bbox"]] for a in cp["annotations"] if a["image_id"] == img["id"]]
+        rows.append([0, 200, 10, 20, 30, 0, 0, 0, 0, 0])
+        cells[0, i] = {"cityname": "testcity", "im_name": name, "bbs": np.array(rows, dtype=np.float64)}
+    (root / "annotations").mkdir()
+    savemat(str(root / "annotations" / "anno_train.mat"), {"anno_train_aligned": cells})
+    return root
+
+
+def test_citypersons_mat_and_cityscapes(split, tmp_path):
+    root = cityscapes_tree(split, tmp_path / "cityscapes")
+    ds = CityPersonsStage1(root, root / "annotations" / "anno_train.mat", "train")
+    cp = json.loads((split / "citypersons.json").read_text())
+    assert len(ds) == 3
+    i = next(k for k, img in enumerate(cp["images"]) if any(a["image_id"] == img["id"] for a in cp["annotations"]))
+    rec = ds[i]
+    expected = [[x, y, x + w, y + h] for x, y, w, h in
+                (a["bbox"] for a in cp["annotations"] if a["image_id"] == cp["images"][i]["id"])]
+    assert len(expected) > 0
+    np.testing.assert_allclose(rec.boxes, expected, atol=1e-4)
+    assert rec.image.shape == (128, 256, 3) and rec.mask.shape == (128, 256)
+    assert (rec.mask[10:40, 200:220] == IGNORE).all()  # the ignore region
+    sem = cv2.imread(str(split / cp["images"][i]["semantic_mask"]), cv2.IMREAD_UNCHANGED)
+    outside = np.ones_like(sem, bool)
+    outside[10:40, 200:220] = False
+    np.testing.assert_array_equal(rec.mask[outside] == 1, sem[outside] == 1)
+    crops = CityPersonsCrops(root, root / "annotations" / "anno_train.mat", "train", min_height=1)
+    assert len(crops) == len(cp["annotations"])
+    assert crops[0].keypoints.sum() == 0 and crops[0].mask.any()
+    with pytest.raises(DatasetError, match="nope.mat: CityPersons annotation file not found"):
+        CityPersonsStage1(root, root / "nope.mat")
+
+
+def to_coco17(k13: np.ndarray) -> list[float]:
+    """The schema's 13 keypoints back in COCO's 17 (face points all at the head)."""
+    out = np.zeros((17, 3))
+    for i, j in kp.COCO_INDEX_OF.items():
+        out[j] = k13[i]
+    for j in kp.COCO_FACE:
+        out[j] = k13[0]
+    return out.ravel().tolist()
+
+
+def test_coco_person_keypoints_with_17_keypoints(split, tmp_path):
+    coco = json.loads((split / "coco_keypoints.json").read_text())
+    for a in coco["annotations"]:
+        a["keypoints"] = to_coco17(np.asarray(a["keypoints"]).reshape(13, 3))
+        a["num_keypoints"] = int(sum(v > 0 for v in a["keypoints"][2::3]))
+        for extra in ("keypoints_full", "full_bbox", "vis_ratio"):
+            a.pop(extra)
+    coco["categories"] = [{"id": 1, "name": "person", "keypoints": list(kp.COCO_NAMES), "skeleton": []}]
+    path = tmp_path / "person_keypoints.json"
+    path.write_text(json.dumps(coco))
+    ds = CocoPersons(path, split)
+    fully_visible = [a for a in coco["annotations"] if sum(v == 2 for v in a["keypoints"][2::3]) == 17]
+    assert len(ds) == len(fully_visible) > 0
+    rec = ds[0]
+    expected = kp.from_coco17(fully_visible[0]["keypoints"])
+    np.testing.assert_allclose(rec.keypoints, expected)
+    assert rec.mask.sum() == fully_visible[0]["area"]
