@@ -58,10 +58,14 @@ def test_all_outputs_with_matching_headers_and_contents(node):
     assert set(np.frombuffer(mask.data, np.uint8).tolist()) <= {0, 255}
     assert (debug.width, debug.height, debug.encoding) == (131, 97, "rgb8")
     assert sk.markers[0].action == Marker.DELETEALL
-    assert len(sk.markers) == 1 + 2 * n
-    joints = sk.markers[2]
-    assert joints.type == Marker.SPHERE_LIST and len(joints.points) == 13 and len(joints.colors) == 13
-    assert sk.markers[1].type == Marker.LINE_LIST and len(sk.markers[1].points) == 28
+    assert len(sk.markers) == 3
+    bones, joints = sk.markers[1], sk.markers[2]
+    assert joints.type == Marker.SPHERE_LIST and len(joints.points) == 13 * n and len(joints.colors) == 13 * n
+    assert bones.type == Marker.LINE_LIST and len(bones.points) == 28 * n
+    first = ped.pedestrians[0].keypoints[0]
+    assert joints.points[0].x == pytest.approx(first.x * 0.001) and joints.points[0].y == pytest.approx(first.y * 0.001)
+    occluded = [k.occluded for p in ped.pedestrians for k in p.keypoints]
+    assert [c.r > 0.5 for c in joints.colors] == occluded  # orange where estimated under occlusion
 
 
 @pytest.mark.parametrize("encoding", ["bgr8", "rgba8", "bgra8", "mono8"])

@@ -19,7 +19,6 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from cluenet_ros import keypoints as kp
@@ -262,20 +261,25 @@ class ClueNetPipeline:
         return out[:, :3], out[:, 3], torch.cat(regions)
 
     def _occluded(self, kps: torch.Tensor, crop_masks: torch.Tensor) -> torch.Tensor:
-        """True where a keypoint is not on (or within tolerance of) the visible mask."""
+        """True where a keypoint is not on (or within tolerance of) the visible mask.
+
+        Only the (2r+1)^2 window around each keypoint is read (a gather), not a
+        dilation of the whole crop mask: 13 windows per crop instead of every pixel.
+        """
         if len(kps) == 0:
             return torch.zeros(kps.shape[:2], dtype=torch.bool, device=kps.device)
         hc, wc = self.crop_hw
-        radius = int(round(self.config.occlusion_tolerance * hc))
-        m = (crop_masks > 0.5).float()[:, None]
-        if radius > 0:
-            m = F.max_pool2d(m, 2 * radius + 1, stride=1, padding=radius)
+        r = int(round(self.config.occlusion_tolerance * hc))
+        offsets = torch.arange(-r, r + 1, device=kps.device)
         col = kps[..., 0].floor().long()
         row = kps[..., 1].floor().long()
         inside = (col >= 0) & (col < wc) & (row >= 0) & (row < hc)
-        idx = row.clamp(0, hc - 1) * wc + col.clamp(0, wc - 1)
-        on_mask = m.flatten(1).gather(1, idx) > 0.5
-        return ~(on_mask & inside)
+        rows = row[..., None, None] + offsets[:, None]          # (N, K, 2r+1, 1)
+        cols = col[..., None, None] + offsets[None, :]          # (N, K, 1, 2r+1)
+        valid = (rows >= 0) & (rows < hc) & (cols >= 0) & (cols < wc)
+        idx = (rows.clamp(0, hc - 1) * wc + cols.clamp(0, wc - 1)).flatten(1)
+        on = (crop_masks > 0.5).flatten(1).gather(1, idx).view_as(valid) & valid
+        return ~(on.flatten(2).any(dim=2) & inside)
 
     def _visible_boxes(self, boxes: torch.Tensor, crop_masks: torch.Tensor, regions: torch.Tensor):
         """Box of the mask pixels inside each full-body box, from the crop's mask."""

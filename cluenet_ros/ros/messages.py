@@ -17,7 +17,7 @@ CLASS_ID = "pedestrian"
 VISIBLE = ColorRGBA(r=0.1, g=0.9, b=0.2, a=1.0)
 OCCLUDED = ColorRGBA(r=1.0, g=0.35, b=0.0, a=1.0)
 BONE = ColorRGBA(r=0.2, g=0.6, b=1.0, a=1.0)
-_EDGES = np.asarray(kp.SKELETON, dtype=np.int64)
+_BONE_ENDS = [j for edge in kp.SKELETON for j in edge]  # LINE_LIST order: a0 b0 a1 b1 ...
 
 
 def bbox2d(box) -> BoundingBox2D:
@@ -58,28 +58,31 @@ def skeleton_markers(result: FrameResult, header, namespace: str = "cluenet", sc
     """Skeletons in the image plane (x right, y down, pixels times ``scale``).
 
     The array starts with DELETEALL so RViz drops the previous frame's markers even
-    when fewer pedestrians are seen now. Per pedestrian: a LINE_LIST of bones and a
-    SPHERE_LIST of joints coloured by the occluded flag.
+    when fewer pedestrians are seen now; then one LINE_LIST with the bones of all
+    pedestrians and one SPHERE_LIST with their joints, coloured by the occluded
+    flag. Two markers per frame instead of two per pedestrian keep the node's
+    per-frame cost low (each Marker is a large message to build and serialise).
     """
     out = MarkerArray()
     out.markers.append(Marker(header=header, ns=namespace, action=Marker.DELETEALL))
+    if len(result) == 0:
+        return out
     life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
     width = 2.0 * scale
-    for i, p in enumerate(result):
-        pts = [Point(x=float(x) * scale, y=float(y) * scale, z=0.0) for x, y, _ in p.keypoints.tolist()]
-        bones = Marker(header=header, ns=namespace, id=2 * i, type=Marker.LINE_LIST, action=Marker.ADD,
-                       lifetime=life)
-        bones.pose.orientation.w = 1.0
-        bones.scale.x = width
-        bones.color = BONE
-        bones.points = [pts[j] for edge in _EDGES for j in edge]
-        joints = Marker(header=header, ns=namespace, id=2 * i + 1, type=Marker.SPHERE_LIST, action=Marker.ADD,
-                        lifetime=life)
-        joints.pose.orientation.w = 1.0
-        joints.scale.x = joints.scale.y = joints.scale.z = 3 * width
-        joints.points = pts
-        joints.colors = [OCCLUDED if o else VISIBLE for o in p.occluded.tolist()]
-        out.markers.extend((bones, joints))
+    xy = (result.keypoints[..., :2] * scale).reshape(-1, 2).tolist()
+    pts = [Point(x=x, y=y, z=0.0) for x, y in xy]
+    n = kp.NUM_KEYPOINTS
+    bones = Marker(header=header, ns=namespace, id=0, type=Marker.LINE_LIST, action=Marker.ADD, lifetime=life)
+    bones.pose.orientation.w = 1.0
+    bones.scale.x = width
+    bones.color = BONE
+    bones.points = [pts[i * n + j] for i in range(len(result)) for j in _BONE_ENDS]
+    joints = Marker(header=header, ns=namespace, id=1, type=Marker.SPHERE_LIST, action=Marker.ADD, lifetime=life)
+    joints.pose.orientation.w = 1.0
+    joints.scale.x = joints.scale.y = joints.scale.z = 3 * width
+    joints.points = pts
+    joints.colors = [OCCLUDED if o else VISIBLE for o in result.occluded.reshape(-1).tolist()]
+    out.markers.extend((bones, joints))
     return out
 
 
@@ -97,7 +100,7 @@ def draw_debug(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
         cv2.putText(img, f"{p.id}:{p.score:.2f}", (x1, max(y1 - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     (0, 255, 0), 1, cv2.LINE_AA)
         pts = np.round(p.keypoints[:, :2]).astype(np.int32)
-        for a, b in _EDGES:
+        for a, b in kp.SKELETON:
             cv2.line(img, tuple(pts[a]), tuple(pts[b]), (50, 150, 255), 2, cv2.LINE_AA)
         for (x, y), occ in zip(pts, p.occluded):
             cv2.circle(img, (int(x), int(y)), 3, (255, 90, 0) if occ else (25, 230, 50), -1, cv2.LINE_AA)
