@@ -6,7 +6,6 @@ Multi-GPU (or multi-process CPU) training runs the same command under torchrun::
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 
@@ -53,20 +52,11 @@ def combine(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Entry for torchrun (`-m cluenet_training.cli stage1 --config ...`)."""
-    import logging
+    """Entry for torchrun (`-m cluenet_training.cli stage1 --config ...`): the same
+    command as `cluenet train ...`."""
+    from cluenet_ros.cli import main as cluenet
 
-    from cluenet_ros.errors import InputError
-
-    parser = argparse.ArgumentParser(prog="cluenet train")
-    add_arguments(parser.add_subparsers(dest="train_command", metavar="WHAT", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except (InputError, ValueError, FileNotFoundError) as exc:
-        print(f"cluenet train: error: {exc}", file=sys.stderr)
-        return 2
+    return cluenet(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
