@@ -181,3 +181,40 @@ def test_config_validation_names_the_key():
     cfg = from_dict(Stage1Config, {"anchor_sizes": [16, 32], "frozen_stages": 5})
     assert cfg.anchor_sizes == (16, 32) and cfg.frozen_stages == 5
     assert dataclasses.asdict(cfg)["roi"]["nms_thresh"] == 0.5
+
+
+def test_mobilenet_trunk_stages_and_outputs():
+    from cluenet_ros.models.factory import load_model_configs
+    from conftest import REPO
+
+    s1, _ = load_model_configs(REPO / "config" / "model_mobile.yaml")
+    model = ClueNetStage1(s1)
+    assert model.trunk.out_channels == 960 and model.trunk.stride == 16
+    x = torch.rand(1, 3, 64, 96)
+    strides = []
+    for name in STAGES:
+        x = model.trunk.stage(name)(x)
+        strides.append(64 // x.shape[-2])
+    assert strides == [2, 4, 8, 16, 16]  # dilated last stage keeps stride 16
+    model.freeze_trunk_stages(3)
+    grads = trunk_grads(model)
+    assert [all(not g for g in grads[n]) for n in STAGES] == [True, True, True, False, False]
+    model.eval()
+    with torch.no_grad():
+        out = model([torch.rand(3, 90, 130)])[0]
+    assert out["mask"].shape == (90, 130)
+
+
+def test_half_precision_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = ClueNetStage1(tiny_stage1_config()).eval()
+    full, half = tmp_path / "full.pt", tmp_path / "half.pt"
+    save_checkpoint(full, {"stage1": model})
+    save_checkpoint(half, {"stage1": model}, half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_models(half, ("stage1",))["stage1"].eval()
+    assert next(loaded.parameters()).dtype == torch.float32
+    img, _ = toy_scene(3, [[20, 10, 44, 70]])
+    with torch.no_grad():
+        a, b = model([img])[0]["mask"], loaded([img])[0]["mask"]
+    assert (a - b).abs().max() < 0.02

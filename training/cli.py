@@ -19,6 +19,7 @@ def add_arguments(sub) -> None:
     c.add_argument("--stage1", required=True)
     c.add_argument("--stage2", required=True)
     c.add_argument("--out", required=True)
+    c.add_argument("--half", action="store_true", help="store the weights as fp16 (half the size)")
     c.set_defaults(func=combine)
 
 
@@ -46,7 +47,7 @@ def combine(args) -> int:
     from cluenet_ros.models.checkpoint import load_models, save_checkpoint
 
     models = {**load_models(args.stage1, ("stage1",)), **load_models(args.stage2, ("stage2",))}
-    save_checkpoint(args.out, models, provenance={"stage1": args.stage1, "stage2": args.stage2})
+    save_checkpoint(args.out, models, half=args.half, provenance={"stage1": args.stage1, "stage2": args.stage2})
     print(f"wrote {args.out}")
     return 0
 

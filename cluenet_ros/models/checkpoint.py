@@ -62,10 +62,15 @@ def atomic_save(obj: Any, path: str | Path) -> None:
         raise
 
 
-def save_checkpoint(path: str | Path, models: Mapping[str, nn.Module], **extra: Any) -> None:
+def save_checkpoint(path: str | Path, models: Mapping[str, nn.Module], half: bool = False, **extra: Any) -> None:
+    """``half`` stores floating-point weights as fp16 (half the file; loading
+    converts back to the model's dtype), for checkpoints that must stay small."""
+    def state(m: nn.Module) -> dict:
+        sd = m.state_dict()
+        return {k: (v.half() if half and v.is_floating_point() else v) for k, v in sd.items()}
+
     payload = {"format": FORMAT, "version": VERSION,
-               "models": {name: {"config": to_dict(m.config), "state_dict": m.state_dict()}
-                          for name, m in models.items()}}
+               "models": {name: {"config": to_dict(m.config), "state_dict": state(m)} for name, m in models.items()}}
     payload.update(extra)
     atomic_save(payload, path)
 

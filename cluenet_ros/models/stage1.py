@@ -84,8 +84,8 @@ class Stage1Config:
     roi: RoIConfig = field(default_factory=RoIConfig)
 
     def validate(self) -> None:
-        if self.output_stride == 16 and self.trunk != "resnet50":
-            raise ValueError("output_stride 16 (dilated conv5) needs trunk resnet50")
+        if self.output_stride == 16 and self.trunk not in ("resnet50", "mobilenet_v3_large"):
+            raise ValueError("output_stride 16 (dilated conv5) needs trunk resnet50 or mobilenet_v3_large")
         if self.size_divisible % self.output_stride:
             raise ValueError(f"size_divisible {self.size_divisible} must be a multiple of "
                              f"output_stride {self.output_stride}")

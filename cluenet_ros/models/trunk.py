@@ -1,5 +1,9 @@
-"""ResNet trunks from torchvision, split into the stages that gradual unfreezing
-walks through (stem, layer1 ... layer4)."""
+"""Trunks from torchvision, split into the five stages that gradual unfreezing
+walks through (stem, layer1 ... layer4; the last three end at strides 8, 16, 32).
+
+ResNets are the paper's choice; MobileNetV3-Large is the option for small devices
+and for checkpoints that must stay small (about 3 M trunk parameters instead of 23.5 M).
+"""
 from __future__ import annotations
 
 import logging
@@ -7,7 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import resnet
+from torchvision.models import mobilenetv3, resnet
 
 LOG = logging.getLogger(__name__)
 
@@ -17,7 +21,9 @@ _BUILDERS = {
     "resnet34": (resnet.resnet34, resnet.ResNet34_Weights.IMAGENET1K_V1, 512),
     "resnet50": (resnet.resnet50, resnet.ResNet50_Weights.IMAGENET1K_V2, 2048),
 }
-TRUNKS = tuple(_BUILDERS)
+# MobileNetV3-Large `features` indices of each stage (by output stride)
+_MOBILENET_STAGES = {"stem": (0, 2), "layer1": (2, 4), "layer2": (4, 7), "layer3": (7, 13), "layer4": (13, 17)}
+TRUNKS = tuple(_BUILDERS) + ("mobilenet_v3_large",)
 
 
 class Trunk(nn.Module):
@@ -29,8 +35,18 @@ class Trunk(nn.Module):
 
     def __init__(self, name: str, weights: str = "none", output_stride: int = 32):
         super().__init__()
-        if name not in _BUILDERS:
+        if name not in TRUNKS:
             raise ValueError(f"unknown trunk {name!r}; choose one of {', '.join(TRUNKS)}")
+        self.out_channels = 960 if name.startswith("mobilenet") else _BUILDERS[name][2]
+        self.stride = output_stride
+        if name == "mobilenet_v3_large":
+            # torchvision's `dilated` keeps the last stage at stride 16
+            net = mobilenetv3.mobilenet_v3_large(weights=None, dilated=output_stride == 16)
+            _load_trunk_weights(net, name, weights, mobilenetv3.MobileNet_V3_Large_Weights.IMAGENET1K_V2,
+                                prefix="features.")
+            for stage, (a, b) in _MOBILENET_STAGES.items():
+                setattr(self, stage, nn.Sequential(*net.features[a:b]))
+            return
         build, enum, channels = _BUILDERS[name]
         dilate = output_stride == 16
         if dilate and name != "resnet50":
@@ -41,8 +57,6 @@ class Trunk(nn.Module):
         _load_trunk_weights(net, name, weights, enum)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
-        self.out_channels = channels
-        self.stride = output_stride
 
     def stage(self, name: str) -> nn.Module:
         return getattr(self, name)
@@ -53,7 +67,7 @@ class Trunk(nn.Module):
         return x
 
 
-def _load_trunk_weights(net: nn.Module, name: str, weights: str, enum) -> None:
+def _load_trunk_weights(net: nn.Module, name: str, weights: str, enum, prefix: str = "") -> None:
     if weights == "from_checkpoint":  # a checkpoint load overwrites every weight next
         return
     if weights == "none":
@@ -78,9 +92,10 @@ def _load_trunk_weights(net: nn.Module, name: str, weights: str, enum) -> None:
             raise RuntimeError(f"{path}: not a readable PyTorch weights file ({exc})") from None
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    # only the trunk: classifier layers (fc., classifier.) are not used
+    state = {k: v for k, v in state.items() if k.startswith(prefix) and not k.startswith(("fc.", "classifier."))}
     missing, unexpected = net.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith("fc.")]
+    missing = [k for k in missing if k.startswith(prefix) and not k.startswith(("fc.", "classifier."))]
     if missing or unexpected:
         raise RuntimeError(f"trunk weights {weights} do not fit {name}: missing {missing[:5]}, "
                            f"unexpected {unexpected[:5]}")
