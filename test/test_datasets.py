@@ -71,6 +71,32 @@ def test_citypersons_mat_and_cityscapes(split, tmp_path):
         CityPersonsStage1(root, root / "nope.mat")
 
 
+def test_convert_citypersons_to_a_split_folder_that_validation_reads(split, tmp_path):
+    from cluenet_ros.data.split import SplitFolder
+    from cluenet_ros.evaluation.detection import evaluate_detections, load_detections, load_ground_truth
+    from cluenet_training.datasets import SplitStage1
+
+    root = cityscapes_tree(split, tmp_path / "cityscapes")
+    out = tmp_path / "converted"
+    assert cluenet(["train", "convert-citypersons", "--cityscapes", str(root), "--annotations",
+                    str(root / "annotations" / "anno_train.mat"), "--split", "train", "--out", str(out)]) == 0
+    conv = SplitFolder.open(out)
+    orig = json.loads((split / "citypersons.json").read_text())
+    assert len(conv.images) == 3
+    regular = [a for a in conv.citypersons["annotations"] if not a["ignore"]]
+    assert len(regular) == len(orig["annotations"])
+    assert sum(a["ignore"] for a in conv.citypersons["annotations"]) == 3  # one ignore region per image
+    for a, o in zip(regular, orig["annotations"]):
+        assert a["bbox"] == pytest.approx(o["bbox"]) and a["vis_ratio"] == pytest.approx(o["vis_ratio"], abs=1e-3)
+    rec = SplitStage1(out)[0]
+    assert (rec.mask[10:40, 200:220] == IGNORE).all() and rec.image.shape == (128, 256, 3)
+    # the ground truth as detections scores a perfect MR on the converted file
+    gt = load_ground_truth(conv.citypersons)
+    dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 1.0} for a in regular]
+    mr = evaluate_detections(gt, load_detections(dets, gt))
+    assert mr["reasonable"] == 0.0 and all(v == 0.0 or np.isnan(v) for v in mr.values())
+
+
 def to_coco17(k13: np.ndarray) -> list[float]:
     """The schema's 13 keypoints back in COCO's 17 (face points all at the head)."""
     out = np.zeros((17, 3))

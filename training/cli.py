@@ -21,6 +21,13 @@ def add_arguments(sub) -> None:
     c.add_argument("--out", required=True)
     c.add_argument("--half", action="store_true", help="store the weights as fp16 (half the size)")
     c.set_defaults(func=combine)
+    v = sub.add_parser("convert-citypersons", help="CityPersons (anno_<split>.mat + Cityscapes) -> a split folder "
+                                                   "for validation, eval full and bag make")
+    v.add_argument("--cityscapes", required=True, help="Cityscapes root (leftImg8bit/, gtFine/)")
+    v.add_argument("--annotations", required=True, help="CityPersons anno_<split>.mat")
+    v.add_argument("--split", default="val")
+    v.add_argument("--out", required=True)
+    v.set_defaults(func=convert)
 
 
 def register(sub) -> None:
@@ -49,6 +56,13 @@ def combine(args) -> int:
     models = {**load_models(args.stage1, ("stage1",)), **load_models(args.stage2, ("stage2",))}
     save_checkpoint(args.out, models, half=args.half, provenance={"stage1": args.stage1, "stage2": args.stage2})
     print(f"wrote {args.out}")
+    return 0
+
+
+def convert(args) -> int:
+    from cluenet_training.convert import convert_citypersons
+
+    print(convert_citypersons(args.cityscapes, args.annotations, args.split, args.out))
     return 0
 
 
