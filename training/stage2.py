@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from cluenet_ros import keypoints as kp
 from cluenet_ros.evaluation.pose import keypoint_ap
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models, save_checkpoint
@@ -57,13 +58,10 @@ def validate(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float
     gt = dict(data.coco.dataset)
     ids = {a["id"] for a in anns}
     gt["annotations"] = [a for a in gt["annotations"] if a["id"] in ids]
-    if gt["annotations"] and len(gt["annotations"][0]["keypoints"]) == 51:
-        from cluenet_ros import keypoints as kp
-
-        gt["annotations"] = [dict(a, keypoints=kp.from_coco17(a["keypoints"]).ravel().tolist(),
-                                  num_keypoints=int((kp.from_coco17(a["keypoints"])[:, 2] > 0).sum()))
-                             for a in gt["annotations"]]
-        gt["categories"] = [kp.coco_category()]
+    mapped = [data._keypoints(a) for a in gt["annotations"]]  # COCO-17 files -> the 13-keypoint schema
+    gt["annotations"] = [dict(a, keypoints=k.ravel().tolist(), num_keypoints=int((k[:, 2] > 0).sum()))
+                         for a, k in zip(gt["annotations"], mapped)]
+    gt["categories"] = [kp.coco_category()]
     model.train()
     return {"ap": keypoint_ap(gt, results)["AP"]}
 

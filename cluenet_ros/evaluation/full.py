@@ -20,14 +20,6 @@ from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
 IGNORE = 255
 
 
-def _iou_xywh(a, b) -> float:
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
-    ih = max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-9)
-
-
 def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int | None = None,
                    levels=LEVELS, progress: bool = True) -> dict:
     images = data.images[:max_images] if max_images else data.images
@@ -59,9 +51,10 @@ def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int
                 continue
             person = instances == ann["instance_id"]
             if float(ann.get("vis_ratio", 0)) >= 0.95:  # a full (unoccluded) pedestrian instance
-                pred = [_iou_xywh(ann["bbox"], [b[0], b[1], b[2] - b[0], b[3] - b[1]]) for b in res.boxes]
-                if pred and max(pred) >= 0.5:
-                    inside_pts.append(res.keypoints[int(np.argmax(pred)), :, :2])
+                xywh = np.c_[res.boxes[:, :2], res.boxes[:, 2:] - res.boxes[:, :2]]
+                ious = det_eval.iou_matrix(np.asarray([ann["bbox"]], float), xywh, np.zeros(len(xywh), bool))[0]
+                if len(ious) and ious.max() >= 0.5:
+                    inside_pts.append(res.keypoints[int(np.argmax(ious)), :, :2])
                     inside_masks.append(person)
             coco_ann = coco_by_id.get(ann["id"])
             if coco_ann is not None and fully_visible(coco_ann):

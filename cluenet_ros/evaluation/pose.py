@@ -62,9 +62,11 @@ def check_results(results: Sequence[Mapping[str, Any]], gt: Mapping, name: str =
 
 
 def _coco_eval(gt: Mapping, results: list) -> dict[str, float]:
-    if not results or not any(a.get("num_keypoints", 0) > 0 for a in gt["annotations"]):
-        return {s: (0.0 if any(a.get("num_keypoints", 0) > 0 for a in gt["annotations"]) else float("nan"))
-                for s in STATS}
+    labelled = any(a.get("num_keypoints", 0) > 0 for a in gt["annotations"])
+    if not labelled:
+        return {s: float("nan") for s in STATS}  # nothing to score
+    if not results:
+        return {s: 0.0 for s in STATS}  # people to find, none predicted
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = copy.deepcopy(dict(gt))
