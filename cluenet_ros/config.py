@@ -150,9 +150,13 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, source: str = "") ->
         raise ConfigError(f"{source}: {exc}" if source else str(exc)) from None
 
 
-def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
-    """Load ``cls`` from a YAML file (optionally one top-level ``section`` of it)."""
-    path = Path(path)
+def _read_mapping(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """A YAML mapping with its ``base:`` files merged underneath it.
+
+    ``base: other.yaml`` (relative to the file naming it) lets a variant, such as an
+    ablation, state only what differs from the run it is compared with; nested
+    mappings merge key by key, and anything else in the variant replaces the base.
+    """
     try:
         text = path.read_text()
     except OSError as exc:
@@ -165,6 +169,32 @@ def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    data = dict(data)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: 'base' must be the path of another YAML file")
+    base_path = (path.parent / base).resolve()
+    if base_path in chain or base_path == path.resolve():
+        raise ConfigError(f"{path}: 'base' chain loops back to {base_path}")
+    return _merge(_read_mapping(base_path, chain + (path.resolve(),)), data)
+
+
+def _merge(base: Mapping, over: Mapping) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_yaml(cls: type[T], path: str | Path, section: str | None = None) -> T:
+    """Load ``cls`` from a YAML file (optionally one top-level ``section`` of it)."""
+    path = Path(path)
+    data = _read_mapping(path)
     if section is not None:
         data = data.get(section) or {}
     return from_dict(cls, data, str(path) + (f" [{section}]" if section else ""))

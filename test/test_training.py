@@ -172,3 +172,19 @@ def test_two_process_ddp_on_cpu(data, stage):
     state = torch.load(data / f"ddp_{stage}" / "last.pt", weights_only=True)
     assert state["training"]["world_size"] == 2 and state["training"]["iteration"] == 4
     assert sorted(losses(data / f"ddp_{stage}")) == [1, 2, 3, 4]  # rank 0 logs once per iteration
+
+
+def test_stage2_without_its_stage1_checkpoint_yet_keeps_training(tmp_path, caplog):
+    """Stage 2 may train beside stage 1: a missing stage-1 file skips the combined
+    checkpoint with a warning (and the command to combine later) instead of failing."""
+    from cluenet_ros.models import ClueNetStage2
+    from cluenet_training.config import DomainAdaptationConfig, Stage2TrainConfig
+    from cluenet_training.stage2 import COMBINED, write_combined
+    from conftest import tiny_stage2_config
+
+    cfg = Stage2TrainConfig(model=tiny_stage2_config(), stage1_checkpoint=str(tmp_path / "stage1" / "best.pt"),
+                            domain_adaptation=DomainAdaptationConfig(enabled=False))
+    with caplog.at_level("WARNING"):
+        write_combined(cfg, ClueNetStage2(cfg.model), tmp_path)
+    assert not (tmp_path / COMBINED).exists()
+    assert "does not exist (yet)" in caplog.text and "cluenet train combine" in caplog.text

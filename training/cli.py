@@ -1,4 +1,4 @@
-"""``cluenet train stage1|stage2 --config FILE [--resume]`` and ``cluenet train combine``.
+"""``cluenet train stage1|stage2|baseline --config FILE [--resume]`` and ``cluenet train combine``.
 
 Multi-GPU (or multi-process CPU) training runs the same command under torchrun::
 
@@ -10,8 +10,10 @@ import sys
 
 
 def add_arguments(sub) -> None:
-    for stage in ("stage1", "stage2"):
-        p = sub.add_parser(stage, help=f"train ClueNet {stage.replace('stage', 'stage ')}")
+    helps = {"stage1": "train ClueNet stage 1", "stage2": "train ClueNet stage 2",
+             "baseline": "train the Keypoint R-CNN baseline of the accuracy study"}
+    for stage, text in helps.items():
+        p = sub.add_parser(stage, help=text)
         p.add_argument("--config", required=True, help="YAML under training/configs/")
         p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt")
         p.set_defaults(func=run, stage=stage)
@@ -42,6 +44,10 @@ def run(args) -> int:
         from cluenet_training.stage1 import train
 
         path = train(tc.load_stage1(args.config), args.resume)
+    elif args.stage == "baseline":
+        from cluenet_training.baseline import train
+
+        path = train(tc.load_baseline(args.config), args.resume)
     else:
         from cluenet_training.stage2 import train
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluenet_ros.config import load_yaml, spec
+from cluenet_ros.models.baseline import KeypointRCNNConfig
 from cluenet_ros.models.stage1 import Stage1Config
 from cluenet_ros.models.stage2 import Stage2Config
 
@@ -113,6 +114,27 @@ class Stage2TrainConfig:
     def validate(self) -> None:
         if self.domain_adaptation.enabled and self.target is None:
             raise ValueError("domain_adaptation is enabled but no 'target' data is given")
+
+
+@dataclass(frozen=True)
+class BaselineTrainConfig:
+    """torchvision's Keypoint R-CNN trained end to end on split folders (the peer of
+    the accuracy study)."""
+    model: KeypointRCNNConfig = field(default_factory=KeypointRCNNConfig)
+    train: DataSpec = field(default_factory=DataSpec)
+    val: DataSpec | None = None
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def validate(self) -> None:
+        for name, d in (("train", self.train), ("val", self.val)):
+            if d is not None and d.format != "split":
+                raise ValueError(f"{name}: the baseline reads split folders (boxes and keypoints per image)")
+
+
+def load_baseline(path: str | Path) -> BaselineTrainConfig:
+    return load_yaml(BaselineTrainConfig, path)
 
 
 def load_stage1(path: str | Path) -> Stage1TrainConfig:

@@ -223,6 +223,44 @@ class CityPersonsCrops(Dataset):
                             np.zeros((kp.NUM_KEYPOINTS, 3)))
 
 
+# --------------------------------------------------------------------------- baseline
+@dataclass
+class KeypointImageRecord:
+    image: np.ndarray        # H x W x 3 uint8 RGB
+    boxes: np.ndarray        # (N, 4) float32 full-body boxes
+    keypoints: np.ndarray    # (N, 13, 3) x, y, v (v > 0 labelled, i.e. visible in COCO's sense)
+    mask: np.ndarray         # H x W uint8 (unused by the baseline; kept for the shared augmentation)
+
+
+class SplitKeypointImages(Dataset):
+    """Whole images with every pedestrian's full-body box and keypoints, for the
+    Keypoint R-CNN baseline: the same people stage 1 and stage 2 learn from, with the
+    keypoint labels a COCO-style annotation has (visible ones only)."""
+
+    def __init__(self, root: str | Path):
+        self.split = SplitFolder.open(root)
+        if not self.split.images or self.split.coco is None:
+            raise DatasetError(f"{root}: the split has no images or no coco_keypoints.json")
+        self.coco = {a["id"]: a for a in self.split.coco["annotations"]}
+
+    def __len__(self) -> int:
+        return len(self.split.images)
+
+    def __getitem__(self, i: int) -> KeypointImageRecord:
+        img = self.split.images[i]
+        rgb = self.split.read_rgb(img)
+        boxes, kps = [], []
+        for a in self.split.annotations(img["id"]):
+            if a.get("ignore"):
+                continue
+            x, y, w, h = a["bbox"]
+            boxes.append([x, y, x + w, y + h])
+            kps.append(CocoPersons._keypoints(self.coco.get(a["id"], {})))
+        return KeypointImageRecord(rgb, np.asarray(boxes, np.float32).reshape(-1, 4),
+                                   np.asarray(kps, np.float32).reshape(-1, kp.NUM_KEYPOINTS, 3),
+                                   np.zeros(rgb.shape[:2], np.uint8))
+
+
 def build_stage1_dataset(spec) -> Dataset:
     if spec.format == "split":
         return SplitStage1(spec.root)

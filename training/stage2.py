@@ -186,7 +186,14 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
 
 def write_combined(cfg: Stage2TrainConfig, model: ClueNetStage2, out: Path) -> None:
     """The pipeline-ready checkpoint (stage 1 + this stage 2) when stage 1 is known."""
-    if cfg.stage1_checkpoint:
-        stage1 = load_models(cfg.stage1_checkpoint, ("stage1",))["stage1"]
-        save_checkpoint(out / COMBINED, {"stage1": stage1, "stage2": model},
-                        provenance={"stage1": str(cfg.stage1_checkpoint), "stage2_run": str(out)})
+    if not cfg.stage1_checkpoint:
+        return
+    if not Path(cfg.stage1_checkpoint).is_file():
+        # Stage 1 may still be training beside this run: keep training, combine later.
+        engine.LOG.warning("stage1_checkpoint %s does not exist (yet): no %s written; combine later with "
+                           "`cluenet train combine --stage1 %s --stage2 %s --out %s`", cfg.stage1_checkpoint,
+                           COMBINED, cfg.stage1_checkpoint, out / engine.BEST, out / COMBINED)
+        return
+    stage1 = load_models(cfg.stage1_checkpoint, ("stage1",))["stage1"]
+    save_checkpoint(out / COMBINED, {"stage1": stage1, "stage2": model},
+                    provenance={"stage1": str(cfg.stage1_checkpoint), "stage2_run": str(out)})

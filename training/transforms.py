@@ -16,11 +16,16 @@ from cluenet_ros.inference.geometry import crop_boxes, image_to_crop
 from cluenet_ros.occlusion import random_patches
 
 
-def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float):
-    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale and flip."""
+def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keypoints: np.ndarray | None = None):
+    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale and flip.
+
+    With ``keypoints`` (N, 13, 3, one row per box) the target also holds them, moved
+    with the image (a flip swaps left and right), and box-less rows are dropped alike.
+    """
     img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1).float().div_(255)
     mask = torch.from_numpy(rec.mask)
     boxes = torch.from_numpy(rec.boxes).float().reshape(-1, 4)
+    kps = None if keypoints is None else torch.from_numpy(keypoints).float().reshape(-1, kp.NUM_KEYPOINTS, 3).clone()
     s = float(rng.uniform(*scale_range)) if scale_range[0] != scale_range[1] else scale_range[0]
     if s != 1.0:
         h, w = img.shape[1:]
@@ -28,12 +33,29 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float):
         img = F.interpolate(img[None], size=(nh, nw), mode="bilinear", align_corners=False)[0]
         mask = F.interpolate(mask[None, None].float(), size=(nh, nw), mode="nearest")[0, 0].to(torch.uint8)
         boxes = boxes * torch.tensor([nw / w, nh / h, nw / w, nh / h])
+        if kps is not None:
+            kps[..., :2] *= torch.tensor([nw / w, nh / h])
     if rng.random() < hflip:
         w = img.shape[2]
         img, mask = img.flip(-1), mask.flip(-1)
         boxes = torch.stack([w - boxes[:, 2], boxes[:, 1], w - boxes[:, 0], boxes[:, 3]], dim=1)
+        if kps is not None:
+            kps[..., 0] = w - kps[..., 0]
+            kps = kps[:, kp.flip_permutation()]
     keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
-    return img, {"boxes": boxes[keep], "mask": mask}
+    target = {"boxes": boxes[keep], "mask": mask}
+    if kps is not None:
+        target["keypoints"] = kps[keep]
+    return img, target
+
+
+def keypoint_image_sample(rec, rng: np.random.Generator, scale_range, hflip: float):
+    """(image, {'boxes', 'labels', 'keypoints'}) for torchvision's Keypoint R-CNN
+    from a KeypointImageRecord; keypoint flags become torchvision's (1 labelled)."""
+    img, target = stage1_sample(rec, rng, scale_range, hflip, rec.keypoints)
+    kps = target["keypoints"]
+    kps[..., 2] = (kps[..., 2] > 0).float()
+    return img, {"boxes": target["boxes"], "labels": torch.ones(len(kps), dtype=torch.int64), "keypoints": kps}
 
 
 def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Generator | None,
@@ -67,3 +89,4 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
         crop = crop * (~patches).float()
         cmask = cmask & ~patches
     return crop, kps, cmask
+

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from cluenet_ros.data.split import SplitFolder
 from cluenet_ros.evaluation import detection as det_eval
-from cluenet_ros.evaluation.occlusion_study import LEVELS, ap_against_occlusion, fully_visible, plot
+from cluenet_ros.evaluation.occlusion_study import LEVELS, ClueNetProbe, ap_against_occlusion, fully_visible, plot
 from cluenet_ros.evaluation.pose import keypoint_ap, keypoints_inside_masks, occluded_keypoint_ap
 from cluenet_ros.evaluation.segmentation import MaskIoU
 from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
@@ -22,6 +22,9 @@ IGNORE = 255
 
 def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int | None = None,
                    levels=LEVELS, progress: bool = True) -> dict:
+    """Every metric for ``pipeline`` (a ClueNetPipeline, or anything with its call
+    signature and an ``occlusion_probe(samples)``, such as the Keypoint R-CNN
+    baseline; frames without a mask skip the mask IoU)."""
     images = data.images[:max_images] if max_images else data.images
     dets, kp_results, inside_pts, inside_masks = [], [], [], []
     seg = MaskIoU()
@@ -42,7 +45,7 @@ def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int
                                "keypoints": np.c_[k[:, :2], np.ones(len(k))].ravel().tolist(),
                                "score": float(res.scores[i])})
         semantic = data.read_mask(img, "semantic_mask")
-        if semantic is not None:
+        if semantic is not None and res.mask is not None:
             seg.add(res.mask > 0, (semantic > 0) & (semantic != IGNORE),
                     semantic == IGNORE if (semantic == IGNORE).any() else None)
         instances = data.read_mask(img, "instance_mask")
@@ -75,8 +78,11 @@ def evaluate_split(pipeline: ClueNetPipeline, data: SplitFolder, max_images: int
         coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
         report["keypoint_ap"] = keypoint_ap(coco, kp_results)
         report["occluded_keypoint_ap"] = occluded_keypoint_ap(coco, kp_results)
+        make_probe = getattr(pipeline, "occlusion_probe", None) or (lambda s: ClueNetProbe(pipeline, s))
+        probe = make_probe(occlusion_samples) if occlusion_samples else None
+        anns = [s[2] for s in occlusion_samples]
         report["ap_against_occlusion"] = {f"{int(round(100 * k))}%": v for k, v in
-                                          ap_against_occlusion(pipeline, occlusion_samples, coco, levels).items()}
+                                          ap_against_occlusion(probe, anns, coco, levels).items()}
         report["occlusion_study_people"] = len(occlusion_samples)
     report["_detections"] = dets
     report["_keypoints"] = kp_results
@@ -126,7 +132,18 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05) -> Path:
-    pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, score_threshold=score_threshold))
+    """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
+    kind is read from the file)."""
+    from cluenet_ros.models.checkpoint import read_checkpoint
+
+    if "keypointrcnn" in read_checkpoint(weights)["models"]:
+        from cluenet_ros.inference.baseline import KeypointRCNNPredictor
+
+        pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
+    else:
+        pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device,
+                                                                           score_threshold=score_threshold))
+        kind = "ClueNet"
     data = SplitFolder.open(data_dir)
     report = evaluate_split(pipeline, data, max_images)
-    return write_report(report, out, f"ClueNet evaluation of {Path(weights).name} on {data_dir}")
+    return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir}")

@@ -22,47 +22,60 @@ def fully_visible(ann: dict, min_visibility: float = 0.95) -> bool:
     return bool((k[:, 2] == 2).all()) and float(ann.get("vis_ratio", 1.0)) >= min_visibility
 
 
-def ap_against_occlusion(pipeline, samples: Sequence[tuple[np.ndarray, np.ndarray, dict]],
-                         coco_gt: dict, levels: Sequence[float] = LEVELS, seed: int = 0) -> dict[float, float]:
-    """samples: (rgb image, person mask, COCO annotation with 'full_bbox' or 'bbox').
+class ClueNetProbe:
+    """Stage 2 alone on ground-truth crops: each person is cut out with its full box
+    and mask (as the pipeline crops), then black patches hide ``level`` of it."""
 
-    Returns AP per occlusion level, scored by COCOeval against the full keypoints.
+    def __init__(self, pipeline, samples: Sequence[tuple[np.ndarray, np.ndarray, dict]]):
+        self.pipeline = pipeline
+        device = pipeline.device
+        crops, masks, regions = [], [], []
+        with torch.inference_mode():
+            for rgb, mask, ann in samples:
+                x, y, w, h = ann.get("full_bbox", ann["bbox"])
+                box = torch.tensor([[x, y, x + w, y + h]], dtype=torch.float32, device=device)
+                m = torch.from_numpy(mask.astype(bool)).to(device)
+                c, cm, r = pipeline._crop([pipeline._to_tensor(rgb)], [m], [box])
+                crops.append(c)
+                masks.append(cm)
+                regions.append(r)
+        self.crops, self.regions = torch.cat(crops), torch.cat(regions)
+        self.person = (torch.cat(masks) > 0.5).cpu().numpy()
+
+    def __call__(self, level: float, rng: np.random.Generator) -> np.ndarray:
+        p = self.pipeline
+        hidden = np.stack([random_patches(m, level, rng) for m in self.person])
+        with torch.inference_mode():
+            occluded = self.crops * torch.from_numpy(~hidden).to(p.device)[:, None]
+            with p._autocast():
+                heat = p.stage2(p._layout(occluded))
+            kps = decode_heatmaps(heat.float(), p.stage2.config.heatmap_stride)
+            return crop_to_image(kps, self.regions, p.crop_hw).cpu().numpy()
+
+
+def ap_against_occlusion(probe, anns: Sequence[dict], coco_gt: dict, levels: Sequence[float] = LEVELS,
+                         seed: int = 0) -> dict[float, float]:
+    """AP per occlusion level, scored by COCOeval against the full keypoints.
+
+    ``probe(level, rng)`` returns (N, 13, 3) keypoints (x, y, score) in image pixels
+    for the N fully visible people ``anns`` with ``level`` of each hidden;
+    ``ClueNetProbe`` is ClueNet's, the baseline has its own.
     """
-    if not samples:
+    if not len(anns):
         return {lv: float("nan") for lv in levels}
-    device = pipeline.device
-    crops, masks, regions, anns = [], [], [], []
-    with torch.inference_mode():
-        for rgb, mask, ann in samples:
-            x, y, w, h = ann.get("full_bbox", ann["bbox"])
-            box = torch.tensor([[x, y, x + w, y + h]], dtype=torch.float32, device=device)
-            img = pipeline._to_tensor(rgb)
-            m = torch.from_numpy(mask.astype(bool)).to(device)
-            c, cm, r = pipeline._crop([img], [m], [box])
-            crops.append(c)
-            masks.append(cm)
-            regions.append(r)
-            anns.append(ann)
-        crops, masks, regions = torch.cat(crops), torch.cat(masks), torch.cat(regions)
-        person = (masks > 0.5).cpu().numpy()
-        ids = {a["id"] for a in anns}
-        gt = dict(coco_gt, annotations=[a for a in coco_gt["annotations"] if a["id"] in ids],
-                  images=[i for i in coco_gt["images"] if i["id"] in {a["image_id"] for a in anns}])
-        out = {}
-        for level in levels:
-            rng = np.random.default_rng([seed, int(round(level * 100))])
-            hidden = np.stack([random_patches(p, level, rng) for p in person])
-            occluded = crops * torch.from_numpy(~hidden).to(device)[:, None]
-            with pipeline._autocast():
-                heat = pipeline.stage2(pipeline._layout(occluded))
-            kps = decode_heatmaps(heat.float(), pipeline.stage2.config.heatmap_stride)
-            kps = crop_to_image(kps, regions, pipeline.crop_hw).cpu().numpy()
-            results = []
-            for ann, k in zip(anns, kps):
-                flat = np.c_[k[:, :2], np.ones(len(k))].ravel().tolist()
-                results.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": flat,
-                                "score": float(np.clip(k[:, 2], 0, 1).mean())})
-            out[level] = keypoint_ap(gt, results)["AP"]
+    ids = {a["id"] for a in anns}
+    gt = dict(coco_gt, annotations=[a for a in coco_gt["annotations"] if a["id"] in ids],
+              images=[i for i in coco_gt["images"] if i["id"] in {a["image_id"] for a in anns}])
+    out = {}
+    for level in levels:
+        rng = np.random.default_rng([seed, int(round(level * 100))])
+        kps = probe(level, rng)
+        results = []
+        for ann, k in zip(anns, kps):
+            flat = np.c_[k[:, :2], np.ones(len(k))].ravel().tolist()
+            results.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": flat,
+                            "score": float(np.clip(k[:, 2], 0, 1).mean())})
+        out[level] = keypoint_ap(gt, results)["AP"]
     return out
 
 

@@ -38,11 +38,13 @@ class CheckpointError(InputError, RuntimeError):
 
 
 def _registry() -> dict[str, tuple[type, type, str]]:
+    from cluenet_ros.models.baseline import KeypointRCNNBaseline, KeypointRCNNConfig
     from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
     from cluenet_ros.models.stage2 import ClueNetStage2, Stage2Config
 
     return {"stage1": (ClueNetStage1, Stage1Config, "trunk_weights"),
-            "stage2": (ClueNetStage2, Stage2Config, "encoder_weights")}
+            "stage2": (ClueNetStage2, Stage2Config, "encoder_weights"),
+            "keypointrcnn": (KeypointRCNNBaseline, KeypointRCNNConfig, "trunk_weights")}
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
