@@ -65,3 +65,24 @@ def test_errors_name_the_input(setup, tmp_path, capsys):
     assert cluenet(["eval", "full", "--weights", str(bad), "--data", str(root / "data" / "val"),
                     "--out", str(tmp_path / "r")]) == 2
     assert "bad.pt: not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_compare_puts_reports_side_by_side(setup, tmp_path, capsys):
+    _, out = setup
+    report = json.loads((out / "report.json").read_text())
+    assert cluenet(["eval", "compare", "--run", f"first={out}", "--run", f"second={out}",
+                    "--out", str(tmp_path / "cmp")]) == 0
+    md = (tmp_path / "cmp" / "tables.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| first |")]
+    assert len(rows) == 3 and sum(line.startswith("| second |") for line in md.splitlines()) == 3
+    def pct(v):
+        return "n/a" if v is None else f"{100 * v:.1f}"
+    assert f"| {pct(report['detection_mr']['reasonable'])} |" in rows[0]
+    assert rows[1].startswith(f"| first | {pct(report['keypoint_ap']['AP'])} |")
+    assert (tmp_path / "cmp" / "ap_vs_occlusion.png").read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
+    assert list(summary) == ["first", "second"] and summary["first"]["images"] == report["images"]
+    assert cluenet(["eval", "compare", "--run", "nameonly", "--out", str(tmp_path / "x")]) == 2
+    assert cluenet(["eval", "compare", "--run", f"a={tmp_path / 'missing'}", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "NAME=REPORT_FOLDER" in err and "missing/report.json: no report" in err

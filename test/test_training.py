@@ -188,3 +188,22 @@ def test_stage2_without_its_stage1_checkpoint_yet_keeps_training(tmp_path, caplo
         write_combined(cfg, ClueNetStage2(cfg.model), tmp_path)
     assert not (tmp_path / COMBINED).exists()
     assert "does not exist (yet)" in caplog.text and "cluenet train combine" in caplog.text
+
+
+def test_optimizer_choice_and_mobilenet_bn_follow_the_weights():
+    from torch import nn
+
+    from cluenet_ros.models.trunk import Trunk
+    from cluenet_training.config import OptimConfig
+    from cluenet_training.engine import make_optimizer
+
+    p = [nn.Parameter(torch.zeros(3))]
+    adam = make_optimizer(p, OptimConfig(optimizer="adam", lr=0.001, weight_decay=0.0))
+    sgd = make_optimizer(p, OptimConfig(lr=0.02, momentum=0.8), lr=0.5)
+    assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["lr"] == 0.001
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.5
+    assert sgd.param_groups[0]["momentum"] == 0.8
+    # torchvision's MobileNetV3 BN momentum (0.01) leaves eval-mode statistics far
+    # behind the weights in short runs from scratch; the trunk uses PyTorch's 0.1
+    bns = [m for m in Trunk("mobilenet_v3_large", "from_checkpoint").modules() if isinstance(m, nn.BatchNorm2d)]
+    assert bns and all(m.momentum == 0.1 for m in bns)

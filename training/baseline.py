@@ -53,7 +53,7 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     torch.manual_seed(run.seed)
     model = KeypointRCNNBaseline(cfg.model).to(proc.device)
     o = cfg.optim
-    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    opt = engine.make_optimizer(model.parameters(), o)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
     start, best = 0, -math.inf

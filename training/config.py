@@ -28,6 +28,9 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class OptimConfig:
+    optimizer: str = spec("sgd", choices=("sgd", "adam"),
+                          help="sgd (the paper's, with momentum) or adam (heatmap regression from "
+                               "scratch: its per-parameter scaling makes up for the tiny per-pixel loss)")
     lr: float = spec(0.01, min=0.0)
     momentum: float = spec(0.9, min=0.0, max=1.0)
     weight_decay: float = spec(1e-4, min=0.0)

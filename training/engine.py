@@ -58,6 +58,14 @@ def setup_process(device: str) -> Process:
     return Process(rank, world, dev)
 
 
+def make_optimizer(params, optim, lr: float | None = None) -> torch.optim.Optimizer:
+    """The optimizer an OptimConfig names (``lr`` overrides its learning rate)."""
+    lr = optim.lr if lr is None else lr
+    if optim.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=optim.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+
+
 def teardown(proc: Process) -> None:
     if proc.world > 1 and dist.is_initialized():
         dist.barrier()

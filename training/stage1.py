@@ -19,7 +19,7 @@ from cluenet_training.transforms import stage1_sample
 
 def make_optimizer(model, cfg: Stage1TrainConfig):
     o = cfg.optim
-    opt = torch.optim.SGD(model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    opt = engine.make_optimizer(model.parameters(), o)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
     return opt, sched

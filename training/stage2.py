@@ -78,10 +78,9 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     hw = tuple(cfg.model.input_size)
     o = cfg.optim
     E, D, C = model.encoder, model.decoder, model.domain_classifier
-    opt_pose = torch.optim.SGD(list(E.parameters()) + list(D.parameters()), lr=o.lr, momentum=o.momentum,
-                               weight_decay=o.weight_decay)
-    opt_adv = torch.optim.SGD(E.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    opt_cls = torch.optim.SGD(C.parameters(), lr=da.classifier_lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    opt_pose = engine.make_optimizer(list(E.parameters()) + list(D.parameters()), o)
+    opt_adv = engine.make_optimizer(E.parameters(), o)
+    opt_cls = engine.make_optimizer(C.parameters(), o, lr=da.classifier_lr)
     lam = lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations)  # noqa: E731
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lam) for opt in (opt_pose, opt_adv, opt_cls)]
     curriculum = mp.curriculum_iterations or run.iterations

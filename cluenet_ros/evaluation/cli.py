@@ -80,12 +80,18 @@ def run_segmentation(args) -> int:
 
 def register_full(ev) -> None:
     f = ev.add_parser("full", help="run a checkpoint over a dataset split and report all metrics")
-    f.add_argument("--weights", required=True, help="ClueNet checkpoint (stage1 + stage2)")
+    f.add_argument("--weights", required=True, help="ClueNet checkpoint (stage1 + stage2), or a Keypoint R-CNN "
+                                                    "baseline checkpoint (`cluenet train baseline`)")
     f.add_argument("--data", required=True, help="split folder with citypersons.json / coco_keypoints.json")
     f.add_argument("--out", required=True, help="report folder (report.md, report.json, plots)")
     f.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
     f.add_argument("--max-images", type=int, default=None)
     f.set_defaults(func=run_full)
+    c = ev.add_parser("compare", help="several `eval full` reports side by side: tables and one occlusion plot")
+    c.add_argument("--run", action="append", required=True, metavar="NAME=REPORT_FOLDER",
+                   help="a model's name and its `eval full --out` folder (repeat; order is kept)")
+    c.add_argument("--out", required=True, help="folder for tables.md, ap_vs_occlusion.png, summary.json")
+    c.set_defaults(func=run_compare)
 
 
 def run_full(args) -> int:
@@ -94,4 +100,13 @@ def run_full(args) -> int:
     path = full(args.weights, args.data, args.out, args.device, args.max_images)
     print(path.read_text())
     print(f"report written to {path.parent}")
+    return 0
+
+
+def run_compare(args) -> int:
+    from cluenet_ros.evaluation.compare import compare, parse_run
+
+    path = compare([parse_run(r) for r in args.run], Path(args.out))
+    print(path.read_text())
+    print(f"comparison written to {path.parent}")
     return 0

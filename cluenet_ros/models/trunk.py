@@ -44,6 +44,13 @@ class Trunk(nn.Module):
             net = mobilenetv3.mobilenet_v3_large(weights=None, dilated=output_stride == 16)
             _load_trunk_weights(net, name, weights, mobilenetv3.MobileNet_V3_Large_Weights.IMAGENET1K_V2,
                                 prefix="features.")
+            # torchvision's BN momentum of 0.01 suits its long ImageNet schedule; in runs of a
+            # few thousand steps from scratch the running statistics then lag the weights so far
+            # that eval-mode outputs are flat while train-mode ones are sharp. 0.1 is PyTorch's
+            # default and follows the weights (the statistics are not part of the state_dict).
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.momentum = 0.1
             for stage, (a, b) in _MOBILENET_STAGES.items():
                 setattr(self, stage, nn.Sequential(*net.features[a:b]))
             return
