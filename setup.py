@@ -2,7 +2,7 @@
 
 colcon (through setup.cfg) puts the console scripts into lib/cluenet_ros so that
 ``ros2 run`` finds them; ``pip install -e .`` in the self-contained venv puts them
-into .venv/bin. launch/ and config/ go to share/cluenet_ros in both cases.
+into .venv/bin. launch/, config/ and models/ go to share/cluenet_ros in both cases.
 """
 from glob import glob
 
@@ -28,6 +28,7 @@ setup(
         share("launch", "*.launch.py"),
         share("config", "*.yaml"),
         share("config", "*.rviz"),
+        share("models", "*.pt"),  # the trained demo weights (the node's default)
     ],
     python_requires=">=3.10",
     install_requires=["setuptools"],

@@ -130,6 +130,16 @@ def test_freezing_and_gradual_unfreezing_touch_exactly_the_intended_stages():
     loss.backward()
     assert torch.equal(before, bn_stem.running_mean)
     assert model.trunk.stem[0].weight.grad is None and model.trunk.layer4[0].conv1.weight.grad is not None
+    # a stage that thaws in the middle of training (no train() call in between)
+    # collects batch statistics again
+    model.freeze_trunk_stages(0)
+    assert bn_stem.training
+    before = bn_stem.running_mean.clone()
+    model([img], [tgt])
+    assert not torch.equal(before, bn_stem.running_mean)
+    model.eval()
+    model.freeze_trunk_stages(0)  # and in eval mode nothing switches back to training
+    assert not any(m.training for m in model.trunk.modules())
 
 
 def test_checkpoint_round_trip(tmp_path):

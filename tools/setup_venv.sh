@@ -45,7 +45,7 @@ fi
 # working tree, so ament_index finds launch/ and config/ and edits take effect.
 share="$VENV/share/cluenet_ros"
 mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
-for item in launch config package.xml; do ln -sfn "$PWD/$item" "$share/$item"; done
+for item in launch config models package.xml; do ln -sfn "$PWD/$item" "$share/$item"; done
 touch "$VENV/share/ament_index/resource_index/packages/cluenet_ros"
 # executables where launch_ros and `ros2 run` look for them (lib/<package>/)
 mkdir -p "$VENV/lib/cluenet_ros"

@@ -154,10 +154,13 @@ class ClueNetStage1(nn.Module):
         self._apply_frozen_bn()
 
     def _apply_frozen_bn(self) -> None:
-        for name in STAGES[: self.frozen_stages]:
+        """Frozen stages' BN keeps its statistics (eval mode); a stage that thaws
+        must get the model's mode back, or its BN would keep normalising with the
+        statistics it had when frozen (for a random trunk: none at all)."""
+        for i, name in enumerate(STAGES):
             for m in self.trunk.stage(name).modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+                    m.train(self.training and i >= self.frozen_stages)
 
     def train(self, mode: bool = True) -> "ClueNetStage1":
         super().train(mode)
