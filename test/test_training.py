@@ -121,6 +121,17 @@ def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
     res = pipe(np.zeros((128, 256, 3), np.uint8))
     assert res.keypoints.shape[1:] == (13, 3)
 
+    # combine: an fp16 pipeline checkpoint that records where both stages came from
+    half = data / "combined_half.pt"
+    assert cluenet(["train", "combine", "--stage1", str(data / "s1" / "last.pt"), "--stage2",
+                    str(data / "s2" / "last.pt"), "--half", "--out", str(half)]) == 0
+    prov = torch.load(half, weights_only=True)["provenance"]
+    assert prov["half"] is True and prov["stage1"]["iteration"] == 30 and prov["stage2"]["iteration"] == 20
+    assert prov["stage1"]["train_config"]["run"]["out_dir"] == str(data / "s1")
+    assert prov["stage2"]["train_config"]["mask_and_predict"]["max_fraction"] == 0.7
+    assert half.stat().st_size < 0.6 * (data / "s2" / "cluenet.pt").stat().st_size
+    ClueNetPipeline.from_checkpoint(half, PipelineConfig(device="cpu"))
+
 
 def test_killed_run_resumes_with_the_same_losses(data):
     straight = stage1_config(data, "straight", 20)

@@ -57,12 +57,36 @@ def run(args) -> int:
 
 
 def combine(args) -> int:
-    from cluenet_ros.models.checkpoint import load_models, save_checkpoint
+    from cluenet_ros.models.checkpoint import load_models, read_checkpoint, save_checkpoint
 
     models = {**load_models(args.stage1, ("stage1",)), **load_models(args.stage2, ("stage2",))}
-    save_checkpoint(args.out, models, half=args.half, provenance={"stage1": args.stage1, "stage2": args.stage2})
+    save_checkpoint(args.out, models, half=args.half,
+                    provenance={"stage1": _provenance(args.stage1, read_checkpoint(args.stage1)),
+                                "stage2": _provenance(args.stage2, read_checkpoint(args.stage2)),
+                                "half": bool(args.half)})
     print(f"wrote {args.out}")
     return 0
+
+
+def _provenance(path: str, checkpoint: dict) -> dict:
+    """Where a stage came from: its file, the training config and iteration stored in
+    training checkpoints, and the commit of the code that combined it."""
+    import subprocess
+    from pathlib import Path
+
+    out = {"file": str(path)}
+    if "train_config" in checkpoint:
+        out["train_config"] = checkpoint["train_config"]
+    if "training" in checkpoint:
+        out["iteration"] = checkpoint["training"].get("iteration")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent)
+        if commit.returncode == 0:
+            out["code_commit"] = commit.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
 
 
 def convert(args) -> int:
