@@ -218,3 +218,45 @@ def test_optimizer_choice_and_mobilenet_bn_follow_the_weights():
     # behind the weights in short runs from scratch; the trunk uses PyTorch's 0.1
     bns = [m for m in Trunk("mobilenet_v3_large", "from_checkpoint").modules() if isinstance(m, nn.BatchNorm2d)]
     assert bns and all(m.momentum == 0.1 for m in bns)
+
+
+def test_best_logit_threshold_is_the_iou_optimal_cut():
+    from cluenet_training.calibrate import best_logit_threshold
+
+    logits = np.array([-3.0, -2.0, -1.5, -1.0, -0.5, -4.0])
+    target = np.array([False, True, True, True, False, False])
+    t, iou = best_logit_threshold(logits, target)
+    assert t == pytest.approx(-2.5) and iou == pytest.approx(3 / 4)   # the 4 highest predicted: 3 hits
+    pred = logits > t
+    assert (pred & target).sum() / (pred | target).sum() == pytest.approx(iou)
+
+
+def test_calibrate_mask_moves_the_cut_to_one_half(data, tmp_path):
+    """A stage 1 whose mask never reaches 0.5 gets its bias shifted; the pipeline's
+    0.5 cut then gives the IoU-optimal mask, and nothing else of the model changes."""
+    from cluenet_ros.models.checkpoint import load_models, save_checkpoint
+    from cluenet_ros.models.stage1 import ClueNetStage1
+    from cluenet_training.datasets import SplitStage1
+    from conftest import tiny_stage1_config
+
+    torch.manual_seed(0)
+    model = ClueNetStage1(tiny_stage1_config()).eval()
+    with torch.no_grad():
+        model.seg_decoder.body[-1].bias.fill_(-6.0)  # probabilities far below 0.5 everywhere
+    save_checkpoint(tmp_path / "s1.pt", {"stage1": model})
+    val = data / "synth" / "train"
+    assert cluenet(["train", "calibrate-mask", "--weights", str(tmp_path / "s1.pt"), "--data", str(val),
+                    "--out", str(tmp_path / "cal.pt"), "--max-images", "4"]) == 0
+    prov = torch.load(tmp_path / "cal.pt", weights_only=True)["provenance"]["mask_calibration"]
+    assert prov["val_iou_at_0.5_before"] == 0.0 and prov["val_iou_at_0.5_after"] > 0.0
+    cal = load_models(tmp_path / "cal.pt", ("stage1",))["stage1"].eval()
+    assert cal.seg_decoder.body[-1].bias.item() == pytest.approx(-6.0 - prov["logit_shift"], abs=1e-5)
+    same = {k: v for k, v in cal.state_dict().items() if not k.startswith("seg_decoder.body.")}
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in same.items())
+    rec = SplitStage1(val)[0]
+    x = torch.from_numpy(rec.image).permute(2, 0, 1).float() / 255
+    with torch.no_grad():
+        p_old, p_new = model([x])[0]["mask"], cal([x])[0]["mask"]
+    logit_old = torch.logit(p_old.double().clamp(1e-7, 1 - 1e-7))
+    agree = ((p_new > 0.5) == (logit_old > prov["logit_shift"])).float().mean().item()
+    assert agree > 0.999

@@ -44,12 +44,18 @@ else
 fi
 
 # 2. pipeline checkpoints: every variant pairs one stage 1 with one stage 2 (best.pt
-#    of each run: stage 1 by validation MR^-2, stage 2 by validation keypoint AP)
-S1=runs/demo/stage1/best.pt
-S2=runs/demo/stage2/best.pt
+#    of each run: stage 1 by validation MR^-2, stage 2 by validation keypoint AP).
+#    Each stage 1 first gets its mask bias calibrated on the validation split (the
+#    short runs leave masks that rank pixels well but stay below 0.5).
 mkdir -p runs/study
+cluenet train calibrate-mask --weights runs/demo/stage1/best.pt --data data/demo/val \
+  --out runs/study/stage1.pt
+cluenet train calibrate-mask --weights runs/ablations/no_attention/stage1/best.pt --data data/demo/val \
+  --out runs/study/stage1_no_attention.pt
+S1=runs/study/stage1.pt
+S2=runs/demo/stage2/best.pt
 cluenet train combine --stage1 "$S1" --stage2 "$S2" --out runs/study/cluenet.pt
-cluenet train combine --stage1 runs/ablations/no_attention/stage1/best.pt --stage2 "$S2" \
+cluenet train combine --stage1 runs/study/stage1_no_attention.pt --stage2 "$S2" \
   --out runs/study/no_attention.pt
 cluenet train combine --stage1 "$S1" --stage2 runs/ablations/no_mask_and_predict/stage2/best.pt \
   --out runs/study/no_mask_and_predict.pt
