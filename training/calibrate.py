@@ -67,5 +67,8 @@ def calibrate_mask(weights: str | Path, data: str | Path, out: str | Path, max_i
     report = {"logit_shift": shift, "val_iou_at_0.5_before": before, "val_iou_at_0.5_after": after,
               "data": str(data), "images": min(max_images, len(split)), "source": str(weights)}
     provenance = dict(ckpt.get("provenance") or {}, mask_calibration=report)
+    if "train_config" in ckpt:  # keep what the training checkpoint knew of its run
+        provenance["train_config"] = ckpt["train_config"]
+        provenance["iteration"] = ckpt.get("training", {}).get("iteration")
     save_checkpoint(out, models, half=half, provenance=provenance)
     return report

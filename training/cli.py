@@ -95,6 +95,8 @@ def _provenance(path: str, checkpoint: dict) -> dict:
         out["train_config"] = checkpoint["train_config"]
     if "training" in checkpoint:
         out["iteration"] = checkpoint["training"].get("iteration")
+    if checkpoint.get("provenance"):  # e.g. a calibrated stage 1: its own history
+        out["history"] = checkpoint["provenance"]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                                 cwd=Path(__file__).resolve().parent)

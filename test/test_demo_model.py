@@ -1,0 +1,81 @@
+"""The shipped demo weights (models/cluenet_demo.pt): small enough to commit, the
+configuration they claim, their provenance, and that they really find the people
+and masks of rendered scenes they were not trained on."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torchvision.ops import box_iou
+
+from cluenet_ros.cli import main as cluenet
+from cluenet_ros.config import to_dict
+from cluenet_ros.data.split import SplitFolder
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+from cluenet_ros.models.factory import load_model_configs
+
+REPO = Path(__file__).resolve().parents[1]
+WEIGHTS = REPO / "models" / "cluenet_demo.pt"
+
+
+def test_size_config_and_provenance():
+    assert WEIGHTS.stat().st_size <= 25 * 2 ** 20
+    ckpt = torch.load(WEIGHTS, weights_only=True)
+    s1, s2 = load_model_configs(REPO / "config" / "model_mobile.yaml")
+    assert ckpt["models"]["stage1"]["config"] == to_dict(s1)
+    assert ckpt["models"]["stage2"]["config"] == to_dict(s2)
+    assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
+    prov = ckpt["provenance"]
+    s1_run = prov["stage1"]["history"]
+    assert s1_run["train_config"]["train"]["root"] == "data/demo/train" and s1_run["iteration"] == 600
+    assert s1_run["mask_calibration"]["data"] == "data/demo/val"
+    assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
+    assert prov["stage2"]["iteration"] == prov["stage2"]["train_config"]["run"]["iterations"]
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory) -> SplitFolder:
+    root = tmp_path_factory.mktemp("demo_model")
+    # seed 77: not a seed of the training, validation or benchmark data
+    assert cluenet(["synth", "--out", str(root), "--images", "6", "--seed", "77", "--size", "512x256",
+                    "--split", "check"]) == 0
+    return SplitFolder.open(root / "check")
+
+
+def found_and_mask_iou(pipe: ClueNetPipeline, data: SplitFolder) -> tuple[float, float]:
+    hits = total = 0
+    inter = union = 0
+    for img in data.images:
+        res = pipe(data.read_rgb(img))
+        gt = [a["bbox"] for a in data.annotations(img["id"])
+              if not a.get("ignore") and a["height"] >= 50 and a["vis_ratio"] >= 0.65]
+        truth = data.read_mask(img, "semantic_mask") > 0
+        inter += int(((res.mask > 0) & truth).sum())
+        union += int(((res.mask > 0) | truth).sum())
+        if gt and len(res):
+            g = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in gt], dtype=torch.float32)
+            hits += int((box_iou(g, torch.from_numpy(res.boxes)).max(1).values >= 0.5).sum())
+        total += len(gt)
+    assert total > 0
+    return hits / total, inter / max(union, 1)
+
+
+def test_finds_people_and_their_masks_in_unseen_scenes(scenes):
+    """Reasonable people (>= 50 px, >= 65% visible) at the node's default threshold."""
+    cfg = PipelineConfig(device="cpu", score_threshold=0.5)
+    recall, iou = found_and_mask_iou(ClueNetPipeline.from_checkpoint(WEIGHTS, cfg), scenes)
+    assert recall >= 0.6 and iou >= 0.15, (recall, iou)
+    torch.manual_seed(0)
+    s1, s2 = load_model_configs(REPO / "config" / "model_mobile.yaml")
+    untrained = found_and_mask_iou(ClueNetPipeline.random(cfg, s1, s2), scenes)
+    assert untrained[0] < recall and untrained[1] < iou
+
+
+def test_is_what_the_node_and_the_demo_load_by_default():
+    from cluenet_ros.ros.node_process import default_weights_or_random
+    from cluenet_ros.ros.pedestrian_node import default_weights
+
+    assert default_weights().resolve() == WEIGHTS.resolve()
+    assert Path(default_weights_or_random()).resolve() == WEIGHTS.resolve()
