@@ -131,3 +131,12 @@ def test_demo_and_ablation_configs_agree_with_the_shipped_model_config():
     assert base.model.trunk == s1_cfg.trunk and base.train == demo1.train
     assert (base.run.iterations, base.run.batch_size, base.optim) == (demo1.run.iterations, demo1.run.batch_size,
                                                                      demo1.optim)
+
+
+def test_predictor_frame_without_detections_has_empty_shapes(trained):
+    from cluenet_ros.inference.baseline import KeypointRCNNPredictor
+
+    pred = KeypointRCNNPredictor.from_checkpoint(trained / "run" / "last.pt", "cpu", score_threshold=1.0)
+    res = pred(np.zeros((128, 256, 3), np.uint8))
+    assert len(res) == 0 and res.keypoints.shape == (0, 13, 3) and res.occluded.shape == (0, 13)
+    assert res.mask is None

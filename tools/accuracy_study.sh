@@ -61,9 +61,17 @@ cluenet train combine --stage1 "$S1" --stage2 runs/ablations/no_mask_and_predict
   --out runs/study/no_mask_and_predict.pt
 cluenet train combine --stage1 "$S1" --stage2 runs/ablations/no_domain_adaptation/stage2/best.pt \
   --out runs/study/no_domain_adaptation.pt
-# the shipped demo weights: the full model in fp16
+# the shipped demo weights, fp16: the calibrated stage 1 with the stage 2 of best
+# validation keypoint AP (the value best.pt stores), whichever variant that is
+BEST_S2=$(python - <<'PY'
+import torch
+runs = ["runs/demo/stage2", "runs/ablations/no_mask_and_predict/stage2", "runs/ablations/no_domain_adaptation/stage2"]
+ap = {r: torch.load(f"{r}/best.pt", weights_only=True)["training"]["best"] for r in runs}
+print(max(ap, key=ap.get) + "/best.pt")
+PY
+)
 mkdir -p models
-cluenet train combine --stage1 "$S1" --stage2 "$S2" --half --out models/cluenet_demo.pt
+cluenet train combine --stage1 "$S1" --stage2 "$BEST_S2" --half --out models/cluenet_demo.pt
 
 # 3. the same evaluation for every model, on the benchmark split
 for m in cluenet no_attention no_mask_and_predict no_domain_adaptation; do

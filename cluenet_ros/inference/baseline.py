@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.pipeline import FrameResult, check_image, resolve_device
 from cluenet_ros.models.baseline import KeypointRCNNBaseline
 from cluenet_ros.models.checkpoint import load_models
@@ -39,8 +40,8 @@ class KeypointRCNNPredictor:
             kps[..., 2] = out["keypoints_scores"].sigmoid().cpu().numpy()  # logits -> confidence
         n = len(boxes)
         return FrameResult(boxes=boxes, scores=out["scores"].cpu().numpy(), visible_boxes=boxes.copy(),
-                           visibility=np.full(n, np.nan, np.float32), keypoints=kps.reshape(n, -1, 3),
-                           occluded=np.zeros(kps.shape[:2], bool), mask=None)
+                           visibility=np.full(n, np.nan, np.float32), keypoints=kps.reshape(n, kp.NUM_KEYPOINTS, 3),
+                           occluded=np.zeros((n, kp.NUM_KEYPOINTS), bool), mask=None)
 
     def occlusion_probe(self, samples: Sequence[tuple[np.ndarray, np.ndarray, dict]]):
         """The occlusion study's probe: black patches over ``level`` of the person in
