@@ -104,7 +104,7 @@ def test_eval_full_scores_the_baseline_without_a_mask(trained):
     assert list(report["ap_against_occlusion"]) == ["20%", "30%", "40%", "50%", "60%", "70%"]
     assert report["occlusion_study_people"] >= 1
     md = (out / "report.md").read_text()
-    assert md.startswith("# Keypoint R-CNN evaluation") and "Pedestrian mask IoU: n/a%" in md
+    assert md.startswith("# Keypoint R-CNN evaluation") and "Pedestrian mask IoU: n/a (the model has no mask)" in md
 
 
 def test_demo_and_ablation_configs_agree_with_the_shipped_model_config():
@@ -127,6 +127,9 @@ def test_demo_and_ablation_configs_agree_with_the_shipped_model_config():
         assert getattr(ab, key).enabled is False and ab.model == demo2.model
         assert (ab.run.iterations, ab.run.batch_size, ab.optim) == (demo2.run.iterations, demo2.run.batch_size,
                                                                    demo2.optim)
+    shipped = load_stage2(configs / "demo_model_stage2.yaml")  # the demo weights' longer stage 2
+    assert shipped.model == demo2.model and not shipped.domain_adaptation.enabled
+    assert shipped.mask_and_predict == demo2.mask_and_predict and shipped.run.iterations == 4 * demo2.run.iterations
     base = load_baseline(configs / "baseline_keypointrcnn.yaml")
     assert base.model.trunk == s1_cfg.trunk and base.train == demo1.train
     assert (base.run.iterations, base.run.batch_size, base.optim) == (demo1.run.iterations, demo1.run.batch_size,
@@ -140,3 +143,15 @@ def test_predictor_frame_without_detections_has_empty_shapes(trained):
     res = pred(np.zeros((128, 256, 3), np.uint8))
     assert len(res) == 0 and res.keypoints.shape == (0, 13, 3) and res.occluded.shape == (0, 13)
     assert res.mask is None
+
+
+def test_best_checkpoint_prefers_keypoint_ap_then_the_better_detector():
+    from cluenet_training.baseline import _as_score, selection_score
+
+    at_300 = selection_score({"ap": 0.0, "mr_reasonable": 0.976})
+    at_600 = selection_score({"ap": 0.0, "mr_reasonable": 0.865})
+    assert at_600 > at_300  # equal AP: lower miss rate wins
+    assert selection_score({"ap": 0.01, "mr_reasonable": 0.99}) > at_600  # AP comes first
+    # a checkpoint from before the tie-break stored the AP alone; any tie beats it
+    assert at_300 > _as_score(0.0) and _as_score(0.0) > _as_score(-1.0)
+    assert _as_score([0.0, -0.9]) == (0.0, -0.9)

@@ -45,6 +45,18 @@ def validate(model: KeypointRCNNBaseline, root: str, limit: int, device) -> dict
     return {"mr_reasonable": mr["reasonable"], "ap": keypoint_ap(coco, kps)["AP"]}
 
 
+def selection_score(metrics: dict) -> tuple[float, float]:
+    """Keypoint AP first; MR^-2 Reasonable breaks ties. Short runs often sit at AP 0 at
+    every validation, and then the better detector is the fairer pick (stage 1 of
+    ClueNet is selected by MR^-2)."""
+    return (metrics["ap"], -metrics["mr_reasonable"])
+
+
+def _as_score(stored) -> tuple[float, float]:
+    # checkpoints written before the tie-break stored the AP alone
+    return (float(stored), -math.inf) if isinstance(stored, (int, float)) else tuple(stored)
+
+
 def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     proc = engine.setup_process(cfg.run.device)
     out = Path(cfg.run.out_dir)
@@ -56,14 +68,14 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     opt = engine.make_optimizer(model.parameters(), o)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
-    start, best = 0, -math.inf
+    start, best = 0, (-math.inf, -math.inf)
     state = engine.resume_state(out, resume, proc)
     if state is not None:
         model.load_state_dict(state["models"]["keypointrcnn"]["state_dict"])
         t = state["training"]
         opt.load_state_dict(t["optimizer"])
         sched.load_state_dict(t["scheduler"])
-        start, best = t["iteration"], t["best"]
+        start, best = t["iteration"], _as_score(t["best"])
 
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
@@ -76,7 +88,7 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
 
     def save(path: Path, it: int) -> None:
         engine.save_training_checkpoint(path, {"keypointrcnn": model}, cfg, {
-            "iteration": it, "best": best, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "iteration": it, "best": list(best), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "rng": engine.rng_state(), "world_size": proc.world})
 
     try:
@@ -101,8 +113,8 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
                 if proc.main:
                     metrics = validate(model, cfg.val.root, run.val_images, proc.device)
                     logger.scalars("val", metrics, done)
-                    if metrics["ap"] > best:
-                        best = metrics["ap"]
+                    if selection_score(metrics) > best:
+                        best = selection_score(metrics)
                         save(out / engine.BEST, done)
                 if proc.world > 1:
                     torch.distributed.barrier()

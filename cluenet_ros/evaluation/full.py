@@ -109,7 +109,8 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
              "| setup | MR^-2 (%) |", "|---|---|"]
     for s in det_eval.SETUPS:
         lines.append(f"| {s.label} | {_pct(report['detection_mr'][s.name])} |")
-    lines += ["", "## Segmentation", "", f"Pedestrian mask IoU: {_pct(report['mask_iou'])}%", "",
+    lines += ["", "## Segmentation", "", f"Pedestrian mask IoU: {_pct(report['mask_iou'])}%" if report["mask_iou"] is not None
+              and not math.isnan(report["mask_iou"]) else "Pedestrian mask IoU: n/a (the model has no mask)", "",
               "## Pose", ""]
     if "keypoint_ap" in report:
         lines += ["| keypoints | AP | AP50 | AP75 | APM | APL |", "|---|---|---|---|---|---|"]
