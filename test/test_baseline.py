@@ -134,6 +134,9 @@ def test_demo_and_ablation_configs_agree_with_the_shipped_model_config():
     assert base.model.trunk == s1_cfg.trunk and base.train == demo1.train
     assert (base.run.iterations, base.run.batch_size, base.optim) == (demo1.run.iterations, demo1.run.batch_size,
                                                                      demo1.optim)
+    longer = load_baseline(configs / "ablations" / "baseline_keypointrcnn_equal_time.yaml")
+    assert (longer.model, longer.optim, longer.train) == (base.model, base.optim, base.train)
+    assert longer.run.iterations > base.run.iterations and longer.run.out_dir != base.run.out_dir
 
 
 def test_predictor_frame_without_detections_has_empty_shapes(trained):

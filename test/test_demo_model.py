@@ -32,7 +32,9 @@ def test_size_config_and_provenance():
     assert s1_run["train_config"]["train"]["root"] == "data/demo/train" and s1_run["iteration"] == 600
     assert s1_run["mask_calibration"]["data"] == "data/demo/val"
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
-    assert prov["stage2"]["iteration"] == prov["stage2"]["train_config"]["run"]["iterations"]
+    s2_run = prov["stage2"]["train_config"]["run"]
+    assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
+    assert not prov["stage2"]["train_config"]["domain_adaptation"]["enabled"]
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +81,33 @@ def test_is_what_the_node_and_the_demo_load_by_default():
 
     assert default_weights().resolve() == WEIGHTS.resolve()
     assert Path(default_weights_or_random()).resolve() == WEIGHTS.resolve()
+
+
+def pose_pck(pipe: ClueNetPipeline, data: SplitFolder, tolerance: float = 0.2) -> float:
+    """Stage 2 on ground-truth crops of fully visible people (as the occlusion study
+    cuts them): the share of keypoints within ``tolerance`` x person height."""
+    from cluenet_ros.evaluation.occlusion_study import ClueNetProbe, fully_visible
+
+    coco = {a["id"]: a for a in data.coco["annotations"]}
+    samples = []
+    for img in data.images:
+        rgb, instances = data.read_rgb(img), data.read_mask(img, "instance_mask")
+        for ann in data.annotations(img["id"]):
+            c = coco.get(ann["id"])
+            if c is not None and "instance_id" in ann and fully_visible(c):
+                samples.append((rgb, instances == ann["instance_id"], c))
+    assert len(samples) >= 3
+    pred = ClueNetProbe(pipe, samples)(0.0, np.random.default_rng(0))
+    truth = np.stack([np.asarray(s[2]["keypoints"], float).reshape(-1, 3)[:, :2] for s in samples])
+    height = np.array([s[2]["bbox"][3] for s in samples], float)[:, None]
+    return float((np.linalg.norm(pred[..., :2] - truth, axis=-1) <= tolerance * height).mean())
+
+
+def test_places_keypoints_on_unseen_people(scenes):
+    cfg = PipelineConfig(device="cpu")
+    pck = pose_pck(ClueNetPipeline.from_checkpoint(WEIGHTS, cfg), scenes)
+    torch.manual_seed(0)
+    s1, s2 = load_model_configs(REPO / "config" / "model_mobile.yaml")
+    untrained = pose_pck(ClueNetPipeline.random(cfg, s1, s2), scenes)
+    print(f"PCK@0.2 demo {pck:.3f}, untrained {untrained:.3f}")
+    assert pck >= 0.6 and pck > untrained + 0.3, (pck, untrained)

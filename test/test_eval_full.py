@@ -76,7 +76,7 @@ def test_compare_puts_reports_side_by_side(setup, tmp_path, capsys):
     rows = [line for line in md.splitlines() if line.startswith("| first |")]
     assert len(rows) == 3 and sum(line.startswith("| second |") for line in md.splitlines()) == 3
     def pct(v):
-        return "n/a" if v is None else f"{100 * v:.1f}"
+        return "n/a" if v is None else f"{100 * v:.2f}"
     assert f"| {pct(report['detection_mr']['reasonable'])} |" in rows[0]
     assert rows[1].startswith(f"| first | {pct(report['keypoint_ap']['AP'])} |")
     assert (tmp_path / "cmp" / "ap_vs_occlusion.png").read_bytes()[:4] == b"\x89PNG"

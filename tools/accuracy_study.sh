@@ -32,6 +32,11 @@ chain_b() {
   train stage2 training/configs/ablations/stage2_no_domain_adaptation.yaml no_da_stage2
   train stage2 training/configs/demo_model_stage2.yaml demo_model_stage2
   train baseline training/configs/baseline_keypointrcnn.yaml baseline_keypointrcnn
+  # the peer with ClueNet's two-stage CPU time: continues the 600-iteration run
+  mkdir -p runs/baseline/keypointrcnn_1000
+  [ -f runs/baseline/keypointrcnn_1000/last.pt ] ||
+    cp runs/baseline/keypointrcnn/last.pt runs/baseline/keypointrcnn_1000/last.pt
+  train baseline training/configs/ablations/baseline_keypointrcnn_equal_time.yaml baseline_keypointrcnn_1000
 }
 if [ "$JOBS" -gt 1 ]; then
   export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -73,10 +78,18 @@ cluenet train combine --stage1 "$S1" --stage2 runs/demo_model/stage2/best.pt --h
 for m in cluenet no_attention no_mask_and_predict no_domain_adaptation; do
   cluenet eval full --weights "runs/study/$m.pt" --data data/demo/benchmark --out "runs/study/eval/$m" --device cpu
 done
-cluenet eval full --weights runs/baseline/keypointrcnn/best.pt --data data/demo/benchmark \
-  --out runs/study/eval/keypointrcnn --device cpu
+for b in keypointrcnn keypointrcnn_1000; do
+  cluenet eval full --weights "runs/baseline/$b/best.pt" --data data/demo/benchmark \
+    --out "runs/study/eval/$b" --device cpu
+done
 cluenet eval full --weights models/cluenet_demo.pt --data data/demo/benchmark \
   --out runs/study/eval/cluenet_demo_fp16 --device cpu
+
+# where the end-to-end pose loses its accuracy: boxes (and masks) against true crops
+python tools/pose_error_study.py --weights models/cluenet_demo.pt --data data/demo/benchmark \
+  --out runs/study/pose_error.json
+python tools/pose_error_study.py --weights models/cluenet_demo.pt --data data/demo/benchmark \
+  --out runs/study/pose_error_unmasked.json --mask-threshold 0
 
 # 4. the tables and the plot of docs/accuracy/
 cluenet eval compare --out docs/accuracy \
@@ -84,5 +97,6 @@ cluenet eval compare --out docs/accuracy \
   --run "without attention=runs/study/eval/no_attention" \
   --run "without Mask and Predict=runs/study/eval/no_mask_and_predict" \
   --run "without domain adaptation=runs/study/eval/no_domain_adaptation" \
-  --run "Keypoint R-CNN (same trunk)=runs/study/eval/keypointrcnn" \
+  --run "Keypoint R-CNN (same trunk), 600 it=runs/study/eval/keypointrcnn" \
+  --run "Keypoint R-CNN (same trunk), 1000 it=runs/study/eval/keypointrcnn_1000" \
   --run "demo model (fp16, longer stage 2)=runs/study/eval/cluenet_demo_fp16"

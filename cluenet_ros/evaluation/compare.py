@@ -12,7 +12,7 @@ from cluenet_ros.evaluation.errors import EvaluationInputError, read_json
 
 
 def _pct(v) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}"
 
 
 def load_reports(runs: list[tuple[str, Path]]) -> list[tuple[str, dict]]:
