@@ -127,6 +127,9 @@ def test_demo_and_ablation_configs_agree_with_the_shipped_model_config():
         assert getattr(ab, key).enabled is False and ab.model == demo2.model
         assert (ab.run.iterations, ab.run.batch_size, ab.optim) == (demo2.run.iterations, demo2.run.batch_size,
                                                                    demo2.optim)
+    shipped1 = load_stage1(configs / "demo_model_stage1.yaml")  # the demo weights' longer stage 1
+    assert (shipped1.model, shipped1.optim, shipped1.train) == (demo1.model, demo1.optim, demo1.train)
+    assert shipped1.run.iterations == 2 * demo1.run.iterations and shipped1.run.out_dir != demo1.run.out_dir
     shipped = load_stage2(configs / "demo_model_stage2.yaml")  # the demo weights' longer stage 2
     assert shipped.model == demo2.model and not shipped.domain_adaptation.enabled
     assert shipped.mask_and_predict == demo2.mask_and_predict and shipped.run.iterations == 4 * demo2.run.iterations

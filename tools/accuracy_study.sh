@@ -25,6 +25,10 @@ train() {  # train KIND CONFIG LOGNAME
 chain_a() {
   train stage1 training/configs/demo_stage1.yaml demo_stage1
   train stage1 training/configs/ablations/stage1_no_attention.yaml no_attention_stage1
+  # the demo weights' stage 1: the study's stage 1 continued to 1200 iterations
+  mkdir -p runs/demo_model/stage1
+  [ -f runs/demo_model/stage1/last.pt ] || cp runs/demo/stage1/last.pt runs/demo_model/stage1/last.pt
+  train stage1 training/configs/demo_model_stage1.yaml demo_model_stage1
 }
 chain_b() {
   train stage2 training/configs/demo_stage2.yaml demo_stage2
@@ -58,6 +62,8 @@ cluenet train calibrate-mask --weights runs/demo/stage1/best.pt --data data/demo
   --out runs/study/stage1.pt
 cluenet train calibrate-mask --weights runs/ablations/no_attention/stage1/best.pt --data data/demo/val \
   --out runs/study/stage1_no_attention.pt
+cluenet train calibrate-mask --weights runs/demo_model/stage1/best.pt --data data/demo/val \
+  --out runs/study/stage1_demo_model.pt
 S1=runs/study/stage1.pt
 S2=runs/demo/stage2/best.pt
 cluenet train combine --stage1 "$S1" --stage2 "$S2" --out runs/study/cluenet.pt
@@ -67,11 +73,11 @@ cluenet train combine --stage1 "$S1" --stage2 runs/ablations/no_mask_and_predict
   --out runs/study/no_mask_and_predict.pt
 cluenet train combine --stage1 "$S1" --stage2 runs/ablations/no_domain_adaptation/stage2/best.pt \
   --out runs/study/no_domain_adaptation.pt
-# the shipped demo weights, fp16: the calibrated stage 1 with the stage 2 of the
-# longer demo run (the study's best stage 2 on validation, no domain classifier,
-# trained 4800 instead of 1200 iterations)
+# the shipped demo weights, fp16: the longer demo runs of both stages (stage 1 to
+# 1200 iterations, calibrated; the study's best stage 2 on validation, no domain
+# classifier, 4800 instead of 1200 iterations)
 mkdir -p models
-cluenet train combine --stage1 "$S1" --stage2 runs/demo_model/stage2/best.pt --half \
+cluenet train combine --stage1 runs/study/stage1_demo_model.pt --stage2 runs/demo_model/stage2/best.pt --half \
   --out models/cluenet_demo.pt
 
 # 3. the same evaluation for every model, on the benchmark split
@@ -99,4 +105,4 @@ cluenet eval compare --out docs/accuracy \
   --run "without domain adaptation=runs/study/eval/no_domain_adaptation" \
   --run "Keypoint R-CNN (same trunk), 600 it=runs/study/eval/keypointrcnn" \
   --run "Keypoint R-CNN (same trunk), 1000 it=runs/study/eval/keypointrcnn_1000" \
-  --run "demo model (fp16, longer stage 2)=runs/study/eval/cluenet_demo_fp16"
+  --run "demo weights (fp16, longer runs)=runs/study/eval/cluenet_demo_fp16"

@@ -56,7 +56,7 @@ def plot(reports: list[tuple[str, dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    fig, ax = plt.subplots(figsize=(8.5, 4), dpi=100)
     for name, r in reports:
         occ = r.get("ap_against_occlusion") or {}
         xs = [float(k.rstrip("%")) for k in occ]
@@ -66,7 +66,7 @@ def plot(reports: list[tuple[str, dict]], path: Path) -> None:
     ax.set_ylabel("keypoint AP (%)")
     ax.set_title("AP against occlusion")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: never over a curve
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
