@@ -260,3 +260,42 @@ def test_calibrate_mask_moves_the_cut_to_one_half(data, tmp_path):
     logit_old = torch.logit(p_old.double().clamp(1e-7, 1 - 1e-7))
     agree = ((p_new > 0.5) == (logit_old > prov["logit_shift"])).float().mean().item()
     assert agree > 0.999
+
+
+def test_validation_keeps_the_best_and_checkpoints_on_schedule(tmp_path):
+    """The end-of-iteration rule every trainer shares: best.pt only when the score
+    improves in the trainer's direction, last.pt every checkpoint_every and at the end."""
+    import operator
+
+    from cluenet_training import engine
+    from cluenet_training.config import RunConfig
+
+    class Scalars:
+        def __init__(self):
+            self.logged = []
+
+        def scalars(self, tag, metrics, step):
+            self.logged.append((tag, step, metrics["mr"]))
+
+    run = RunConfig(iterations=6, val_every=2, checkpoint_every=3)
+    proc = engine.Process(rank=0, world=1, device=torch.device("cpu"))
+    miss_rates = iter([0.8, 0.9, 0.5])  # validations at 2, 4, 6: worse at 4
+    saved, logger = [], Scalars()
+    best, per_iteration = float("inf"), []
+    for done in range(1, 7):
+        best, written = engine.validate_and_checkpoint(
+            done, run, proc, logger, tmp_path, lambda: {"mr": next(miss_rates)}, lambda m: m["mr"],
+            operator.lt, best, lambda path, it, b: saved.append((path.name, it, b)))
+        per_iteration.append(written)
+    assert saved == [("best.pt", 2, 0.8), ("last.pt", 3, 0.8), ("best.pt", 6, 0.5), ("last.pt", 6, 0.5)]
+    assert per_iteration == [set(), {"best.pt"}, {"last.pt"}, set(), set(), {"best.pt", "last.pt"}]
+    assert [s for _, s, _ in logger.logged] == [2, 4, 6] and best == 0.5
+    # without validation data only last.pt is written; another rank writes nothing
+    saved.clear()
+    for done in range(1, 7):
+        engine.validate_and_checkpoint(done, run, proc, logger, tmp_path, None, None, operator.gt, 0.0,
+                                       lambda path, it, b: saved.append((path.name, it)))
+        engine.validate_and_checkpoint(done, run, engine.Process(rank=1, world=1, device=torch.device("cpu")),
+                                       logger, tmp_path, None, None, operator.gt, 0.0,
+                                       lambda path, it, b: saved.append(("rank1", it)))
+    assert saved == [("last.pt", 3), ("last.pt", 6)]

@@ -4,6 +4,7 @@ only in the model."""
 from __future__ import annotations
 
 import math
+import operator
 from pathlib import Path
 
 import torch
@@ -86,7 +87,7 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     model.train()
     logger = engine.Logger(proc, out, start, run.iterations, resume and start > 0)
 
-    def save(path: Path, it: int) -> None:
+    def save(path: Path, it: int, best: tuple[float, float]) -> None:
         engine.save_training_checkpoint(path, {"keypointrcnn": model}, cfg, {
             "iteration": it, "best": list(best), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "rng": engine.rng_state(), "world_size": proc.world})
@@ -109,17 +110,10 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
                                              "loss_total": total.detach()}, proc)
             values["lr"] = opt.param_groups[0]["lr"]
             logger.step(done, values, done % run.log_every == 0)
-            if cfg.val is not None and (done % run.val_every == 0 or done == run.iterations):
-                if proc.main:
-                    metrics = validate(model, cfg.val.root, run.val_images, proc.device)
-                    logger.scalars("val", metrics, done)
-                    if selection_score(metrics) > best:
-                        best = selection_score(metrics)
-                        save(out / engine.BEST, done)
-                if proc.world > 1:
-                    torch.distributed.barrier()
-            if proc.main and (done % run.checkpoint_every == 0 or done == run.iterations):
-                save(out / engine.LAST, done)
+            best, _ = engine.validate_and_checkpoint(
+                done, run, proc, logger, out,
+                None if cfg.val is None else lambda: validate(model, cfg.val.root, run.val_images, proc.device),
+                selection_score, operator.gt, best, save)
     finally:
         logger.close()
         engine.teardown(proc)

@@ -131,6 +131,30 @@ def save_training_checkpoint(path: Path, models: dict, config, training: dict) -
     atomic_save(payload, path)
 
 
+def validate_and_checkpoint(done: int, run, proc: Process, logger: "Logger", out: Path, validate, score,
+                            improves, best, save) -> tuple[object, set[str]]:
+    """The end of every trainer's iteration ``done``: every ``run.val_every`` (and at
+    the end) ``validate()`` on the main process, logged, with best.pt written when
+    ``improves(score(metrics), best)``; every ``run.checkpoint_every`` (and at the
+    end) last.pt. ``save(path, iteration, best)`` writes a checkpoint; ``validate`` is
+    None without validation data. Returns the best score and the files written."""
+    written = set()
+    if validate is not None and (done % run.val_every == 0 or done == run.iterations):
+        if proc.main:
+            metrics = validate()
+            logger.scalars("val", metrics, done)
+            if improves(score(metrics), best):
+                best = score(metrics)
+                save(out / BEST, done, best)
+                written.add(BEST)
+        if proc.world > 1:
+            torch.distributed.barrier()
+    if proc.main and (done % run.checkpoint_every == 0 or done == run.iterations):
+        save(out / LAST, done, best)
+        written.add(LAST)
+    return best, written
+
+
 def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
     """The saved state of ``out_dir/last.pt`` (RNG states already restored), or
     None to start from scratch."""

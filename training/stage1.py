@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from pathlib import Path
 
 import torch
@@ -87,7 +88,7 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     model.train()
     logger = engine.Logger(proc, out, start, run.iterations, resume and start > 0)
 
-    def save(path: Path, it: int) -> None:
+    def save(path: Path, it: int, best: float) -> None:
         engine.save_training_checkpoint(path, {"stage1": model}, cfg, {
             "iteration": it, "best": best, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "scaler": scaler.state_dict(), "rng": engine.rng_state(), "frozen_stages": model.frozen_stages,
@@ -116,17 +117,10 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
             values = engine.all_reduce_mean({k: v.detach() for k, v in losses.items()}, proc)
             values.update(lr=opt.param_groups[0]["lr"], frozen_stages=fs)
             logger.step(done, values, done % run.log_every == 0)
-            if val is not None and (done % run.val_every == 0 or done == run.iterations):
-                if proc.main:
-                    metrics = validate(model, val, run.val_images, proc.device)
-                    logger.scalars("val", metrics, done)
-                    if score_of(metrics) < best:
-                        best = score_of(metrics)
-                        save(out / engine.BEST, done)
-                if proc.world > 1:
-                    torch.distributed.barrier()
-            if proc.main and (done % run.checkpoint_every == 0 or done == run.iterations):
-                save(out / engine.LAST, done)
+            best, _ = engine.validate_and_checkpoint(
+                done, run, proc, logger, out,
+                None if val is None else lambda: validate(model, val, run.val_images, proc.device),
+                score_of, operator.lt, best, save)
     finally:
         logger.close()
         engine.teardown(proc)

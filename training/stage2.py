@@ -3,6 +3,7 @@ adversarial domain adaptation (eq. 3), alternating <E, D> and <E, C> updates."""
 from __future__ import annotations
 
 import math
+import operator
 from pathlib import Path
 
 import torch
@@ -117,7 +118,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     model.train()
     logger = engine.Logger(proc, out, start, run.iterations, resume and start > 0)
 
-    def save(path: Path, it: int) -> None:
+    def save(path: Path, it: int, best: float) -> None:
         engine.save_training_checkpoint(path, {"stage2": model}, cfg, {
             "iteration": it, "best": best, "optimizers": [x.state_dict() for x in (opt_pose, opt_adv, opt_cls)],
             "schedulers": [s.state_dict() for s in scheds], "rng": engine.rng_state(),
@@ -163,20 +164,13 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
             values = engine.all_reduce_mean(values, proc)
             values.update(lr=opt_pose.param_groups[0]["lr"], occlusion_max=batch["occlusion_max"])
             logger.step(done, values, done % run.log_every == 0)
-            if val is not None and (done % run.val_every == 0 or done == run.iterations):
-                if proc.main:
-                    metrics = validate(model, val, run.val_images, cfg.crop_padding, proc.device)
-                    logger.scalars("val", metrics, done)
-                    if metrics["ap"] > best:
-                        best = metrics["ap"]
-                        save(out / engine.BEST, done)
-                        write_combined(cfg, model, out)
-                if proc.world > 1:
-                    torch.distributed.barrier()
-            if proc.main and (done % run.checkpoint_every == 0 or done == run.iterations):
-                save(out / engine.LAST, done)
-                if val is None:
-                    write_combined(cfg, model, out)
+            best, written = engine.validate_and_checkpoint(
+                done, run, proc, logger, out,
+                None if val is None else lambda: validate(model, val, run.val_images, cfg.crop_padding, proc.device),
+                lambda m: m["ap"], operator.gt, best, save)
+            # the pipeline-ready file follows best.pt, or last.pt without validation
+            if engine.BEST in written or (val is None and engine.LAST in written):
+                write_combined(cfg, model, out)
     finally:
         logger.close()
         engine.teardown(proc)
