@@ -75,33 +75,54 @@ def test_lambda_weights_detection_loss():
     assert torch.isclose(losses["loss_total"], losses["loss_seg"] + 0.25 * losses["loss_det"])
 
 
+def _overfit_scores(model, imgs, tgts):
+    """(worst box IoU of a true box with a confident detection, worst mask IoU)."""
+    model.eval()
+    with torch.no_grad():
+        outs = model(imgs)
+    model.train()
+    box, mask = [], []
+    for out, tgt in zip(outs, tgts):
+        top = out["boxes"][out["scores"] > 0.5]
+        box.append(float(box_iou(tgt["boxes"], top).max(dim=1).values.min()) if len(top) else 0.0)
+        pred, gt = out["mask"] > 0.5, tgt["mask"].bool()
+        mask.append(float((pred & gt).sum() / (pred | gt).sum()))
+    return min(box), min(mask)
+
+
 def test_overfits_a_tiny_batch():
+    """Both heads memorise two toy images.
+
+    Trained until the criteria hold (checked every 25 steps, capped at 400), with
+    Adam, which overfits this batch in about 75-100 steps whatever SIMD kernels
+    PyTorch dispatches to: a fixed SGD step count passed on one CPU and failed on
+    another. A head that cannot learn (a disconnected loss) never gets there.
+    """
     torch.manual_seed(0)
     model = ClueNetStage1(tiny_stage1_config())
     scenes = [toy_scene(1, [[20, 10, 44, 70], [80, 30, 100, 80]]), toy_scene(2, [[50, 20, 75, 85]])]
     imgs, tgts = [s[0] for s in scenes], [s[1] for s in scenes]
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     model.train()
-    history = []
-    for _ in range(300):
+    first = None
+    box = mask = 0.0
+    for step in range(1, 401):
         losses = model(imgs, tgts)
         opt.zero_grad()
         losses["loss_total"].backward()
         opt.step()
-        history.append({k: float(v.detach()) for k, v in losses.items()})
-    first, last = history[0], history[-1]
-    assert last["loss_total"] < first["loss_total"] / 5
-    assert last["loss_seg"] < first["loss_seg"] / 3
-    model.eval()
-    with torch.no_grad():
-        outs = model(imgs)
-    for out, tgt in zip(outs, tgts):
-        n = len(tgt["boxes"])
-        top = out["boxes"][out["scores"] > 0.5]
-        assert len(top) >= n
-        assert (box_iou(tgt["boxes"], top).max(dim=1).values > 0.7).all()
-        pred, gt = out["mask"] > 0.5, tgt["mask"].bool()
-        assert (pred & gt).sum() / (pred | gt).sum() > 0.6
+        first = first or {k: float(v.detach()) for k, v in losses.items()}
+        if step % 25 == 0:
+            box, mask = _overfit_scores(model, imgs, tgts)
+            if box > 0.7 and mask > 0.6:
+                break
+    last = {k: float(v.detach()) for k, v in losses.items()}
+    print(f"overfit after {step} steps: box IoU {box:.3f} (> 0.7), mask IoU {mask:.3f} (> 0.6), "
+          f"loss {first['loss_total']:.3f} -> {last['loss_total']:.3f}")
+    assert box > 0.7, f"a true box has no confident detection with IoU > 0.7 after {step} steps ({box:.3f})"
+    assert mask > 0.6, f"mask IoU {mask:.3f} after {step} steps"
+    assert last["loss_total"] < first["loss_total"] / 2
+    assert last["loss_seg"] < first["loss_seg"] / 2
 
 
 def trunk_grads(model):
