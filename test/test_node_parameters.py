@@ -1,0 +1,131 @@
+"""Every run-time parameter of a running pedestrian_node changes what it publishes,
+and every marker it publishes carries the frame's header."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy")
+
+from conftest import HELPERS  # noqa: E402
+
+sys.path.insert(0, str(HELPERS))
+from ros_harness import Harness, rgb_image, start_node, stop  # noqa: E402
+from visualization_msgs.msg import Marker  # noqa: E402
+
+from cluenet_ros import keypoints as kp  # noqa: E402
+
+NS = "/cluenet_params"
+H, W = 128, 192
+
+
+@pytest.fixture(scope="module")
+def node(ros_context):
+    proc = start_node(NS, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15")
+    harness = Harness(ros_context, NS)
+    try:
+        harness.wait_ready(proc)
+        yield harness, proc
+    finally:
+        harness.close()
+        print(stop(proc))
+
+
+def boxes_of(det) -> np.ndarray:
+    b = [(d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size_x, d.bbox.size_y) for d in det.detections]
+    b = np.array(b, dtype=np.float64).reshape(-1, 4)
+    return np.c_[b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2]
+
+
+def max_pairwise_iou(b: np.ndarray) -> float:
+    if len(b) < 2:
+        return 0.0
+    x1 = np.maximum(b[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(b[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(b[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(b[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iou = inter / (area[:, None] + area[None, :] - inter)
+    np.fill_diagonal(iou, 0)
+    return float(iou.max())
+
+
+def frame(h, seed=1, topics=("detections",)):
+    stamp = h.send_and_wait(rgb_image(H, W, seed=seed), topics=topics)
+    return stamp
+
+
+def test_nms_iou_at_start_and_at_run_time(node):
+    h, _ = node
+    stamp = frame(h)
+    tight = boxes_of(h.outputs_for(stamp, "detections")[0])
+    assert len(tight) >= 1 and max_pairwise_iou(tight) <= 0.15 + 1e-3
+    try:
+        assert h.set_parameters(nms_iou=1.0)[0].successful
+        stamp = frame(h)
+        loose = boxes_of(h.outputs_for(stamp, "detections")[0])
+    finally:
+        assert h.set_parameters(nms_iou=0.15)[0].successful
+    assert len(loose) > len(tight) and max_pairwise_iou(loose) > 0.3
+
+
+def test_input_scale_keeps_outputs_in_input_pixels(node):
+    h, _ = node
+    try:
+        assert h.set_parameters(input_scale=0.5)[0].successful
+        stamp = frame(h, seed=2, topics=("detections", "mask"))
+    finally:
+        assert h.set_parameters(input_scale=1.0)[0].successful
+    mask = h.outputs_for(stamp, "mask")[0]
+    assert (mask.width, mask.height) == (W, H)
+    b = boxes_of(h.outputs_for(stamp, "detections")[0])
+    assert len(b) >= 3
+    # boxes spread over the whole frame, not squeezed into its top-left quarter
+    assert b[:, 2].max() > 0.6 * W or b[:, 3].max() > 0.6 * H
+    assert (b[:, 2] <= W + 1e-3).all() and (b[:, 3] <= H + 1e-3).all()
+    assert not h.set_parameters(input_scale=0.0)[0].successful
+
+
+@pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])
+def test_publish_switches(node, switch):
+    h, _ = node
+    default = switch != "debug_image"  # the only output that is off by default
+    others = tuple(t for t in ("detections", "pedestrians", "mask", "skeletons") if t != switch)
+    try:
+        for value in (not default, default):
+            assert h.set_parameters(**{f"publish.{switch}": value})[0].successful
+            stamp = frame(h, seed=3, topics=others + ((switch,) if value else ()))
+            h.spin_until(lambda: False, 0.5)  # anything late would have come by now
+            assert h._stamped(switch, stamp) == value, (switch, value)
+    finally:
+        assert h.set_parameters(**{f"publish.{switch}": default})[0].successful
+
+
+def test_every_marker_has_the_frame_header_and_every_joint_its_keypoint(node):
+    h, _ = node
+    msg = rgb_image(H, W, seed=4)
+    for scale in (0.001, 0.01):
+        assert h.set_parameters(marker_scale=scale)[0].successful
+        stamp = h.send_and_wait(msg, topics=("pedestrians", "skeletons"))
+        ped = h.outputs_for(stamp, "pedestrians")[0]
+        sk = [m for m in h.received["skeletons"] if m.markers and m.markers[0].header.stamp.sec == stamp][-1]
+        for m in sk.markers:
+            assert m.header.frame_id == "test_camera"
+            assert (m.header.stamp.sec, m.header.stamp.nanosec) == (stamp, 0)
+        assert sk.markers[0].action == Marker.DELETEALL
+        bones, joints = sk.markers[1], sk.markers[2]
+        assert bones.ns == joints.ns and bones.id != joints.id
+        kps = np.array([[k.x, k.y] for p in ped.pedestrians for k in p.keypoints]).reshape(-1, 13, 2)
+        pts = np.array([[q.x, q.y, q.z] for q in joints.points]).reshape(-1, 13, 3)
+        assert len(pts) == len(kps) >= 1
+        assert np.allclose(pts[..., :2], kps * scale, rtol=1e-5, atol=1e-6) and not pts[..., 2].any()
+        ends = np.array([[q.x, q.y] for q in bones.points]).reshape(len(kps), len(kp.SKELETON), 2, 2)
+        for e, (a, b) in enumerate(kp.SKELETON):
+            assert np.allclose(ends[:, e, 0], kps[:, a] * scale, rtol=1e-5, atol=1e-6)
+            assert np.allclose(ends[:, e, 1], kps[:, b] * scale, rtol=1e-5, atol=1e-6)
+        occluded = [k.occluded for p in ped.pedestrians for k in p.keypoints]
+        assert [c.r > 0.5 for c in joints.colors] == occluded
+    assert h.set_parameters(marker_scale=0.001)[0].successful
