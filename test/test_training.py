@@ -107,12 +107,19 @@ def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
     assert last < 0.7 * first
     # gradual unfreezing followed the config: 5 frozen for 6 iterations, then one stage per 4
     assert [int(log[i]["frozen_stages"]) for i in (1, 6, 7, 10, 11, 30)] == [5, 5, 4, 4, 3, 0]
+    # the logged learning rate (the one the next iteration uses) follows the config:
+    # lr 0.01, warm-up from lr/10 over 4 iterations, divided by 10 at iteration 25
+    expected = {1: 0.01 * (0.1 + 0.9 / 4), 2: 0.01 * (0.1 + 0.9 / 2), 3: 0.01 * (0.1 + 0.9 * 3 / 4), 4: 0.01,
+                24: 0.01, 25: 0.001, 30: 0.001}
+    assert {i: log[i]["lr"] for i in expected} == pytest.approx(expected, rel=1e-6)
     assert (data / "s1" / "last.pt").is_file() and (data / "s1" / "tensorboard").is_dir()
 
     cfg2 = stage2_config(data, "s2", 20, stage1=str(data / "s1" / "last.pt"))
     assert cluenet(["train", "stage2", "--config", str(cfg2)]) == 0
     log2 = losses(data / "s2")
     assert np.mean([log2[i]["loss_pose"] for i in range(16, 21)]) < 0.7 * np.mean([log2[i]["loss_pose"] for i in range(1, 6)])
+    assert {i: log2[i]["lr"] for i in (1, 2, 4, 20)} == pytest.approx(
+        {1: 0.01 * (0.1 + 0.9 / 4), 2: 0.01 * (0.1 + 0.9 / 2), 4: 0.01, 20: 0.01}, rel=1e-6)
     for i in (1, 10, 20):  # the Mask-and-Predict curriculum followed the config
         assert log2[i]["occlusion_max"] == pytest.approx(occlusion_fraction(i - 1, 20, 0.7))
     assert {"loss_domain_c", "loss_domain_e"} <= set(log2[20])
