@@ -3,13 +3,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo clean
+.PHONY: setup test test-isa demo clean
 
 setup:
 	@tools/setup_venv.sh
 
 test: setup
 	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests that train or compare floats after many steps, once per CPU kernel path
+# PyTorch can dispatch to (results must not depend on which one a machine has).
+# Not part of `make test` / CI: it runs those files four times (about 15 min).
+ISA_TESTS ?= test/test_stage1.py test/test_stage2.py test/test_training.py test/test_baseline.py \
+	test/test_demo_model.py test/test_pipeline_parameters.py
+ISA_SETTINGS ?= ATEN_CPU_CAPABILITY=default ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 NATIVE=1
+test-isa: setup
+	@set -e; for s in $(ISA_SETTINGS); do \
+	  echo "== $$s"; \
+	  env $$s ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -q $(PYTEST_ARGS) $(ISA_TESTS); \
+	done
 
 demo: setup
 	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo
