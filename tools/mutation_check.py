@@ -217,7 +217,7 @@ def run_one(m: Mutation, tree: Path, timeout: float) -> dict:
     start = time.monotonic()
     try:
         proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                               "--no-header", "-rN", *tests], cwd=tree, env=env, capture_output=True,
+                               "--no-header", "-rfE", *tests], cwd=tree, env=env, capture_output=True,
                               text=True, timeout=timeout)
         code, out = proc.returncode, proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
