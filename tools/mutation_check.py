@@ -36,8 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 # test files per area (pytest -x stops at the first failure)
 T_EVAL = ("test/test_evaluation.py", "test/test_metric_thresholds.py")
 T_KEYPOINTS = ("test/test_keypoints.py", "test/test_metric_thresholds.py", "test/test_datasets.py")
-T_OCCLUSION = ("test/test_evaluation.py", "test/test_stage2.py", "test/test_training.py")
-T_TRAINING = ("test/test_training.py", "test/test_stage2.py")
+T_OCCLUSION = ("test/test_evaluation.py", "test/test_stage2.py")
+T_TRAINING = ("test/test_training.py::test_schedules_follow_the_paper",
+              "test/test_training.py::test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall")
 T_STAGE1 = ("test/test_stage1.py",)
 T_INFERENCE = ("test/test_pipeline.py", "test/test_pipeline_parameters.py")
 T_NODE = ("test/test_ros_messages.py", "test/test_node.py", "test/test_node_parameters.py")
@@ -230,6 +231,9 @@ def run_one(m: Mutation, tree: Path, timeout: float) -> dict:
         return dict(result, status="caught", detail=(failed[0] if failed else "tests failed"), seconds=seconds)
     if code == 0:
         return dict(result, status="survived", detail="all tests passed", seconds=seconds)
+    if code in (4, 5) and ("not found" in out or "no tests ran" in out):
+        # an older suite (--tests-from) without these tests: nothing catches the bug
+        return dict(result, status="survived", detail="its tests do not exist in this suite", seconds=seconds)
     return dict(result, status="error", detail=f"pytest exit {code}: {out.strip().splitlines()[-1:]}",
                 seconds=seconds)
 
