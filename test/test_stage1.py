@@ -111,14 +111,16 @@ def test_overfits_a_tiny_batch():
         opt.zero_grad()
         losses["loss_total"].backward()
         opt.step()
-        first = first or {k: float(v.detach()) for k, v in losses.items()}
+        last = {k: float(v.detach()) for k, v in losses.items()}
+        first = first or last
         if step % 25 == 0:
             box, mask = _overfit_scores(model, imgs, tgts)
-            if box > 0.7 and mask > 0.6:
+            if box > 0.7 and mask > 0.6 and last["loss_total"] < first["loss_total"] / 2 \
+                    and last["loss_seg"] < first["loss_seg"] / 2:
                 break
-    last = {k: float(v.detach()) for k, v in losses.items()}
     print(f"overfit after {step} steps: box IoU {box:.3f} (> 0.7), mask IoU {mask:.3f} (> 0.6), "
-          f"loss {first['loss_total']:.3f} -> {last['loss_total']:.3f}")
+          f"loss {first['loss_total']:.3f} -> {last['loss_total']:.3f}, seg {first['loss_seg']:.3f} -> "
+          f"{last['loss_seg']:.3f}")
     assert box > 0.7, f"a true box has no confident detection with IoU > 0.7 after {step} steps ({box:.3f})"
     assert mask > 0.6, f"mask IoU {mask:.3f} after {step} steps"
     assert last["loss_total"] < first["loss_total"] / 2
