@@ -13,6 +13,7 @@ Constraints are declared next to the field with ``field(metadata=...)``:
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -90,6 +91,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if math.isnan(value):
+            raise ConfigError(f"{where}: expected a number, got NaN")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -106,6 +109,8 @@ def _check(value: Any, meta: Mapping[str, Any], where: str) -> None:
     lo, hi = meta.get("min"), meta.get("max")
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (lo is not None or hi is not None) and not math.isfinite(v):
+                raise ConfigError(f"{where}: {v!r} is not a finite number")
             if lo is not None and v < lo:
                 raise ConfigError(f"{where}: {v!r} is below the minimum {lo}")
             if hi is not None and v > hi:

@@ -179,6 +179,44 @@ def load_training_checkpoint(path: Path) -> dict:
     return data
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete the ``.<name>.<random>.tmp`` files a crashed ``atomic_save`` left in
+    ``out_dir`` (a killed process cannot clean up after itself)."""
+    removed = []
+    for tmp in out_dir.glob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError as exc:
+            LOG.warning("cannot remove stale temporary file %s: %s", tmp, exc)
+    if removed:
+        LOG.info("removed %d stale temporary file(s) from an interrupted run in %s", len(removed), out_dir)
+    return removed
+
+
+def truncate_losses(path: Path, iteration: int) -> int:
+    """Cut ``losses.jsonl`` back to the records of iterations <= ``iteration`` (the
+    resumed checkpoint's), so the resumed run does not log those after it twice.
+    Returns the number of records dropped."""
+    if not path.is_file():
+        return 0
+    keep, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            it = json.loads(line)["iteration"]
+        except (ValueError, KeyError, TypeError):
+            dropped += 1  # a line cut short by the crash
+            continue
+        if isinstance(it, int) and it <= iteration:
+            keep.append(line)
+        else:
+            dropped += 1
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)
+    return dropped
+
+
 class Logger:
     """tqdm progress with the current losses, TensorBoard scalars and losses.jsonl."""
 
@@ -190,8 +228,12 @@ class Logger:
             from tqdm import tqdm
 
             out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out_dir)
             self.tb = SummaryWriter(str(out_dir / "tensorboard"))
-            self.jsonl = open(out_dir / "losses.jsonl", "a" if resume else "w")
+            losses = out_dir / "losses.jsonl"
+            if resume:
+                truncate_losses(losses, start)
+            self.jsonl = open(losses, "a" if resume else "w")
             self.bar = tqdm(total=total, initial=start, desc="training", unit="it", dynamic_ncols=True)
         self.t0 = time.perf_counter()
 
