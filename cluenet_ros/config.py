@@ -121,6 +121,11 @@ def _check(value: Any, meta: Mapping[str, Any], where: str) -> None:
 
 
 def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or '<root>'}: expected a mapping, got {type(data).__name__}")
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(f"{where or '<root>'}: keys must be strings, got {bad_keys[0]!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))

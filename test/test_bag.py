@@ -122,3 +122,31 @@ def test_bad_bags_give_clear_errors(tmp_path, capsys):
     assert "holds std_msgs/msg/String, not an image type" in capsys.readouterr().err
     assert cluenet(["bag", "eval", str(tmp_path / "missing"), "--image-topic", TOPIC, "--out", str(tmp_path / "y")]) == 2
     assert "missing: no such bag" in capsys.readouterr().err
+
+
+def test_corrupt_payload_is_counted_named_and_skipped(tmp_path):
+    """A message whose CDR does not decode is skipped and reported; the others are replayed."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    store = typestore()
+    T = store.types
+    bag = tmp_path / "corrupt_payload"
+    with Writer(bag, version=9, storage_plugin=StoragePlugin.MCAP) as w:
+        conn = w.add_connection(TOPIC, "sensor_msgs/msg/Image", typestore=store)
+        for i in range(4):
+            header = T["std_msgs/msg/Header"](stamp=T["builtin_interfaces/msg/Time"](sec=100 + i, nanosec=0),
+                                              frame_id="cam")
+            data = np.random.default_rng(i).integers(0, 256, 48 * 64 * 3, dtype=np.uint8)
+            raw = store.serialize_cdr(T["sensor_msgs/msg/Image"](header=header, height=48, width=64, encoding="rgb8",
+                                                                 is_bigendian=0, step=64 * 3, data=data),
+                                      "sensor_msgs/msg/Image")
+            if i == 2:
+                raw = raw[:40]  # cut inside the encoding string: does not decode
+            w.write(conn, 10**9 * (i + 1), raw)
+    report = evaluate(bag, tmp_path / "ev", "--rate", "max")
+    assert report["frames_corrupt"] == 1
+    bad = report["corrupt_messages"][0]
+    assert bad["index"] == 2 and bad["log_time_ns"] == 3 * 10**9 and bad["bytes"] == 40 and bad["error"]
+    assert report["frames_replayed"] == 3 and report["frames_answered"] == 3  # nothing else lost
+    md = (tmp_path / "ev" / "report.md").read_text()
+    assert "corrupt messages skipped (their CDR does not decode): 1: #2 at log time 3000000000 ns" in md

@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 
 from cluenet_ros.config import to_dict
-from cluenet_ros.models.checkpoint import atomic_save, read_checkpoint
+from cluenet_ros.models.checkpoint import CheckpointError, atomic_save, read_checkpoint
 
 LAST, BEST = "last.pt", "best.pt"
 LOG = logging.getLogger(__name__)
@@ -166,7 +166,10 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
             LOG.warning("--resume: no %s yet, starting from scratch", path)
         return None
     state = load_training_checkpoint(path)
-    restore_rng(state["training"]["rng"])
+    try:
+        restore_rng(state["training"]["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(path, f"cannot resume: bad training state ({type(exc).__name__}: {exc})") from None
     if proc.main:
         LOG.info("resuming %s at iteration %d", path, state["training"]["iteration"])
     return state
@@ -174,8 +177,8 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
 
 def load_training_checkpoint(path: Path) -> dict:
     data = read_checkpoint(path)
-    if "training" not in data:
-        raise RuntimeError(f"{path}: not a training checkpoint (no training state); cannot resume")
+    if not isinstance(data.get("training"), dict):
+        raise CheckpointError(path, "not a training checkpoint (no training state); cannot resume")
     return data
 
 
