@@ -24,3 +24,16 @@ def test_large_frames_arrive_with_the_shipped_profile(tmp_path):
         assert set(by_size) == {"640x480", "1280x720", "2048x1024"}
         for size, fraction in by_size.items():
             assert fraction >= 0.95, (reliability, size, res, (tmp_path / "node.log").read_text()[-3000:])
+
+
+def test_transport_loss_is_reported_once_with_what_to_do(tmp_path):
+    """Without the profile on either side, large frames to the best-effort subscription
+    are lost in transport; the node says so once and names the fix."""
+    log = tmp_path / "node.log"
+    res = measure("none", sizes=((1280, 720),), frames=10, rate=10.0, reliabilities=("reliable",),
+                  namespace="/cluenet_dds_loss", log_path=log, model_config=REPO / "test" / "data" / "tiny_model.yaml")
+    if res["reliable"]["1280x720"] >= 1.0:
+        pytest.skip("nothing was lost without the profile on this machine")
+    warnings = [line for line in log.read_text().splitlines() if "lost in transport" in line]
+    assert len(warnings) == 1, log.read_text()[-3000:]
+    assert "FASTDDS_DEFAULT_PROFILES_FILE=" in warnings[0] and "qos.reliability:=reliable" in warnings[0]

@@ -26,7 +26,12 @@ from cluenet_ros.ros.launch_support import log_level_arguments  # noqa: E402
 ])
 def test_bad_start_parameters_give_one_line_and_a_non_zero_exit(param, expected):
     proc = start_node("/cluenet_badparam", param, params_file=False)
-    out, _ = proc.communicate(timeout=90)
+    try:
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:  # it started after all: fail without leaving it running
+            proc.kill()
+            proc.wait()
     lines = [line for line in out.splitlines() if line.strip()]
     assert proc.returncode != 0
     assert "Traceback" not in out

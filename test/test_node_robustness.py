@@ -173,10 +173,26 @@ def test_fuzzed_frames_leave_the_node_alive_answering_and_counting(node):
     assert rise <= MEMORY_BOUND_MB
 
 
+def test_incompatible_publishers_are_reported(node):
+    """A best-effort camera against this reliable subscription: frames can never arrive."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    h, proc = node
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    pubs = [h.node.create_publisher(Image, f"{NS}/image", qos) for _ in range(2)]
+    h.spin_until(lambda: False, 2.0)
+    for pub in pubs:
+        h.node.destroy_publisher(pub)
+    assert proc.poll() is None  # the log test below checks the warning (given once)
+
+
 def test_log_has_no_traceback_and_decoder_text_only_through_the_logger(node):
     """Runs last: stops the node and reads everything it printed."""
     _, proc = node
     log = stop(proc)
+    incompatible = [line for line in log.splitlines() if "QoS incompatible with this subscription" in line]
+    assert len(incompatible) == 1 and "[WARN]" in incompatible[0] and "qos.reliability:=best_effort" in incompatible[0]
     assert proc.returncode == 0
     assert "Traceback" not in log and "terminate called" not in log
     decoder = [line for line in log.splitlines() if "libpng" in line or "Corrupt JPEG" in line]

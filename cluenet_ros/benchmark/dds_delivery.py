@@ -34,9 +34,12 @@ def profile_env(profile: str) -> dict:
 
 
 def start_node(namespace: str, profile: str, log, model_config: Path, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    # the packaged parameters (best-effort subscription, keep last 1); a small random model at
+    # a quarter of the input size keeps the CPU free, and diagnostics come 4 times a second
     cmd = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={namespace}",
            "--params-file", str(REPO / "config" / "pedestrian.yaml"), "-p", "weights:=random",
-           "-p", f"model_config:={model_config}", "-p", "device:=cpu", "-p", "input_scale:=0.25"]
+           "-p", f"model_config:={model_config}", "-p", "device:=cpu", "-p", "input_scale:=0.25",
+           "-p", "diagnostics_period:=0.25"]
     for p in extra:
         cmd += ["-p", p]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=profile_env(profile))
@@ -57,12 +60,12 @@ def run_publisher(namespace: str, profile: str, reliability: str, sizes, frames:
 def measure(profile: str, sizes=SIZES, frames: int = 50, rate: float = 10.0,
             reliabilities=("reliable", "best_effort"), model_config: Path | None = None,
             namespace: str = "/dds_delivery", log_path: Path | None = None,
-            publisher_profile: str | None = None) -> dict:
+            publisher_profile: str | None = None, node_params: tuple[str, ...] = ()) -> dict:
     """{reliability: {"WxH": received fraction}} for one Fast DDS set-up (the
     publisher's may differ: ``publisher_profile``, default the node's)."""
     model_config = model_config or REPO / "test" / "data" / "tiny_model.yaml"
     log = open(log_path or os.devnull, "w")
-    node = start_node(namespace, profile, log, model_config)
+    node = start_node(namespace, profile, log, model_config, tuple(node_params))
     try:
         return {rel: run_publisher(namespace, publisher_profile or profile, rel, sizes, frames, rate)
                 for rel in reliabilities}
@@ -127,7 +130,7 @@ def publish(namespace: str, reliability: str, sizes, frames: int, rate: float) -
             spin(max(0.0, start + i / rate - time.monotonic()))
             msg.header.stamp = node.get_clock().now().to_msg()
             pub.publish(msg)
-        spin(1.0)
+        spin(0.5)
         after = received_after(time.monotonic())
         result[f"{w}x{h}"] = (after - before) / frames
     node.destroy_node()
@@ -153,11 +156,14 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=50)
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--sizes", type=_sizes, default=list(SIZES))
+    ap.add_argument("--reliabilities", default="reliable,best_effort", help="publisher QoS to measure")
+    ap.add_argument("--node-param", action="append", default=[], help="extra node parameter NAME:=VALUE")
     args = ap.parse_args(argv)
     if args.mode == "publish":
         print(json.dumps(publish(args.namespace, args.reliability, args.sizes, args.frames, args.rate)))
         return 0
-    res = measure(args.profile, args.sizes, args.frames, args.rate, publisher_profile=args.publisher_profile)
+    res = measure(args.profile, args.sizes, args.frames, args.rate, args.reliabilities.split(","),
+                  publisher_profile=args.publisher_profile, node_params=tuple(args.node_param))
     print(json.dumps(res))
     print(f"| frame | " + " | ".join(f"{r} publisher" for r in res) + " |")
     for size in res[next(iter(res))]:
