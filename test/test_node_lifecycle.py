@@ -4,7 +4,6 @@ frame (exit 0 within the frame's remaining time plus 1 s, no traceback, no abort
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 import time
 

@@ -120,6 +120,7 @@ class PedestrianNode(Node):
     def _load_pipeline(self):
         from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
         from cluenet_ros.models.factory import load_model_configs
+
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self.p("score_threshold"), nms_iou=self.p("nms_iou"),
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"))
