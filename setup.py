@@ -28,6 +28,7 @@ setup(
         share("launch", "*.launch.py"),
         share("config", "*.yaml"),
         share("config", "*.rviz"),
+        share("config", "*.xml"),  # the Fast DDS profile for large images
         share("models", "*.pt"),  # the trained demo weights (the node's default)
     ],
     python_requires=">=3.10",
@@ -40,7 +41,7 @@ setup(
     entry_points={
         "console_scripts": [
             "cluenet = cluenet_ros.cli:main",
-            "pedestrian_node = cluenet_ros.ros.pedestrian_node:main",
+            "pedestrian_node = cluenet_ros.ros.pedestrian_node:entry_point",
         ],
     },
 )

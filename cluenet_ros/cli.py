@@ -23,10 +23,18 @@ COMMAND_MODULES = (
 from cluenet_ros.errors import InputError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (``cluenet bag eval: error: ...``) instead of the
+    usage block followed by the error; ``--help`` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="cluenet", description="ClueNet pedestrian detection, "
+    parser = OneLineParser(prog="cluenet", description="ClueNet pedestrian detection, "
                                      "segmentation and occlusion-aware pose: tools")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -44,9 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (InputError, ValueError, FileNotFoundError) as exc:
-        print(f"cluenet {args.command}: error: {exc}", file=sys.stderr)
+    except (InputError, ValueError) as exc:
+        print(f"cluenet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path that cannot be read, created or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cluenet {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Constraints are declared next to the field with ``field(metadata=...)``:
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -90,6 +91,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if math.isnan(value):
+            raise ConfigError(f"{where}: expected a number, got NaN")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -106,6 +109,8 @@ def _check(value: Any, meta: Mapping[str, Any], where: str) -> None:
     lo, hi = meta.get("min"), meta.get("max")
     for v in values:
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (lo is not None or hi is not None) and not math.isfinite(v):
+                raise ConfigError(f"{where}: {v!r} is not a finite number")
             if lo is not None and v < lo:
                 raise ConfigError(f"{where}: {v!r} is below the minimum {lo}")
             if hi is not None and v > hi:
@@ -116,6 +121,11 @@ def _check(value: Any, meta: Mapping[str, Any], where: str) -> None:
 
 
 def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or '<root>'}: expected a mapping, got {type(data).__name__}")
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(f"{where or '<root>'}: keys must be strings, got {bad_keys[0]!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))

@@ -4,15 +4,21 @@
         weights:=/path/to/cluenet.pt device:=cuda use_rviz:=true
 
 Arguments left empty keep the value from the parameter file.
+
+With Fast DDS (the default middleware) the node is started with
+FASTDDS_DEFAULT_PROFILES_FILE set to config/fastdds_shm.xml, a shared-memory
+transport large enough for camera frames; start image publishers with the same
+variable (README, "Large images over DDS").
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from cluenet_ros.ros.launch_support import fastdds_env, log_level_arguments, require_rviz
 
 ARGUMENTS = (
     ("image_topic", "image", "Camera image topic (sensor_msgs/Image; image_topic/compressed when enabled)."),
@@ -20,8 +26,10 @@ ARGUMENTS = (
     ("weights", "", "Checkpoint overriding the parameter file ('random' for a plumbing test)."),
     ("device", "", "auto, cuda or cpu, overriding the parameter file."),
     ("namespace", "", "Namespace of the node and its topics."),
-    ("log_level", "info", "Logging level of the node."),
+    ("log_level", "info", "Logging level of the node's logger (debug, info, warn, error, fatal)."),
     ("use_rviz", "false", "Also start RViz with config/cluenet.rviz."),
+    ("fastdds_profile", "", "Fast DDS XML profile for the node; empty: $FASTDDS_DEFAULT_PROFILES_FILE if set, "
+     "else config/fastdds_shm.xml; 'none': the middleware's default."),
 )
 
 
@@ -33,15 +41,18 @@ def _nodes(context):
     if overrides:
         params.append(overrides)
     image = value("image_topic")
-    return [
+    rviz = require_rviz(value("use_rviz"))  # raises before anything starts when rviz2 is missing
+    nodes = [
         Node(package="cluenet_ros", executable="pedestrian_node", name="pedestrian_node",
              namespace=value("namespace"), parameters=params, output="screen",
              remappings=[("image", image), ("image/compressed", image + "/compressed")],
-             arguments=["--ros-args", "--log-level", value("log_level")]),
-        Node(package="rviz2", executable="rviz2", name="rviz2", namespace=value("namespace"),
-             arguments=["-d", os.path.join(share, "config", "cluenet.rviz")],
-             condition=IfCondition(LaunchConfiguration("use_rviz"))),
+             arguments=log_level_arguments(value("namespace"), value("log_level")),
+             additional_env=fastdds_env(share, value("fastdds_profile"))),
     ]
+    if rviz:
+        nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", namespace=value("namespace"),
+                          arguments=["-d", os.path.join(share, "config", "cluenet.rviz")]))
+    return nodes
 
 
 def generate_launch_description():

@@ -72,8 +72,9 @@ def test_make_then_eval_round_trip_with_ground_truth(split, tmp_path):
     assert all(names[0] == "head" and len(names) == 13 and n <= 5 for _, n, names in peds)
 
 
-def write_custom_bag(path: Path, storage: str, stamps_sec: list[int]) -> None:
-    """Raw images with out-of-order header stamps (log times in order) and an extra topic."""
+def write_custom_bag(path: Path, storage: str, stamps_sec: list[int], corrupt: tuple[int, ...] = ()) -> None:
+    """Raw images with out-of-order header stamps (log times in order) and an extra topic;
+    the images at the ``corrupt`` indices are cut to 40 bytes (their CDR does not decode)."""
     from rosbags.rosbag2 import StoragePlugin, Writer
 
     store = typestore()
@@ -87,18 +88,25 @@ def write_custom_bag(path: Path, storage: str, stamps_sec: list[int]) -> None:
             data = np.random.default_rng(i).integers(0, 256, 64 * 96 * 3, dtype=np.uint8)
             msg = T["sensor_msgs/msg/Image"](header=header, height=64, width=96, encoding="bgr8", is_bigendian=0,
                                              step=96 * 3, data=data)
-            w.write(img_conn, 10**9 * (i + 1), store.serialize_cdr(msg, "sensor_msgs/msg/Image"))
+            raw = store.serialize_cdr(msg, "sensor_msgs/msg/Image")
+            w.write(img_conn, 10**9 * (i + 1), raw[:40] if i in corrupt else raw)
             w.write(extra, 10**9 * (i + 1) + 1, store.serialize_cdr(T["std_msgs/msg/String"](data="x"), "std_msgs/msg/String"))
 
 
-def test_sqlite3_out_of_order_stamps_and_extra_topics(tmp_path):
+def test_sqlite3_out_of_order_stamps_extra_topics_and_a_corrupt_payload(tmp_path):
     bag = tmp_path / "sq"
-    write_custom_bag(bag, "sqlite3", [50, 20, 40, 30])
+    write_custom_bag(bag, "sqlite3", [50, 20, 60, 40, 30], corrupt=(2,))
     _, frames = read_frames(bag, TOPIC)
-    assert [header_stamp_ns(raw) // 10**9 for _, raw in frames] == [50, 20, 40, 30]  # log-time order kept
+    assert [header_stamp_ns(raw) // 10**9 for _, raw in frames] == [50, 20, 60, 40, 30]  # log-time order kept
     report = evaluate(bag, tmp_path / "ev", "--rate", "max")
-    assert report["frames_replayed"] == 4 and report["frames_answered"] == 4  # lockstep: nothing dropped
+    assert report["frames_replayed"] == 4 and report["frames_answered"] == 4  # lockstep: nothing else lost
     assert "accuracy" not in report
+    # the message whose CDR does not decode is counted, named and skipped
+    assert report["frames_corrupt"] == 1
+    bad = report["corrupt_messages"][0]
+    assert bad["index"] == 2 and bad["log_time_ns"] == 3 * 10**9 and bad["bytes"] == 40 and bad["error"]
+    md = (tmp_path / "ev" / "report.md").read_text()
+    assert "corrupt messages skipped (their CDR does not decode): 1: #2 at log time 3000000000 ns" in md
 
 
 def test_compressed_bag(split, tmp_path):
@@ -130,3 +138,4 @@ def test_bad_bags_give_clear_errors(tmp_path, capsys):
     assert "holds std_msgs/msg/String, not an image type" in capsys.readouterr().err
     assert cluenet(["bag", "eval", str(tmp_path / "missing"), "--image-topic", TOPIC, "--out", str(tmp_path / "y")]) == 2
     assert "missing: no such bag" in capsys.readouterr().err
+

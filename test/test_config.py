@@ -38,3 +38,11 @@ def test_base_chain_errors_name_the_file(tmp_path):
     (tmp_path / "f.yaml").write_text("run: {iterationz: 3}\n")
     with pytest.raises(ConfigError, match="iterationz"):
         load_yaml(Stage2TrainConfig, tmp_path / "e.yaml")
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_are_rejected(tmp_path, value):
+    (tmp_path / "run.yaml").write_text("source: {format: split, root: a}\ntarget: {format: split, root: b}\n"
+                                       f"optim: {{lr: {value}}}\n")
+    with pytest.raises(ConfigError, match="optim.lr: .*(NaN|not a finite number)"):
+        load_stage2(tmp_path / "run.yaml")

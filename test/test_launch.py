@@ -1,8 +1,12 @@
-"""The launch file declares the documented arguments and points at files that exist."""
+"""The launch file declares the documented arguments and points at files that exist;
+the installed share/ folder is one that `ros2 launch <package> <file>` searches;
+what the launch file decides (logger level, Fast DDS profile, RViz) is right."""
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -10,7 +14,8 @@ import yaml
 from conftest import REPO
 
 LAUNCH = REPO / "launch" / "pedestrian.launch.py"
-DOCUMENTED = ["image_topic", "params_file", "weights", "device", "namespace", "log_level", "use_rviz"]
+DOCUMENTED = ["image_topic", "params_file", "weights", "device", "namespace", "log_level", "use_rviz",
+              "fastdds_profile"]
 
 
 def declared_in_source():
@@ -24,7 +29,8 @@ def declared_in_source():
 def test_documented_arguments_are_declared():
     assert declared_in_source() == DOCUMENTED
     text = LAUNCH.read_text()
-    for api in ("launch_ros.actions import Node", "DeclareLaunchArgument", "IfCondition"):
+    for api in ("launch_ros.actions import Node", "DeclareLaunchArgument", "require_rviz(", "log_level_arguments(",
+                "additional_env=fastdds_env("):
         assert api in text
 
 
@@ -57,3 +63,77 @@ def test_real_launch_description():
 
     ld = PythonLaunchDescriptionSource(str(LAUNCH)).get_launch_description(LaunchContext())
     assert [a.name for a in ld.get_launch_arguments()] == DOCUMENTED
+
+
+def test_installed_share_is_found_the_way_ros2launch_searches():
+    """ros2launch finds `ros2 launch cluenet_ros pedestrian.launch.py` with os.walk over
+    the package's share folder, matching file names; os.walk does not enter linked
+    folders, so the installed launch/ and config/ must be real folders."""
+    from ament_index_python.packages import get_package_share_directory
+
+    share = get_package_share_directory("cluenet_ros")
+    found = {}
+    for root, _dirs, files in os.walk(share):
+        for name in files:
+            found.setdefault(name, []).append(os.path.join(root, name))
+    assert found.get("pedestrian.launch.py") == [os.path.join(share, "launch", "pedestrian.launch.py")]
+    for name in ("pedestrian.yaml", "cluenet.rviz", "fastdds_shm.xml"):
+        assert found.get(name) == [os.path.join(share, "config", name)], name
+        assert os.path.isfile(found[name][0])
+    assert not any(os.path.islink(os.path.join(share, d)) for d in ("launch", "config", "models"))
+
+
+def test_package_declares_rviz2():
+    deps = [e.text for e in ET.parse(REPO / "package.xml").getroot().iter("exec_depend")]
+    assert "rviz2" in deps
+
+
+def test_log_level_is_the_node_loggers_only():
+    from cluenet_ros.ros.launch_support import log_level_arguments, node_logger
+
+    assert node_logger("") == "pedestrian_node"
+    assert node_logger("/robot1/front") == "robot1.front.pedestrian_node"
+    assert log_level_arguments("/robot1", "debug") == ["--ros-args", "--log-level", "robot1.pedestrian_node:=debug"]
+
+
+def test_fastdds_profile_choice(tmp_path):
+    from cluenet_ros.ros.launch_support import LaunchArgumentError, fastdds_env
+
+    share = tmp_path / "share"
+    (share / "config").mkdir(parents=True)
+    shipped = share / "config" / "fastdds_shm.xml"
+    shipped.write_text("<dds/>")
+    mine = tmp_path / "mine.xml"
+    mine.write_text("<dds/>")
+    assert fastdds_env(share, "", {}) == {"FASTDDS_DEFAULT_PROFILES_FILE": str(shipped)}
+    assert fastdds_env(share, "", {"FASTDDS_DEFAULT_PROFILES_FILE": str(mine)}) == \
+        {"FASTDDS_DEFAULT_PROFILES_FILE": str(mine)}
+    assert fastdds_env(share, str(mine), {}) == {"FASTDDS_DEFAULT_PROFILES_FILE": str(mine)}
+    assert fastdds_env(share, "none", {}) == {}
+    assert fastdds_env(share, "", {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}) == {}
+    with pytest.raises(LaunchArgumentError, match="nope.xml is not a file"):
+        fastdds_env(share, str(tmp_path / "nope.xml"), {})
+
+
+def test_shipped_fastdds_profile_is_a_large_shared_memory_segment():
+    root = ET.parse(REPO / "config" / "fastdds_shm.xml").getroot()
+    ns = {"d": "http://www.eprosima.com"}
+    segments = [int(e.text) for e in root.iterfind(".//d:transport_descriptor/d:segment_size", ns)]
+    assert segments and max(segments) >= 2048 * 1024 * 3 * 4  # four 2048x1024 rgb8 frames
+    assert root.find(".//d:participant/d:rtps/d:useBuiltinTransports", ns).text == "false"
+
+
+def test_use_rviz_without_rviz2_fails_at_once_with_one_line():
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+
+    from cluenet_ros.ros.launch_support import LaunchArgumentError, require_rviz
+
+    assert require_rviz("false") is False
+    try:
+        get_package_prefix("rviz2")
+        pytest.skip("rviz2 is installed here")
+    except PackageNotFoundError:
+        pass
+    with pytest.raises(LaunchArgumentError) as err:
+        require_rviz("true")
+    assert "rviz2 package is not installed" in str(err.value) and "\n" not in str(err.value)

@@ -143,7 +143,7 @@ def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
 def test_killed_run_resumes_with_the_same_losses(data):
     straight = stage1_config(data, "straight", 20)
     assert subprocess.run(train_cmd("stage1", straight), capture_output=True).returncode == 0
-    killed = stage1_config(data, "killed", 20)
+    killed = stage1_config(data, "killed", 20, log_every=1)  # every record flushed before the kill
     proc = subprocess.Popen(train_cmd("stage1", killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = data / "killed" / "last.pt"
     deadline = time.monotonic() + 120
@@ -154,7 +154,13 @@ def test_killed_run_resumes_with_the_same_losses(data):
     proc.wait()
     stopped_at = torch.load(ckpt, weights_only=True)["training"]["iteration"]
     assert 5 <= stopped_at < 20, "the run was not killed mid-way"
+    logged = [json.loads(line)["iteration"] for line in (data / "killed" / "losses.jsonl").read_text().splitlines()]
+    stale = data / "killed" / ".last.pt.k1ll3d.tmp"  # what a kill inside atomic_save leaves
+    stale.write_bytes(b"partial")
     assert subprocess.run(train_cmd("stage1", killed, "--resume"), capture_output=True).returncode == 0
+    assert not list((data / "killed").glob(".*.tmp"))
+    iterations = [json.loads(line)["iteration"] for line in (data / "killed" / "losses.jsonl").read_text().splitlines()]
+    assert iterations == list(range(1, 21)), f"logged {logged[-3:]} before the kill at checkpoint {stopped_at}"
     a, b = losses(data / "straight"), losses(data / "killed")
     assert sorted(a) == sorted(b) == list(range(1, 21))
     for i in range(1, 21):

@@ -41,11 +41,24 @@ else
   echo "[setup] Python requirements up to date"
 fi
 
-# Like colcon --symlink-install: the package's share/ folder points at the
-# working tree, so ament_index finds launch/ and config/ and edits take effect.
+# Like colcon --symlink-install: share/cluenet_ros holds real folders with one
+# link per installed file (the files setup.py's data_files installs), pointing at
+# the working tree, so edits to those files take effect at once; re-run `make
+# setup` after adding a file. No folder may be a link: `ros2 launch <package>
+# <file>` finds launch files with os.walk, which does not enter linked folders.
 share="$VENV/share/cluenet_ros"
 mkdir -p "$share" "$VENV/share/ament_index/resource_index/packages"
-for item in launch config models package.xml; do ln -sfn "$PWD/$item" "$share/$item"; done
+for item in launch config models; do
+  if [ -L "$share/$item" ]; then rm "$share/$item"; fi  # a folder link from an older set-up
+  mkdir -p "$share/$item"
+  find "$share/$item" -maxdepth 1 -type l -delete  # links to files since removed
+done
+shopt -s nullglob
+for f in launch/*.launch.py config/*.yaml config/*.rviz config/*.xml models/*.pt; do
+  ln -sfn "$PWD/$f" "$share/$f"
+done
+shopt -u nullglob
+ln -sfn "$PWD/package.xml" "$share/package.xml"
 touch "$VENV/share/ament_index/resource_index/packages/cluenet_ros"
 # executables where launch_ros and `ros2 run` look for them (lib/<package>/)
 mkdir -p "$VENV/lib/cluenet_ros"

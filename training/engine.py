@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 
 from cluenet_ros.config import to_dict
-from cluenet_ros.models.checkpoint import atomic_save, read_checkpoint
+from cluenet_ros.models.checkpoint import CheckpointError, atomic_save, read_checkpoint
 
 LAST, BEST = "last.pt", "best.pt"
 LOG = logging.getLogger(__name__)
@@ -166,7 +166,10 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
             LOG.warning("--resume: no %s yet, starting from scratch", path)
         return None
     state = load_training_checkpoint(path)
-    restore_rng(state["training"]["rng"])
+    try:
+        restore_rng(state["training"]["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(path, f"cannot resume: bad training state ({type(exc).__name__}: {exc})") from None
     if proc.main:
         LOG.info("resuming %s at iteration %d", path, state["training"]["iteration"])
     return state
@@ -174,9 +177,47 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
 
 def load_training_checkpoint(path: Path) -> dict:
     data = read_checkpoint(path)
-    if "training" not in data:
-        raise RuntimeError(f"{path}: not a training checkpoint (no training state); cannot resume")
+    if not isinstance(data.get("training"), dict):
+        raise CheckpointError(path, "not a training checkpoint (no training state); cannot resume")
     return data
+
+
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete the ``.<name>.<random>.tmp`` files a crashed ``atomic_save`` left in
+    ``out_dir`` (a killed process cannot clean up after itself)."""
+    removed = []
+    for tmp in out_dir.glob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError as exc:
+            LOG.warning("cannot remove stale temporary file %s: %s", tmp, exc)
+    if removed:
+        LOG.info("removed %d stale temporary file(s) from an interrupted run in %s", len(removed), out_dir)
+    return removed
+
+
+def truncate_losses(path: Path, iteration: int) -> int:
+    """Cut ``losses.jsonl`` back to the records of iterations <= ``iteration`` (the
+    resumed checkpoint's), so the resumed run does not log those after it twice.
+    Returns the number of records dropped."""
+    if not path.is_file():
+        return 0
+    keep, dropped = [], 0
+    for line in path.read_text().splitlines():
+        try:
+            it = json.loads(line)["iteration"]
+        except (ValueError, KeyError, TypeError):
+            dropped += 1  # a line cut short by the crash
+            continue
+        if isinstance(it, int) and it <= iteration:
+            keep.append(line)
+        else:
+            dropped += 1
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in keep))
+    os.replace(tmp, path)
+    return dropped
 
 
 class Logger:
@@ -190,8 +231,12 @@ class Logger:
             from tqdm import tqdm
 
             out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(out_dir)
             self.tb = SummaryWriter(str(out_dir / "tensorboard"))
-            self.jsonl = open(out_dir / "losses.jsonl", "a" if resume else "w")
+            losses = out_dir / "losses.jsonl"
+            if resume:
+                truncate_losses(losses, start)
+            self.jsonl = open(losses, "a" if resume else "w")
             self.bar = tqdm(total=total, initial=start, desc="training", unit="it", dynamic_ncols=True)
         self.t0 = time.perf_counter()
 

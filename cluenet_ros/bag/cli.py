@@ -1,7 +1,26 @@
 """``cluenet bag make`` and ``cluenet bag eval``."""
 from __future__ import annotations
 
+import argparse
 import json
+import math
+
+
+def positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive finite number")
+    return value
+
+
+def replay_rate(text: str) -> str:
+    """A positive speed factor or 'max' (kept as text: the report shows it as given)."""
+    if text != "max":
+        positive_rate(text)
+    return text
 
 
 def register(sub) -> None:
@@ -12,7 +31,7 @@ def register(sub) -> None:
     m.add_argument("--out", required=True, help="bag to create (a folder)")
     m.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     m.add_argument("--topic", default="/camera/image_raw")
-    m.add_argument("--rate", type=float, default=10.0, help="frames per second (stamps and log times)")
+    m.add_argument("--rate", type=positive_rate, default=10.0, help="frames per second (stamps and log times)")
     m.add_argument("--compressed", action="store_true", help="JPEG sensor_msgs/CompressedImage on TOPIC/compressed")
     m.set_defaults(func=run_make)
     e = bag.add_parser("eval", help="replay a bag through pedestrian_node and report")
@@ -20,7 +39,7 @@ def register(sub) -> None:
     e.add_argument("--image-topic", required=True)
     e.add_argument("--gt", help="ground-truth folder (default: BAG/ground_truth when present)")
     e.add_argument("--out", required=True)
-    e.add_argument("--rate", default="1.0", help="replay speed factor, or 'max' (as fast as the node keeps up)")
+    e.add_argument("--rate", type=replay_rate, default="1.0", help="replay speed factor, or 'max' (as fast as the node keeps up)")
     e.add_argument("--weights", help="checkpoint (default: the demo weights, else a random small model)")
     e.add_argument("--model-config", help="model YAML for --weights random")
     e.add_argument("--param", action="append", default=[], help="extra node parameter NAME:=VALUE")

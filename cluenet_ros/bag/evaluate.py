@@ -76,6 +76,24 @@ def read_frames(bag: Path, topic: str):
     return conns[0].msgtype, frames
 
 
+def skip_corrupt(frames, msgtype: str, store) -> tuple[list, list[dict]]:
+    """(frames whose CDR payload decodes as ``msgtype``, the others named by index
+    in the topic, log time and error). Replaying an undecodable payload would only
+    make the node's middleware drop it, so it is counted and reported instead."""
+    good, corrupt = [], []
+    for i, (logtime, raw) in enumerate(frames):
+        try:
+            store.deserialize_cdr(raw, msgtype)
+            header_stamp_ns(raw)
+        except Exception as exc:  # any decoding failure of a recorded payload
+            text = " ".join(str(exc).split())[:200]
+            corrupt.append({"index": i, "log_time_ns": int(logtime), "bytes": len(raw),
+                            "error": f"{type(exc).__name__}: {text}" if text else type(exc).__name__})
+            continue
+        good.append((logtime, raw))
+    return good, corrupt
+
+
 def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | Path | None = None,
                  rate: str = "1.0", weights: str | None = None, model_config: str | None = None,
                  node_params: tuple[str, ...] = ()) -> dict:
@@ -85,10 +103,14 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
 
     bag, out = Path(bag), Path(out)
     msgtype, frames = read_frames(bag, image_topic)
+    store = typestore()
+    frames, corrupt = skip_corrupt(frames, msgtype, store)
+    if not frames:
+        raise BagError(f"{bag}: none of the {len(corrupt)} messages on '{image_topic}' decodes as {msgtype}")
     gt_dir = Path(gt) if gt else (bag / GT_DIR if (bag / GT_DIR).is_dir() else None)
     lockstep = rate == "max"
     speed = 1.0 if lockstep else float(rate)
-    if speed <= 0:
+    if not math.isfinite(speed) or speed <= 0:
         raise BagError("--rate must be positive or 'max'")
     out.mkdir(parents=True, exist_ok=True)
     record = out / "outputs"
@@ -96,10 +118,13 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
         raise BagError(f"{record}: already exists; choose another --out")
 
     weights = weights or default_weights_or_random()
+    if weights != "random":  # a bad checkpoint is the user's error, found before the node starts
+        from cluenet_ros.models.checkpoint import load_models
+
+        load_models(weights, ("stage1", "stage2"))
     compressed = msgtype.endswith("CompressedImage")
     params = ("qos.reliability:=reliable", "qos.depth:=1",
               f"subscribe_compressed:={'true' if compressed else 'false'}", *node_params)
-    store = typestore()
     with NodeProcess(NS, weights, out / "node.log", params, model_config) as node_proc:
         received, published, arrivals, end = _replay(frames, compressed, lockstep, speed, node_proc)
 
@@ -110,7 +135,7 @@ def evaluate_bag(bag: str | Path, image_topic: str, out: str | Path, gt: str | P
                 writer.write(conn, t, raw)
     sent = {s: t for s, t in reversed(published)}  # first publication of each stamp
     return _report(bag, image_topic, msgtype, rate, weights, gt_dir, out, record, store, received, published,
-                   sent, arrivals, end)
+                   sent, arrivals, end, corrupt)
 
 
 def _replay(frames, compressed: bool, lockstep: bool, speed: float, node_proc):
@@ -168,7 +193,7 @@ def _replay(frames, compressed: bool, lockstep: bool, speed: float, node_proc):
 
 
 def _report(bag, image_topic, msgtype, rate, weights, gt_dir, out, record, store, received, published, sent,
-            arrivals, end) -> dict:
+            arrivals, end, corrupt=()) -> dict:
     latencies = [(sent[s], 1000 * (arrivals[s] - sent[s])) for s in sent if s in arrivals]
     latencies.sort()
     lat = np.array([v for _, v in latencies]) if latencies else np.zeros(0)
@@ -177,6 +202,7 @@ def _report(bag, image_topic, msgtype, rate, weights, gt_dir, out, record, store
         "bag": str(bag), "image_topic": image_topic, "message_type": msgtype, "rate": rate,
         "weights": weights, "frames_replayed": len(published), "frames_answered": len(latencies),
         "frames_dropped": len(published) - len(latencies),
+        "frames_corrupt": len(corrupt), "corrupt_messages": list(corrupt),
         "throughput_fps": len(latencies) / wall if wall > 0 else float("nan"),
         "latency_ms_mean": float(lat.mean()) if len(lat) else None,
         "latency_ms_median": float(np.median(lat)) if len(lat) else None,
@@ -282,6 +308,9 @@ def _markdown(r: dict) -> str:
              f"- topic `{r['image_topic']}` ({r['message_type']}), rate {r['rate']}, weights `{r['weights']}`",
              f"- frames replayed {r['frames_replayed']}, answered {r['frames_answered']}, dropped {r['frames_dropped']}",
              f"- throughput {f(r['throughput_fps'])} frames/s",
+             *([f"- corrupt messages skipped (their CDR does not decode): {r['frames_corrupt']}: " + "; ".join(
+                 f"#{c['index']} at log time {c['log_time_ns']} ns ({c['error']})" for c in r["corrupt_messages"])]
+               if r.get("frames_corrupt") else []),
              f"- latency mean {f(r['latency_ms_mean'], ' ms')}, median {f(r['latency_ms_median'], ' ms')}, "
              f"p95 {f(r['latency_ms_p95'], ' ms')}", "", "![latency](latency.png)", ""]
     acc = r.get("accuracy")

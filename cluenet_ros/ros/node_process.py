@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from cluenet_ros.errors import InputError
+
 SMALL_MODEL = Path(__file__).resolve().parents[2] / "config" / "model_small.yaml"
 
 
@@ -20,6 +22,10 @@ def default_weights_or_random() -> str:
     except Exception:
         return "random"
     return str(path) if path.is_file() else "random"
+
+
+class NodeStartError(InputError):
+    """pedestrian_node exited during start-up (its FATAL line says why)."""
 
 
 class NodeProcess:
@@ -48,7 +54,10 @@ class NodeProcess:
         deadline = time.time() + timeout
         while publisher.get_subscription_count() == 0:
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"pedestrian_node did not start; see {self.log_path}")
+                self._log.flush()
+                fatal = [line for line in self.log_path.read_text(errors="replace").splitlines() if "FATAL" in line]
+                why = fatal[-1].split("]: ", 1)[-1] if fatal else "no reason given"
+                raise NodeStartError(f"pedestrian_node did not start ({why}); see {self.log_path}")
             spin(0.1)
 
     def __exit__(self, *exc) -> None:

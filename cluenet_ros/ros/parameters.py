@@ -53,10 +53,17 @@ PARAMS: tuple[Param, ...] = (
     Param("publish.debug_image", False, "Publish the annotated input on 'debug_image'."),
     Param("subscribe_compressed", False, "Also subscribe to 'image/compressed' (JPEG, PNG).", read_only=True),
     Param("qos.reliability", "best_effort", "Reliability of the image subscriptions (REP-2003 "
-          "recommends best effort for sensor data).", choices=("best_effort", "reliable"), read_only=True),
+          "recommends best effort for sensor data; frames of 640x480 and larger then need the shipped Fast "
+          "DDS profile, config/fastdds_shm.xml, on both ends: see README).", choices=("best_effort", "reliable"),
+          read_only=True),
     Param("qos.depth", 1, "History depth of the image subscriptions.", range=(1, 100), read_only=True),
     Param("marker_scale", 0.001, "Metres per pixel for the skeleton markers drawn in the image plane.",
           range=(1e-6, 1.0)),
+    Param("max_image_pixels", 4096 * 4096, "Largest frame accepted, in pixels (width x height); larger "
+          "frames, and compressed frames whose header claims more, are dropped before decoding and "
+          "counted as bad.", range=(4, 1 << 31)),
+    Param("max_image_side", 8192, "Longest side accepted, in pixels; guards against narrow frames "
+          "(e.g. a corrupt JPEG header claiming 65328x64) that pass max_image_pixels.", range=(2, 65535)),
     Param("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
           read_only=True),
 )

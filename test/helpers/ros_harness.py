@@ -24,15 +24,20 @@ REPO = Path(__file__).resolve().parents[2]
 TINY_MODEL = REPO / "test" / "data" / "tiny_model.yaml"
 
 
-def start_node(namespace: str, *params: str, weights: str = "random") -> subprocess.Popen:
-    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={namespace}",
-            "--params-file", str(REPO / "config" / "pedestrian.yaml"),
-            "-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu",
+def start_node(namespace: str, *params: str, weights: str = "random", ros_args=(), env=None,
+               params_file: bool = True) -> subprocess.Popen:
+    """The node as a process; ``params`` are NAME:=VALUE, ``ros_args`` further --ros-args.
+    (rcl keeps a --params-file value over a ``-p`` of another type, silently.)"""
+    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={namespace}"]
+    if params_file:
+        args += ["--params-file", str(REPO / "config" / "pedestrian.yaml")]
+    args += ["-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu",
             "-p", "qos.reliability:=reliable", "-p", "qos.depth:=5"]
     for p in params:
         args += ["-p", p]
+    args += list(ros_args)
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            env=dict(env or os.environ, PYTHONUNBUFFERED="1"))
 
 
 def rgb_image(h: int, w: int, seed: int = 0, encoding: str = "rgb8") -> Image:
