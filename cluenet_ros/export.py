@@ -26,7 +26,7 @@ class Stage1Dense(nn.Module):
         self.stage1 = stage1
 
     def forward(self, images: torch.Tensor):
-        x = (images - self.stage1.pixel_mean) / self.stage1.pixel_std
+        x = self.stage1.normalize(images)
         feats = self.stage1.features(x)
         return self.stage1.seg_decoder(feats, tuple(images.shape[-2:])), feats
 

@@ -41,7 +41,7 @@ def tiny_stage1_config(**overrides):
     """A stage-1 configuration small enough to train for a few hundred steps on a CPU."""
     from cluenet_ros.models.stage1 import RoIConfig, RPNConfig, Stage1Config
 
-    base = dict(trunk="resnet18", output_stride=32, inception_channels=40, seg_width=32,
+    base = dict(trunk="resnet18", trunk_norm="batch", output_stride=32, inception_channels=40, seg_width=32,
                 anchor_sizes=(32, 64),
                 rpn=RPNConfig(batch_size_per_image=64, pre_nms_top_n_test=100, post_nms_top_n_test=50),
                 roi=RoIConfig(batch_size_per_image=64, representation_size=128))

@@ -123,4 +123,31 @@ def test_coco_person_keypoints_with_17_keypoints(split, tmp_path):
     rec = ds[0]
     expected = kp.from_coco17(fully_visible[0]["keypoints"])
     np.testing.assert_allclose(rec.keypoints, expected)
-    assert rec.mask.sum() == fully_visible[0]["area"]
+    # the mask is the image's person mask (semantic, as in the target domain), not the instance's
+    own = ds.coco.annToMask(fully_visible[0]).astype(bool)
+    union = np.zeros_like(own)
+    for a in coco["annotations"]:
+        if a["image_id"] == fully_visible[0]["image_id"]:
+            union |= ds.coco.annToMask(a).astype(bool)
+    assert own.sum() == fully_visible[0]["area"] and (rec.mask >= own).all()
+    np.testing.assert_array_equal(rec.mask, union)
+
+
+def test_source_and_target_crops_are_segmented_alike(split):
+    """Both domains segment a person by the image's person mask (what stage 1
+    predicts): for the same person, the source (COCO) and target (pedestrian)
+    datasets give the same mask, so the mask type is no domain cue."""
+    from cluenet_training.datasets import PedestrianCrops
+
+    source, target = CocoPersons(split / "coco_keypoints.json", split), PedestrianCrops(split, min_height=1)
+    compared = 0
+    for i, ann in enumerate(source.anns):
+        j = next((j for j, (_, a) in enumerate(target.items) if a["id"] == ann["id"]), None)
+        if j is None:
+            continue
+        s, t = source[i], target[j]
+        np.testing.assert_array_equal(s.image, t.image)
+        agree = (s.mask == t.mask).mean()
+        assert agree > 0.999, agree
+        compared += 1
+    assert compared > 0

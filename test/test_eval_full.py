@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,3 +87,65 @@ def test_compare_puts_reports_side_by_side(setup, tmp_path, capsys):
     assert cluenet(["eval", "compare", "--run", f"a={tmp_path / 'missing'}", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "NAME=REPORT_FOLDER" in err and "missing/report.json: no report" in err
+
+
+class _Result:
+    def __init__(self, boxes, keypoints, mask):
+        self.boxes, self.keypoints, self.mask = boxes, keypoints, mask
+        self.scores = np.ones(len(boxes))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+class _Oracle:
+    """A "pipeline" that answers with the ground truth, shifted by ``shift`` (share of
+    the box height) for the keypoints: the report's numbers are then known."""
+
+    def __init__(self, data, shift: float = 0.0):
+        self.data, self.shift = data, shift
+        coco = {a["id"]: a for a in data.coco["annotations"]}
+        self.by_pixels = {}
+        for img in data.images:
+            anns = [a for a in data.annotations(img["id"]) if not a.get("ignore") and a["id"] in coco]
+            boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)]).reshape(-1, 4)
+            kps = np.array([self._keypoints(coco[a["id"]]) for a in anns]).reshape(-1, 13, 3)
+            sem = data.read_mask(img, "semantic_mask")
+            mask = ((sem > 0) & (sem != 255)).astype(np.uint8) * 255
+            self.by_pixels[data.read_rgb(img).tobytes()] = _Result(boxes, kps, mask)
+
+    def _keypoints(self, ann):
+        k = np.asarray(ann["keypoints_full"], float).reshape(13, 3).copy()
+        k[:, 1] += self.shift * ann.get("full_bbox", ann["bbox"])[3]
+        k[:, 2] = 1.0
+        return k
+
+    def __call__(self, rgb):
+        return self.by_pixels[rgb.tobytes()]
+
+    def occlusion_probe(self, samples):
+        kps = np.stack([self._keypoints(ann) for _, _, ann in samples])
+        return lambda level, rng: kps
+
+
+def test_report_values_for_known_predictions(setup):
+    """Ground truth as predictions: no miss, mask IoU 1, keypoint AP 1 at every hidden
+    share; keypoints moved by half a person's height: AP collapses."""
+    from cluenet_ros.data.split import SplitFolder
+    from cluenet_ros.evaluation.full import evaluate_split
+
+    root, _ = setup
+    data = SplitFolder.open(root / "data" / "val")
+    perfect = evaluate_split(_Oracle(data), data, progress=False)
+    assert perfect["images"] == 5
+    assert perfect["detection_mr"]["all"] == pytest.approx(0.0, abs=1e-9)
+    assert perfect["mask_iou"] == pytest.approx(1.0)
+    assert perfect["keypoint_ap"]["AP"] == pytest.approx(1.0)
+    assert perfect["occlusion_study_people"] > 0
+    assert all(v == pytest.approx(1.0) for v in perfect["ap_against_occlusion"].values())
+    assert perfect["keypoints_inside_mask"] > 0.6  # joint centres of thin limbs can fall just off the silhouette
+    off = evaluate_split(_Oracle(data, shift=0.5), data, progress=False)
+    assert off["detection_mr"]["all"] == pytest.approx(0.0, abs=1e-9)
+    assert off["keypoint_ap"]["AP"] < 0.2
+    assert all(v < 0.2 for v in off["ap_against_occlusion"].values())
+    assert off["keypoints_inside_mask"] < perfect["keypoints_inside_mask"]

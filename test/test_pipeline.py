@@ -74,8 +74,10 @@ def test_pedestrian_counts(pipeline, count):
 def test_odd_image_sizes(pipeline, size):
     res = pipeline(noise_image(*size))
     assert res.mask.shape == size
-    if len(res):
-        assert (res.boxes[:, 2] <= size[1] + 1e-3).all() and (res.boxes[:, 3] <= size[0] + 1e-3).all()
+    assert len(res) > 0  # score threshold 0: the random model always proposes something
+    assert (res.boxes[:, :2] >= -1e-3).all()
+    assert (res.boxes[:, 2] <= size[1] + 1e-3).all() and (res.boxes[:, 3] <= size[0] + 1e-3).all()
+    assert res.keypoints.shape == (len(res), 13, 3) and res.visible_boxes.shape == (len(res), 4)
 
 
 def test_bad_images_are_rejected(pipeline):

@@ -2,6 +2,7 @@
 falling losses, exact resume after a kill, schedules, and 2-process DDP (gloo)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
 from cluenet_training.config import load_stage1, load_stage2
 from cluenet_training.schedules import frozen_stages, learning_rate, occlusion_fraction
 
-TINY_STAGE1 = {"trunk": "resnet18", "output_stride": 32, "inception_channels": 40, "seg_width": 32,
+TINY_STAGE1 = {"trunk": "resnet18", "trunk_norm": "batch", "output_stride": 32, "inception_channels": 40, "seg_width": 32,
                "anchor_sizes": [32, 64],
                "rpn": {"batch_size_per_image": 64, "pre_nms_top_n_test": 100, "post_nms_top_n_test": 50},
                "roi": {"batch_size_per_image": 64, "representation_size": 128}}
@@ -123,6 +124,15 @@ def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
     for i in (1, 10, 20):  # the Mask-and-Predict curriculum followed the config
         assert log2[i]["occlusion_max"] == pytest.approx(occlusion_fraction(i - 1, 20, 0.7))
     assert {"loss_domain_c", "loss_domain_e"} <= set(log2[20])
+    # validation at several hidden shares, each logged to TensorBoard; best.pt on their mean
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(data / "s2" / "tensorboard")).Reload()
+    val = {tag: events.Scalars(tag)[-1].value for tag in events.Tags()["scalars"] if tag.startswith("val/")}
+    assert set(val) == {"val/ap_0", "val/ap_30", "val/ap_50", "val/ap_70", "val/ap_mean"}
+    assert val["val/ap_mean"] == pytest.approx(np.mean([val[f"val/ap_{p}"] for p in (0, 30, 50, 70)]), abs=1e-6)
+    best = torch.load(data / "s2" / "best.pt", weights_only=True)["training"]
+    assert best["iteration"] == 20 and best["best"] == pytest.approx(val["val/ap_mean"], abs=1e-6)
     pipe = ClueNetPipeline.from_checkpoint(data / "s2" / "cluenet.pt",
                                            PipelineConfig(device="cpu", score_threshold=0.0, max_detections=3))
     res = pipe(np.zeros((128, 256, 3), np.uint8))
@@ -185,17 +195,82 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("stage", ["stage1", "stage2"])
-def test_two_process_ddp_on_cpu(data, stage):
-    cfg = (stage1_config if stage == "stage1" else stage2_config)(data, f"ddp_{stage}", 4)
+def run_ddp(data: Path, stage: str, cfg: Path) -> None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
            "--master_port", str(free_port()), "-m", "cluenet_training.cli", stage, "--config", str(cfg)]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    state = torch.load(data / f"ddp_{stage}" / "last.pt", weights_only=True)
+
+
+def test_two_process_ddp_on_cpu_stage1(data):
+    cfg = stage1_config(data, "ddp_stage1", 4)
+    run_ddp(data, "stage1", cfg)
+    state = torch.load(data / "ddp_stage1" / "last.pt", weights_only=True)
     assert state["training"]["world_size"] == 2 and state["training"]["iteration"] == 4
-    assert sorted(losses(data / f"ddp_{stage}")) == [1, 2, 3, 4]  # rank 0 logs once per iteration
+    assert sorted(losses(data / "ddp_stage1")) == [1, 2, 3, 4]  # rank 0 logs once per iteration
+
+
+def test_one_ddp_step_on_two_processes_equals_one_process_on_the_joined_batch(data):
+    """Stage 2, one iteration on 2 processes x 2 people against one process on the 4
+    people together (the per-sample loader gives them exactly those samples), computed
+    here by hand: each process's half has its own BatchNorm statistics (no SyncBN on
+    CPU), gradients are the mean of the halves', C steps first, then <E, D>."""
+    from torch.func import functional_call
+
+    from cluenet_ros.models.heatmaps import gaussian_targets
+    from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, encoder_adversarial_loss, pose_loss
+    from cluenet_training import engine
+    from cluenet_training.stage2 import Stage2Samples, make_optimizers, sample_loader, source_dataset, target_dataset
+
+    path = stage2_config(data, "ddp_stage2", 1, batch_size=2, val_every=1000)
+    run_ddp(data, "stage2", path)
+    state = torch.load(data / "ddp_stage2" / "last.pt", weights_only=True)
+    assert state["training"]["world_size"] == 2 and state["training"]["iteration"] == 1
+
+    cfg = load_stage2(path)
+    torch.manual_seed(cfg.run.seed)
+    model = ClueNetStage2(cfg.model).train()
+    opt_model, opt_cls = make_optimizers(model, cfg)
+    o = cfg.optim
+    for opt in (opt_model, opt_cls):  # the schedule's first factor (warm-up)
+        for grp in opt.param_groups:
+            grp["lr"] *= learning_rate(0, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations)
+    # one process with the joined batch of 4 = the two processes' samples, interleaved
+    joined_cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, batch_size=4))
+    samples = Stage2Samples(source_dataset(cfg.source), target_dataset(cfg.target), joined_cfg, 1, 0, 1)
+    ((_, joined),) = list(sample_loader(samples, 4, engine.Process(0, 1, torch.device("cpu")), 0))
+    halves = [{k: v[r::2] for k, v in joined.items()} for r in (0, 1)]
+    feats = []
+    for h in halves:
+        x = torch.cat([model.normalize(h["source"]), model.normalize(h["target"])])
+        feats.append(model.encoder(x))
+    logits = [model.domain_classifier(f.detach()) for f in feats]
+    loss_c = sum(domain_classifier_loss(lg[:2], lg[2:]) for lg in logits) / 2
+    opt_cls.zero_grad()
+    loss_c.backward()
+    opt_cls.step()
+    c_new = {k: v.detach() for k, v in model.domain_classifier.named_parameters()}
+    total = 0
+    for h, f in zip(halves, feats):
+        heat, weight = gaussian_targets(h["keypoints"], cfg.model.heatmap_size, cfg.model.heatmap_stride,
+                                        cfg.model.heatmap_sigma)
+        adv = encoder_adversarial_loss(functional_call(model.domain_classifier, c_new, (f[2:],)))
+        total = total + (pose_loss(model.decoder(f[:2]), heat, weight) + cfg.domain_adaptation.weight * adv) / 2
+    opt_model.zero_grad()
+    total.backward()
+    torch.nn.utils.clip_grad_norm_(opt_model.param_groups[0]["params"], o.grad_clip)
+    opt_model.step()
+    ddp = state["models"]["stage2"]["state_dict"]
+    params = dict(model.named_parameters())
+    assert params
+    for name, p in params.items():
+        torch.testing.assert_close(ddp[name], p.detach(), rtol=1e-4, atol=1e-6, msg=name)
+    # and the step really moved every player
+    torch.manual_seed(cfg.run.seed)
+    init = ClueNetStage2(cfg.model).state_dict()
+    for part in ("encoder.", "decoder.", "domain_classifier."):
+        assert any(not torch.equal(init[k], ddp[k]) for k in params if k.startswith(part)), part
 
 
 def test_stage2_without_its_stage1_checkpoint_yet_keeps_training(tmp_path, caplog):

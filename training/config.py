@@ -91,12 +91,38 @@ class MaskAndPredictConfig:
     enabled: bool = True
     max_fraction: float = spec(0.7, min=0.0, max=1.0, help="hidden share of the person at the end")
     curriculum_iterations: int = spec(0, min=0, help="iterations to reach max_fraction (0: the whole run)")
+    schedule: str = spec("linear", choices=("linear", "uniform"),
+                         help="linear (the paper's: every crop hides the curriculum's current share, "
+                              "rising from 0 to max_fraction); uniform (each crop hides a share drawn "
+                              "uniformly between 0 and the current share: mean max_fraction/2 at the end)")
+
+
+@dataclass(frozen=True)
+class Stage2ValidationConfig:
+    hidden_fractions: tuple[float, ...] = spec((0.0, 0.3, 0.5, 0.7), min=0.0, max=0.95,
+                                               help="validation crops are hidden by black patches at each of "
+                                                    "these shares; AP is measured per share")
+    select: str = spec("mean", help="best.pt is chosen on 'mean' (the mean AP over hidden_fractions) "
+                                    "or on one share's AP, named ap_<percent> (e.g. ap_50)")
+    seed: int = spec(0, help="seed of the validation patches (the same at every validation)")
+
+    def validate(self) -> None:
+        if not self.hidden_fractions:
+            raise ValueError("validation.hidden_fractions: at least one share")
+        names = {ap_key(f) for f in self.hidden_fractions}
+        if self.select != "mean" and self.select not in names:
+            raise ValueError(f"validation.select must be 'mean' or one of {sorted(names)}, not {self.select!r}")
+
+
+def ap_key(fraction: float) -> str:
+    """The metric name of the AP at one hidden share: ap_0, ap_30, ap_50, ..."""
+    return f"ap_{round(100 * fraction)}"
 
 
 @dataclass(frozen=True)
 class DomainAdaptationConfig:
     enabled: bool = True
-    weight: float = spec(1.0, min=0.0, help="weight of L_advE in the encoder's adversarial update")
+    weight: float = spec(1.0, min=0.0, help="weight of L_advE in the encoder's (generator's) update")
     classifier_lr: float = spec(0.001, min=0.0)
 
 
@@ -110,6 +136,7 @@ class Stage2TrainConfig:
     crop_padding: float = spec(1.1, min=1.0, max=2.0)
     mask_and_predict: MaskAndPredictConfig = field(default_factory=MaskAndPredictConfig)
     domain_adaptation: DomainAdaptationConfig = field(default_factory=DomainAdaptationConfig)
+    validation: Stage2ValidationConfig = field(default_factory=Stage2ValidationConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     run: RunConfig = field(default_factory=lambda: RunConfig(batch_size=32))

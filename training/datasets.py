@@ -8,7 +8,7 @@ Every dataset yields plain numpy records so augmentation and batching stay in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -40,6 +40,9 @@ class Stage1Record:
     image: np.ndarray        # H x W x 3 uint8 RGB
     boxes: np.ndarray        # (N, 4) float32 full-body boxes
     mask: np.ndarray         # H x W uint8: 1 pedestrian, 0 background, 255 ignored
+    ignore_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    # (M, 4) ignore regions and non-pedestrian persons: out of both losses (not sampled by
+    # the RPN and RoI heads, ignored pixels for the segmentation)
 
 
 class SplitStage1(Dataset):
@@ -59,15 +62,17 @@ class SplitStage1(Dataset):
         rgb = self.split.read_rgb(img)
         sem = self.split.read_mask(img, "semantic_mask")
         mask = np.zeros(rgb.shape[:2], np.uint8) if sem is None else np.where(sem == IGNORE, IGNORE, sem > 0).astype(np.uint8)
-        boxes = []
+        boxes, ignore = [], []
         for a in self.split.annotations(img["id"]):
             x, y, w, h = a["bbox"]
             if a.get("ignore"):
                 x1, y1 = max(int(x), 0), max(int(y), 0)
                 mask[y1:int(np.ceil(y + h)), x1:int(np.ceil(x + w))] = IGNORE
+                ignore.append([x, y, x + w, y + h])
                 continue
             boxes.append([x, y, x + w, y + h])
-        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask)
+        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask,
+                            np.asarray(ignore, np.float32).reshape(-1, 4))
 
 
 class CityPersonsStage1(Dataset):
@@ -108,27 +113,29 @@ class CityPersonsStage1(Dataset):
         if labels is None:
             raise DatasetError(f"{label_path}: missing Cityscapes label image")
         mask = (labels == CITYSCAPES_PERSON).astype(np.uint8)
-        boxes = []
+        boxes, ignore = [], []
         for cls, x, y, w, h, *_ in bbs:
             if int(cls) == 1:
                 boxes.append([x, y, x + w, y + h])
-            else:  # ignore regions and non-pedestrian persons: out of both losses
+            else:  # ignore regions, riders, sitting, unusual, groups: out of both losses
                 mask[max(int(y), 0):int(np.ceil(y + h)), max(int(x), 0):int(np.ceil(x + w))] = IGNORE
-        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask)
+                ignore.append([x, y, x + w, y + h])
+        return Stage1Record(rgb, np.asarray(boxes, np.float32).reshape(-1, 4), mask,
+                            np.asarray(ignore, np.float32).reshape(-1, 4))
 
 
 # --------------------------------------------------------------------------- stage 2
 @dataclass
 class PersonRecord:
     image: np.ndarray          # H x W x 3 uint8 RGB (whole image)
-    mask: np.ndarray           # H x W bool, this person
+    mask: np.ndarray           # H x W bool, the image's persons (semantic, in both domains)
     box: np.ndarray            # (4,) full-body box
     keypoints: np.ndarray      # (13, 3) x, y, v (v > 0 labelled); zeros for target-domain people
 
 
 class CocoPersons(Dataset):
-    """Source domain: fully visible COCO-format persons with their keypoints and
-    masks. Works on real COCO person_keypoints files (17 keypoints, mapped to the
+    """Source domain: fully visible COCO-format persons with their keypoints,
+    segmented by the image's person mask (all persons, as for the target domain). Works on real COCO person_keypoints files (17 keypoints, mapped to the
     schema) and on files already in the 13-keypoint schema (the synthetic sets)."""
 
     def __init__(self, annotation_file: str | Path, image_root: str | Path | None = None,
@@ -171,7 +178,13 @@ class CocoPersons(Dataset):
         ann = self.anns[i]
         info = self.coco.loadImgs(ann["image_id"])[0]
         rgb = _read_rgb(self.root / info["file_name"])
-        mask = self.coco.annToMask(ann).astype(bool)
+        # every person of the image, as in the target domain and as stage 1 predicts it
+        # (a semantic mask): the domain classifier must not find the mask type a cue
+        mask = np.zeros(rgb.shape[:2], bool)
+        for other in self.coco.loadAnns(self.coco.getAnnIds(imgIds=ann["image_id"])):
+            if not other.get("segmentation"):
+                continue
+            mask |= self.coco.annToMask(other).astype(bool)
         x, y, w, h = ann.get("full_bbox", ann["bbox"])
         return PersonRecord(rgb, mask, np.array([x, y, x + w, y + h], np.float32), self._keypoints(ann))
 

@@ -62,6 +62,8 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     val = build_stage1_dataset(cfg.val) if cfg.val is not None else None
     torch.manual_seed(run.seed)  # identical initial weights on every process
     model = ClueNetStage1(cfg.model).to(proc.device)
+    if cfg.model.trunk_norm == "sync" and proc.world > 1:  # same parameters and state_dict keys
+        model.trunk = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model.trunk)
     opt, sched = make_optimizer(model, cfg)
     cuda_amp = run.amp and proc.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)

@@ -25,6 +25,10 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keyp
     img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1).float().div_(255)
     mask = torch.from_numpy(rec.mask)
     boxes = torch.from_numpy(rec.boxes).float().reshape(-1, 4)
+    ignore = getattr(rec, "ignore_boxes", None)
+    n_boxes = len(boxes)
+    if ignore is not None:  # moved with the boxes, split off again below
+        boxes = torch.cat([boxes, torch.from_numpy(ignore).float().reshape(-1, 4)])
     kps = None if keypoints is None else torch.from_numpy(keypoints).float().reshape(-1, kp.NUM_KEYPOINTS, 3).clone()
     s = float(rng.uniform(*scale_range)) if scale_range[0] != scale_range[1] else scale_range[0]
     if s != 1.0:
@@ -42,8 +46,11 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keyp
         if kps is not None:
             kps[..., 0] = w - kps[..., 0]
             kps = kps[:, kp.flip_permutation()]
+    boxes, ignore_boxes = boxes[:n_boxes], boxes[n_boxes:]
     keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
     target = {"boxes": boxes[keep], "mask": mask}
+    if ignore is not None:
+        target["ignore_boxes"] = ignore_boxes
     if kps is not None:
         target["keypoints"] = kps[keep]
     return img, target
@@ -60,11 +67,15 @@ def keypoint_image_sample(rec, rng: np.random.Generator, scale_range, hflip: flo
 
 def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Generator | None,
                 scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0):
-    """A segmented crop as stage 2 sees it at inference (same geometry as the
-    pipeline), with keypoints in crop pixels and Mask and Predict's black patches.
+    """A segmented crop as stage 2 sees it at inference (same geometry and soft
+    segmentation as the pipeline: roi_align of image x mask), with keypoints in crop
+    pixels and Mask and Predict's black patches.
 
-    Returns crop (3, h, w) float, keypoints (13, 3) crop x, y, v, and the crop's
-    person mask (h, w) bool (after patches)."""
+    Only the window of the image that roi_align samples (the crop region plus one
+    pixel) is converted to float, not the whole image.
+
+    Returns crop (3, h, w) float, keypoints (13, 3) crop x, y, v, the crop's person
+    mask (h, w) bool (after patches) and the patches (h, w) bool."""
     box = torch.from_numpy(rec.box).float()[None]
     if rng is not None and scale_range[0] != scale_range[1]:
         # a larger scale shows the person larger: shrink the crop region around it
@@ -72,10 +83,19 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
         region = crop_boxes(box, crop_hw, padding / s)
     else:
         region = crop_boxes(box, crop_hw, padding)
-    img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1).float().div_(255)
-    m = torch.from_numpy(rec.mask.astype(np.float32))[None]
+    h, w = rec.image.shape[:2]
+    r = region[0].tolist()
+    x0 = min(max(int(np.floor(r[0])) - 1, 0), w - 1)
+    y0 = min(max(int(np.floor(r[1])) - 1, 0), h - 1)
+    x1 = max(min(int(np.ceil(r[2])) + 2, w), x0 + 1)
+    y1 = max(min(int(np.ceil(r[3])) + 2, h), y0 + 1)
+    img = torch.from_numpy(np.ascontiguousarray(rec.image[y0:y1, x0:x1])).permute(2, 0, 1).float().div_(255)
+    m = torch.from_numpy(np.ascontiguousarray(rec.mask[y0:y1, x0:x1]).astype(np.float32))[None]
+    # outside the image roi_align reads zeros (beyond one pixel) or the edge pixel, as on the
+    # whole image, because the window only stops short of the image where nothing is sampled
+    local = region - torch.tensor([x0, y0, x0, y0], dtype=region.dtype)
     stacked = torch.cat([img * m, m])[None]
-    out = roi_align(stacked, [region], output_size=crop_hw, sampling_ratio=2, aligned=True)[0]
+    out = roi_align(stacked, [local], output_size=crop_hw, sampling_ratio=2, aligned=True)[0]
     crop, cmask = out[:3], out[3] > 0.5
     kps = torch.from_numpy(rec.keypoints).float()[None].clone()
     kps[..., :2] = image_to_crop(kps[..., :2], region, crop_hw)
@@ -84,9 +104,9 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
         crop, cmask = crop.flip(-1), cmask.flip(-1)
         kps[:, 0] = crop_hw[1] - kps[:, 0]
         kps = kps[kp.flip_permutation()]
+    patches = torch.zeros_like(cmask)
     if rng is not None and hide_fraction > 0:
         patches = torch.from_numpy(random_patches(cmask.numpy(), hide_fraction, rng))
         crop = crop * (~patches).float()
         cmask = cmask & ~patches
-    return crop, kps, cmask
-
+    return crop, kps, cmask, patches

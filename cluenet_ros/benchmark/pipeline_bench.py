@@ -60,12 +60,22 @@ def calibrate_batchnorm(pipe: ClueNetPipeline, image: np.ndarray, passes: int = 
     would time stage 2 with no pedestrians. A few forward passes in training mode
     with cumulative averaging fix the scale without changing any weight.
     """
+    from torchvision.ops import FrozenBatchNorm2d
+
     bns = [m for m in (*pipe.stage1.modules(), *pipe.stage2.modules()) if isinstance(m, torch.nn.BatchNorm2d)]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None
+
+    def set_stats(m, inputs):  # frozen BN (the trunk's default) takes its input's statistics
+        x = inputs[0].detach()
+        m.running_mean.copy_(x.mean(dim=(0, 2, 3)))
+        m.running_var.copy_(x.var(dim=(0, 2, 3)) + 1e-5)
+
+    frozen = [m for m in (*pipe.stage1.modules(), *pipe.stage2.modules()) if isinstance(m, FrozenBatchNorm2d)]
+    hooks = [m.register_forward_pre_hook(set_stats) for m in frozen]
     x = pipe._to_tensor(image)[None]
-    x = (x - pipe.stage1.pixel_mean) / pipe.stage1.pixel_std
+    x = pipe.stage1.normalize(x)
     crops = torch.rand(8, 3, *pipe.crop_hw, device=pipe.device)
     pipe.stage1.train()
     pipe.stage2.train()
@@ -73,6 +83,8 @@ def calibrate_batchnorm(pipe: ClueNetPipeline, image: np.ndarray, passes: int = 
         feats = pipe.stage1.features(x)
         pipe.stage1.seg_decoder(feats, tuple(x.shape[-2:]))
         pipe.stage2(crops)
+    for h in hooks:
+        h.remove()
     pipe.stage1.eval()
     pipe.stage2.eval()
 

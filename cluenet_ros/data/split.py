@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from cluenet_ros.evaluation.errors import EvaluationInputError, read_json
+from cluenet_ros.errors import FileInputError, read_json
 
 CITYPERSONS_FILE = "citypersons.json"
 COCO_FILE = "coco_keypoints.json"
@@ -26,11 +26,11 @@ class SplitFolder:
         root = Path(root)
         cp_path = root / CITYPERSONS_FILE
         if not cp_path.is_file():
-            raise EvaluationInputError(root, f"no {CITYPERSONS_FILE} (expected a split folder such as "
+            raise FileInputError(root, f"no {CITYPERSONS_FILE} (expected a split folder such as "
                                              "DIR/val written by `cluenet synth`)")
         cp = read_json(cp_path)
         if not isinstance(cp, dict) or not isinstance(cp.get("images"), list):
-            raise EvaluationInputError(cp_path, "expected an object with an 'images' list")
+            raise FileInputError(cp_path, "expected an object with an 'images' list")
         coco_path = root / COCO_FILE
         coco = read_json(coco_path) if coco_path.is_file() else None
         return cls(root, cp, coco)
@@ -49,14 +49,14 @@ class SplitFolder:
     def _path(self, image: dict, key: str) -> Path:
         rel = image.get(key) or (image.get("im_name") if key == "file_name" else None)
         if not rel:
-            raise EvaluationInputError(self.root / CITYPERSONS_FILE, f"image {image.get('id')} has no '{key}'")
+            raise FileInputError(self.root / CITYPERSONS_FILE, f"image {image.get('id')} has no '{key}'")
         return self.root / rel
 
     def read_rgb(self, image: dict) -> np.ndarray:
         path = self._path(image, "file_name")
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise EvaluationInputError(path, "not a readable image")
+            raise FileInputError(path, "not a readable image")
         return np.ascontiguousarray(bgr[..., ::-1])
 
     def read_mask(self, image: dict, key: str) -> np.ndarray | None:
@@ -65,5 +65,5 @@ class SplitFolder:
         path = self._path(image, key)
         mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if mask is None:
-            raise EvaluationInputError(path, "not a readable mask image")
+            raise FileInputError(path, "not a readable mask image")
         return mask

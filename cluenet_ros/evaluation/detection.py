@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import torch
+from torchvision.ops import box_convert, box_iou
 
+from cluenet_ros.box_ops import box_ioa
 from cluenet_ros.evaluation.errors import EvaluationInputError, read_json
 
 IOU_THRESHOLD = 0.5
@@ -129,21 +132,14 @@ def _box(value: Any, name: str, where: str) -> list[float]:
 
 
 def iou_matrix(dt: np.ndarray, gt: np.ndarray, gt_ignore: np.ndarray) -> np.ndarray:
-    """IoU of xywh boxes; against ignored ground truth, intersection over the
-    detection's area."""
+    """IoU of xywh boxes (torchvision's box_iou); against ignored ground truth,
+    intersection over the detection's area."""
     if len(dt) == 0 or len(gt) == 0:
         return np.zeros((len(dt), len(gt)))
-    dx1, dy1 = dt[:, 0:1], dt[:, 1:2]
-    dx2, dy2 = dx1 + dt[:, 2:3], dy1 + dt[:, 3:4]
-    gx1, gy1 = gt[:, 0], gt[:, 1]
-    gx2, gy2 = gx1 + gt[:, 2], gy1 + gt[:, 3]
-    iw = np.clip(np.minimum(dx2, gx2) - np.maximum(dx1, gx1), 0, None)
-    ih = np.clip(np.minimum(dy2, gy2) - np.maximum(dy1, gy1), 0, None)
-    inter = iw * ih
-    da = dt[:, 2:3] * dt[:, 3:4]
-    ga = gt[:, 2] * gt[:, 3]
-    union = np.where(gt_ignore[None, :], da, da + ga - inter)
-    return inter / np.maximum(union, 1e-12)
+    d = box_convert(torch.as_tensor(dt, dtype=torch.float64), "xywh", "xyxy")
+    g = box_convert(torch.as_tensor(gt, dtype=torch.float64), "xywh", "xyxy")
+    iou = box_iou(d, g).nan_to_num(0.0)  # 0/0 for two empty boxes
+    return torch.where(torch.as_tensor(gt_ignore, dtype=torch.bool)[None, :], box_ioa(d, g), iou).numpy()
 
 
 def match_image(dt: np.ndarray, gt: np.ndarray, gt_ignore: np.ndarray):

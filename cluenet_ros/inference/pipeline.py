@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from torchvision.ops import roi_align
+from torchvision.ops import masks_to_boxes, roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.config import spec
@@ -295,13 +295,13 @@ class ClueNetPipeline:
         in_x = (xs >= boxes[:, 0:1]) & (xs <= boxes[:, 2:3])
         in_y = (ys >= boxes[:, 1:2]) & (ys <= boxes[:, 3:4])
         m = (crop_masks > 0.5) & in_y[:, :, None] & in_x[:, None, :]
-        cols, rows = m.any(dim=1), m.any(dim=2)
-        has = cols.any(dim=1)
-        big = torch.finfo(xs.dtype).max
-        x1 = torch.where(cols, xs, big).amin(dim=1) - sx / 2
-        x2 = torch.where(cols, xs, -big).amax(dim=1) + sx / 2
-        y1 = torch.where(rows, ys, big).amin(dim=1) - sy / 2
-        y2 = torch.where(rows, ys, -big).amax(dim=1) + sy / 2
+        has = m.flatten(1).any(dim=1)
+        # pixel indices (x_min, y_min, x_max, y_max) of each mask; empty ones get a dummy
+        px = masks_to_boxes(torch.where(has[:, None, None], m, torch.ones_like(m))).to(xs.dtype)
+        x1 = regions[:, 0] + px[:, 0] * sx          # left edge of the first pixel
+        x2 = regions[:, 0] + (px[:, 2] + 1) * sx    # right edge of the last
+        y1 = regions[:, 1] + px[:, 1] * sy
+        y2 = regions[:, 1] + (px[:, 3] + 1) * sy
         vis = torch.stack([torch.maximum(x1, boxes[:, 0]), torch.maximum(y1, boxes[:, 1]),
                            torch.minimum(x2, boxes[:, 2]), torch.minimum(y2, boxes[:, 3])], dim=1)
         vis = torch.where(has[:, None], vis, boxes.new_zeros(()).expand_as(vis))

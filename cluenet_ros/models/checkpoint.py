@@ -105,7 +105,11 @@ def build_model(path: str | Path, name: str, entry: Mapping[str, Any]) -> nn.Mod
         raise CheckpointError(path, f"unknown model {name!r} in checkpoint")
     cls, cfg_cls, weights_field = registry[name]
     try:
-        cfg = from_dict(cfg_cls, entry["config"], f"{path} [{name} config]")
+        stored = entry["config"]
+        if name == "stage1" and isinstance(stored, Mapping) and "trunk_norm" not in stored:
+            # written before trunk_norm existed: those trunks were trained with BatchNorm2d
+            stored = {**stored, "trunk_norm": "batch"}
+        cfg = from_dict(cfg_cls, stored, f"{path} [{name} config]")
     except (ConfigError, KeyError) as exc:
         raise CheckpointError(path, f"{name}: bad stored config ({exc})") from None
     model = cls(dataclasses.replace(cfg, **{weights_field: "from_checkpoint"}))

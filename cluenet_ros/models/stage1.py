@@ -8,7 +8,6 @@ Loss (eq. 2): loss_total = loss_seg + lambda * loss_det.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -17,17 +16,91 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.roi_heads import RoIHeads
 from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
+from torchvision.models.detection.transform import GeneralizedRCNNTransform, resize_boxes
 from torchvision.ops import MultiScaleRoIAlign
 
+from cluenet_ros.box_ops import box_ioa
 from cluenet_ros.config import spec
 from cluenet_ros.models.blocks import (ChannelAttention, SegmentationDecoder, VerticalInception,
                                        trunc_normal_init)
-from cluenet_ros.models.trunk import STAGES, TRUNKS, Trunk
+from cluenet_ros.models.trunk import STAGES, TRUNK_NORMS, TRUNKS, Trunk
 
 IGNORE = 255  # mask value excluded from the segmentation loss (padding, ignore regions)
+
+
+class ScaledDetectionTransform(GeneralizedRCNNTransform):
+    """torchvision's detection transform (normalise, batch, zero-pad to
+    ``size_divisible``, boxes back to input sizes) with ClueNet's resize: one fixed
+    factor (``input_scale``) instead of a min/max side, applied to the image, the
+    boxes and the segmentation target ``mask`` (H, W; nearest, so 255 stays 255)."""
+
+    def __init__(self, scale: float, size_divisible: int, mean, std):
+        super().__init__(min_size=1, max_size=1, image_mean=list(mean), image_std=list(std),
+                         size_divisible=size_divisible)
+        self.scale = scale
+
+    def resize(self, image: torch.Tensor, target: dict | None = None):
+        if self.scale == 1.0:
+            return image, target
+        h, w = image.shape[-2:]
+        size = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
+        image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
+        if target is not None:
+            for key in ("boxes", "ignore_boxes"):
+                if key in target:
+                    target[key] = resize_boxes(target[key], (h, w), size)
+            if "mask" in target:
+                target["mask"] = F.interpolate(target["mask"][None, None].float(), size=size,
+                                               mode="nearest")[0, 0].to(torch.uint8)
+        return image, target
+
+
+def ignore_covered(labels: torch.Tensor, boxes: torch.Tensor, ignore: torch.Tensor | None,
+                   threshold: float) -> torch.Tensor:
+    """Training labels with every non-positive box (anchor or proposal) that an
+    ignore region covers by more than ``threshold`` of its own area set to -1, which
+    torchvision's samplers draw neither as positive nor as negative (CityPersons'
+    protocol; Pedestron/mmdetection's ``ignore_iof_thr``)."""
+    if ignore is None or len(ignore) == 0 or len(boxes) == 0:
+        return labels
+    covered = box_ioa(boxes, ignore.to(boxes.dtype)).amax(dim=1) > threshold
+    return torch.where(covered & (labels < 1), torch.full_like(labels, -1), labels)
+
+
+class IgnoringRPN(RegionProposalNetwork):
+    """torchvision's RPN whose targets may hold ``ignore_boxes`` (ignore regions,
+    riders, sitting people, groups): anchors on them are not sampled."""
+
+    ignore_overlap = 0.5
+
+    def assign_targets_to_anchors(self, anchors, targets):
+        labels, matched = super().assign_targets_to_anchors(anchors, targets)
+        labels = [ignore_covered(lab, a, t.get("ignore_boxes"), self.ignore_overlap)
+                  for lab, a, t in zip(labels, anchors, targets)]
+        return labels, matched
+
+
+class IgnoringRoIHeads(RoIHeads):
+    """torchvision's RoI heads with the same rule for proposals on ``ignore_boxes``."""
+
+    ignore_overlap = 0.5
+    _ignore: list | None = None
+
+    def select_training_samples(self, proposals, targets):
+        self._ignore = [t.get("ignore_boxes") for t in targets]
+        try:
+            return super().select_training_samples(proposals, targets)
+        finally:
+            self._ignore = None
+
+    def assign_targets_to_proposals(self, proposals, gt_boxes, gt_labels):
+        matched, labels = super().assign_targets_to_proposals(proposals, gt_boxes, gt_labels)
+        if self._ignore is not None:
+            labels = [ignore_covered(lab, p, ign, self.ignore_overlap)
+                      for lab, p, ign in zip(labels, proposals, self._ignore)]
+        return matched, labels
 
 
 @dataclass(frozen=True)
@@ -62,11 +135,18 @@ class Stage1Config:
     trunk: str = spec("resnet50", choices=TRUNKS)
     trunk_weights: str = spec("none", help="'none' (random init), 'imagenet' (torchvision download) "
                                            "or a local .pth file")
+    trunk_norm: str = spec("frozen", choices=TRUNK_NORMS,
+                           help="frozen: torchvision's FrozenBatchNorm2d (pre-trained statistics, the default "
+                                "at 2 images per GPU); batch: trainable BatchNorm2d (trunks trained from "
+                                "scratch); sync: BatchNorm2d made SyncBatchNorm under DDP")
     output_stride: int = spec(16, choices=(16, 32))
     inception_channels: int = spec(640, min=10)
     attention: bool = spec(True, help="channel attention of eq. 1 (off for the ablation)")
     seg_width: int = spec(256, min=8)
     init_std: float = spec(0.1, min=0.0, help="std of the truncated normal init of new layers")
+    output_init_std: float = spec(0.1, min=0.0,
+                                  help="the same for the final segmentation-logit layer: 0.1 is the paper's "
+                                       "(all new layers alike); 0.001 starts the logits near zero")
     frozen_stages: int = spec(0, min=0, max=len(STAGES),
                               help="number of trunk stages (stem, layer1..4) frozen, from the first")
     input_scale: float = spec(1.0, min=0.05, max=4.0,
@@ -80,6 +160,9 @@ class Stage1Config:
     anchor_aspect_wh: tuple[float, ...] = spec((0.41,), min=0.01,
                                                help="anchor width/height; CityPersons uses 0.41")
     loss_lambda: float = spec(1.0, min=0.0, help="weight of the detection loss (eq. 2)")
+    ignore_overlap: float = spec(0.5, min=0.0, max=1.0,
+                                 help="anchors and proposals covered by more than this share of their area "
+                                      "by an ignore box are sampled neither as positive nor as negative")
     rpn: RPNConfig = field(default_factory=RPNConfig)
     roi: RoIConfig = field(default_factory=RoIConfig)
 
@@ -96,7 +179,9 @@ class ClueNetStage1(nn.Module):
 
     Input: a list of float images (3, H, W) in [0, 1], any sizes. Training also takes
     targets: per image ``boxes`` (N, 4, xyxy, full body, input pixels) and ``mask``
-    (H, W, uint8: 1 pedestrian, 0 background, 255 ignored). Training returns the loss
+    (H, W, uint8: 1 pedestrian, 0 background, 255 ignored), and optionally
+    ``ignore_boxes`` (M, 4, xyxy: ignore regions, riders, sitting people, groups),
+    which the RPN and RoI heads neither learn as pedestrians nor as background. Training returns the loss
     dict; evaluation returns per image ``boxes``, ``scores`` and ``mask`` (pedestrian
     probability, H x W at the input size).
     """
@@ -105,18 +190,20 @@ class ClueNetStage1(nn.Module):
         super().__init__()
         cfg = config or Stage1Config()
         self.config = cfg
-        self.trunk = Trunk(cfg.trunk, cfg.trunk_weights, cfg.output_stride)
+        self.trunk = Trunk(cfg.trunk, cfg.trunk_weights, cfg.output_stride, cfg.trunk_norm)
         c = cfg.inception_channels
         self.inception = nn.Sequential(VerticalInception(self.trunk.out_channels, c), VerticalInception(c, c))
         self.attention = ChannelAttention(c) if cfg.attention else nn.Identity()
         self.seg_decoder = SegmentationDecoder(c, cfg.output_stride, width=cfg.seg_width)
         for new in (self.inception, self.attention, self.seg_decoder):
             trunc_normal_init(new, cfg.init_std)
+        if cfg.output_init_std != cfg.init_std:
+            trunc_normal_init(self.seg_decoder.body[-1], cfg.output_init_std)
 
         aspect_hw = tuple(1.0 / a for a in cfg.anchor_aspect_wh)  # torchvision uses height / width
         anchors = AnchorGenerator(sizes=(cfg.anchor_sizes,), aspect_ratios=(aspect_hw,))
         r = cfg.rpn
-        self.rpn = RegionProposalNetwork(
+        self.rpn = IgnoringRPN(
             anchors, RPNHead(c, anchors.num_anchors_per_location()[0]),
             r.fg_iou_thresh, r.bg_iou_thresh, r.batch_size_per_image, r.positive_fraction,
             pre_nms_top_n={"training": r.pre_nms_top_n_train, "testing": r.pre_nms_top_n_test},
@@ -124,7 +211,7 @@ class ClueNetStage1(nn.Module):
             nms_thresh=r.nms_thresh,
         )
         o = cfg.roi
-        self.roi_heads = RoIHeads(
+        self.roi_heads = IgnoringRoIHeads(
             MultiScaleRoIAlign(["0"], output_size=o.pool_size, sampling_ratio=o.sampling_ratio),
             TwoMLPHead(c * o.pool_size ** 2, o.representation_size),
             FastRCNNPredictor(o.representation_size, num_classes=2),
@@ -132,8 +219,9 @@ class ClueNetStage1(nn.Module):
             bbox_reg_weights=None, score_thresh=o.score_thresh, nms_thresh=o.nms_thresh,
             detections_per_img=o.detections_per_img,
         )
-        self.register_buffer("pixel_mean", torch.tensor(cfg.pixel_mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(cfg.pixel_std).view(1, 3, 1, 1), persistent=False)
+        self.rpn.ignore_overlap = self.roi_heads.ignore_overlap = cfg.ignore_overlap
+        self.transform = ScaledDetectionTransform(cfg.input_scale, cfg.size_divisible, cfg.pixel_mean,
+                                                  cfg.pixel_std)
         self.frozen_stages = 0
         self.freeze_trunk_stages(cfg.frozen_stages)
 
@@ -179,44 +267,23 @@ class ClueNetStage1(nn.Module):
             self.roi_heads.detections_per_img = int(max_detections)
 
     # -- forward --------------------------------------------------------------------
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) or (3, H, W) images in [0, 1] to the network's input range."""
+        return self.transform.normalize(images)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """F_att for a normalised, padded batch."""
         return self.attention(self.inception(self.trunk(x)))
 
     def _prepare(self, images: list[torch.Tensor], targets: list[dict] | None):
-        scale = self.config.input_scale
-        sizes, scaled, new_targets = [], [], []
         for i, img in enumerate(images):
             if img.dim() != 3 or img.shape[0] != 3:
                 raise ValueError(f"image {i}: expected a (3, H, W) tensor, got {tuple(img.shape)}")
-            h, w = img.shape[-2:]
-            if scale != 1.0:
-                nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-                img = F.interpolate(img[None], size=(nh, nw), mode="bilinear", align_corners=False)[0]
-            sizes.append((int(img.shape[-2]), int(img.shape[-1])))
-            scaled.append(img)
-            if targets is not None:
-                t = dict(targets[i])
-                if scale != 1.0:
-                    t["boxes"] = t["boxes"] * torch.tensor(
-                        [sizes[-1][1] / w, sizes[-1][0] / h] * 2, device=t["boxes"].device)
-                    t["mask"] = F.interpolate(t["mask"][None, None].float(), size=sizes[-1],
-                                              mode="nearest")[0, 0].to(torch.uint8)
-                t.setdefault("labels", torch.ones(len(t["boxes"]), dtype=torch.int64,
-                                                  device=t["boxes"].device))
-                new_targets.append(t)
-        d = self.config.size_divisible
-        ph = int(math.ceil(max(s[0] for s in sizes) / d) * d)
-        pw = int(math.ceil(max(s[1] for s in sizes) / d) * d)
-        batch = scaled[0].new_zeros((len(scaled), 3, ph, pw))
-        for b, img in zip(batch, scaled):
-            b[:, : img.shape[1], : img.shape[2]].copy_(img)
-        batch = (batch - self.pixel_mean) / self.pixel_std
-        # padding is zero after normalisation, like torchvision's detection transform
-        for b, (h, w) in zip(batch, sizes):
-            b[:, h:, :] = 0
-            b[:, :, w:] = 0
-        return ImageList(batch, sizes), (new_targets if targets is not None else None)
+        if targets is not None:
+            targets = [dict(t) for t in targets]
+            for t in targets:
+                t.setdefault("labels", torch.ones(len(t["boxes"]), dtype=torch.int64, device=t["boxes"].device))
+        return self.transform(images, targets)
 
     def forward(self, images: list[torch.Tensor] | torch.Tensor, targets: list[dict] | None = None):
         images = list(images)
@@ -235,6 +302,7 @@ class ClueNetStage1(nn.Module):
             losses["loss_det"] = sum(v for k, v in losses.items() if k != "loss_seg")
             losses["loss_total"] = losses["loss_seg"] + self.config.loss_lambda * losses["loss_det"]
             return losses
+        detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
         return self._postprocess(detections, seg_logits, image_list.image_sizes, original_sizes)
 
     @staticmethod
@@ -253,9 +321,7 @@ class ClueNetStage1(nn.Module):
         out = []
         for det, logits, (h, w), (oh, ow) in zip(detections, seg_logits, sizes, original_sizes):
             prob = torch.sigmoid(logits[:, :h, :w].float())
-            boxes = det["boxes"]
             if (h, w) != (oh, ow):
                 prob = F.interpolate(prob[None], size=(oh, ow), mode="bilinear", align_corners=False)[0]
-                boxes = boxes * torch.tensor([ow / w, oh / h, ow / w, oh / h], device=boxes.device)
-            out.append({"boxes": boxes, "scores": det["scores"], "mask": prob[0]})
+            out.append({"boxes": det["boxes"], "scores": det["scores"], "mask": prob[0]})
         return out

@@ -32,7 +32,11 @@ class Stage2Config:
     deconv_channels: int = spec(256, min=8)
     heatmap_sigma: float = spec(2.0, min=0.5, help="Gaussian std of targets, heatmap cells")
     domain_channels: int = spec(256, min=8)
-    init_std: float = spec(0.1, min=0.0)
+    init_std: float = spec(0.1, min=0.0, help="std of the truncated normal init of new layers (the paper's 0.1)")
+    output_init_std: float = spec(0.1, min=0.0,
+                                  help="the same for the final 1x1 heatmap layer: 0.1 is the paper's (all new "
+                                       "layers alike); heatmap pose heads (SimpleBaseline, HRNet) start it near "
+                                       "zero, 0.001")
     pixel_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     pixel_std: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
@@ -96,6 +100,8 @@ class ClueNetStage2(nn.Module):
                                    kp.NUM_KEYPOINTS)
         self.domain_classifier = DomainClassifier(self.encoder.out_channels, cfg.domain_channels)
         trunc_normal_init(self.decoder, cfg.init_std)
+        if cfg.output_init_std != cfg.init_std:
+            trunc_normal_init(self.decoder.body[-1], cfg.output_init_std)
         # The domain classifier has no normalisation: a small init keeps its logits
         # near zero at the start so neither side of the game begins saturated.
         trunc_normal_init(self.domain_classifier, min(cfg.init_std, 0.01))

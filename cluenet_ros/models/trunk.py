@@ -6,12 +6,14 @@ and for checkpoints that must stay small (about 3 M trunk parameters instead of 
 """
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
 import torch
 from torch import nn
 from torchvision.models import mobilenetv3, resnet
+from torchvision.ops import FrozenBatchNorm2d
 
 LOG = logging.getLogger(__name__)
 
@@ -24,6 +26,11 @@ _BUILDERS = {
 # MobileNetV3-Large `features` indices of each stage (by output stride)
 _MOBILENET_STAGES = {"stem": (0, 2), "layer1": (2, 4), "layer2": (4, 7), "layer3": (7, 13), "layer4": (13, 17)}
 TRUNKS = tuple(_BUILDERS) + ("mobilenet_v3_large",)
+# How the trunk normalises: "frozen" (torchvision's FrozenBatchNorm2d, fixed
+# pre-trained statistics and affine, as torchvision's detection models use at a few
+# images per GPU), "batch" (trainable BatchNorm2d, for trunks trained from scratch)
+# or "sync" (BatchNorm2d that the trainer turns into SyncBatchNorm under DDP).
+TRUNK_NORMS = ("frozen", "batch", "sync")
 
 
 class Trunk(nn.Module):
@@ -33,15 +40,22 @@ class Trunk(nn.Module):
     pedestrians of 30-50 px (CityPersons' small end) several feature cells tall.
     """
 
-    def __init__(self, name: str, weights: str = "none", output_stride: int = 32):
+    def __init__(self, name: str, weights: str = "none", output_stride: int = 32, norm: str = "batch"):
         super().__init__()
         if name not in TRUNKS:
             raise ValueError(f"unknown trunk {name!r}; choose one of {', '.join(TRUNKS)}")
+        if norm not in TRUNK_NORMS:
+            raise ValueError(f"unknown trunk norm {norm!r}; choose one of {', '.join(TRUNK_NORMS)}")
+        if norm == "frozen" and weights == "none":
+            LOG.warning("%s trunk: frozen BatchNorm with random weights keeps identity statistics for "
+                        "good; use trunk_norm 'batch' to train a trunk from scratch", name)
+        self.norm = norm
         self.out_channels = 960 if name.startswith("mobilenet") else _BUILDERS[name][2]
         self.stride = output_stride
         if name == "mobilenet_v3_large":
             # torchvision's `dilated` keeps the last stage at stride 16
-            net = mobilenetv3.mobilenet_v3_large(weights=None, dilated=output_stride == 16)
+            norm_layer = functools.partial(FrozenBatchNorm2d if norm == "frozen" else nn.BatchNorm2d, eps=0.001)
+            net = mobilenetv3.mobilenet_v3_large(weights=None, dilated=output_stride == 16, norm_layer=norm_layer)
             _load_trunk_weights(net, name, weights, mobilenetv3.MobileNet_V3_Large_Weights.IMAGENET1K_V2,
                                 prefix="features.")
             # torchvision's BN momentum of 0.01 suits its long ImageNet schedule; in runs of a
@@ -60,6 +74,8 @@ class Trunk(nn.Module):
             # BasicBlock ResNets do not support dilation in torchvision.
             raise ValueError(f"output_stride 16 needs a bottleneck trunk (resnet50), not {name}")
         kwargs = {"replace_stride_with_dilation": [False, False, True]} if dilate else {}
+        if norm == "frozen":
+            kwargs["norm_layer"] = FrozenBatchNorm2d
         net = build(weights=None, **kwargs)
         _load_trunk_weights(net, name, weights, enum)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)

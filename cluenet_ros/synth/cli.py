@@ -40,6 +40,10 @@ def register(sub) -> None:
     p.add_argument("--split", default="train=0.8,val=0.2",
                    help="'train=0.8,val=0.2' or one split name, e.g. 'benchmark'")
     p.add_argument("--workers", type=int, default=1, help="rendering processes")
+    p.add_argument("--domain", choices=("source", "target"), default="source",
+                   help="'target': a shifted domain (other backgrounds and textures, dusk lighting, a higher "
+                        "and wider camera with colour cast, blur and noise) for domain-adaptation studies; its "
+                        "keypoint labels are for evaluation only")
     p.set_defaults(func=run)
 
 
@@ -49,7 +53,8 @@ def run(args) -> int:
     if args.images < 1:
         raise ValueError("--images must be at least 1")
     options = SynthOptions(width=args.size[0], height=args.size[1], people=args.people,
-                           occlusion=parse_occlusion(args.occlusion), splits=parse_splits(args.split))
+                           occlusion=parse_occlusion(args.occlusion), splits=parse_splits(args.split),
+                           domain=args.domain)
     t0 = time.perf_counter()
     counts = generate(args.out, args.images, args.seed, options, workers=max(1, args.workers))
     dt = time.perf_counter() - t0

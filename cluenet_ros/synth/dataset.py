@@ -40,6 +40,7 @@ class SynthOptions:
     people: tuple[int, int] = (1, 6)
     occlusion: dict = field(default_factory=lambda: {"car": 0.5, "pole": 0.35, "vegetation": 0.4})
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.2))
+    domain: str = "source"   # "target": the shifted rendering of SceneRenderer (domain-adaptation studies)
 
 
 def parse_splits(text: str) -> tuple[tuple[str, float], ...]:
@@ -97,7 +98,7 @@ _RENDERER: SceneRenderer | None = None
 
 def _init_worker(options: SynthOptions) -> None:
     global _RENDERER
-    _RENDERER = SceneRenderer(options.width, options.height, options.people[1])
+    _RENDERER = SceneRenderer(options.width, options.height, options.people[1], domain=options.domain)
 
 
 def _render_one(args) -> tuple[int, dict]:

@@ -19,6 +19,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import pybullet as pb
 import pybullet_data
@@ -73,11 +74,21 @@ class RenderedScene:
     people: list[RenderedPerson] = field(default_factory=list)
 
 
+DOMAINS = ("source", "target")
+
+
 class SceneRenderer:
-    def __init__(self, width: int, height: int, max_people: int, fov_deg: float = 40.0,
-                 margin: float = 0.25):
+    def __init__(self, width: int, height: int, max_people: int, fov_deg: float | None = None,
+                 margin: float = 0.25, domain: str = "source"):
+        """``domain`` "target" renders a shifted domain for domain-adaptation studies:
+        other background colours and textures, dusk lighting, a higher and steeper,
+        wider camera with a colour cast, blur and more noise (people, poses and
+        annotations are made the same way)."""
+        if domain not in DOMAINS:
+            raise ValueError(f"unknown domain {domain!r}; choose one of {', '.join(DOMAINS)}")
+        self.domain = domain
         self.width, self.height = width, height
-        self.fov = fov_deg
+        self.fov = fov_deg if fov_deg is not None else (40.0 if domain == "source" else 52.0)
         self.margin = int(round(margin * height))
         self.client = pb.connect(pb.DIRECT)
         data = pybullet_data.getDataPath()
@@ -135,8 +146,9 @@ class SceneRenderer:
     # -- scene --------------------------------------------------------------------------
     def render(self, rng: np.random.Generator, people: int, occluders: dict[str, float]) -> RenderedScene:
         W, H = self.width, self.height
-        cam_h = rng.uniform(1.2, 1.8)
-        pitch = math.radians(rng.uniform(-4, 2))
+        target_domain = self.domain == "target"
+        cam_h = rng.uniform(2.2, 3.0) if target_domain else rng.uniform(1.2, 1.8)
+        pitch = math.radians(rng.uniform(-9, -4) if target_domain else rng.uniform(-4, 2))
         eye = np.array([0.0, cam_h, 0.0])
         target = eye + np.array([0.0, math.sin(pitch), -math.cos(pitch)])
         view = pb.computeViewMatrix(eye.tolist(), target.tolist(), [0, 1, 0])
@@ -161,10 +173,16 @@ class SceneRenderer:
             placed.append((body, clip, d))
         self._place_occluders(rng, placed, occluders, tan_h)
 
-        light = dict(lightDirection=[rng.uniform(-1, 1), rng.uniform(0.5, 1.5), rng.uniform(-1, 1)],
-                     lightColor=[rng.uniform(0.85, 1.0), rng.uniform(0.85, 1.0), rng.uniform(0.8, 1.0)],
-                     lightAmbientCoeff=rng.uniform(0.45, 0.75), lightDiffuseCoeff=rng.uniform(0.3, 0.6),
-                     lightSpecularCoeff=rng.uniform(0.0, 0.1), shadow=int(rng.random() < 0.5))
+        if target_domain:  # low, warm evening light with long shadows
+            light = dict(lightDirection=[rng.uniform(-1, 1), rng.uniform(0.15, 0.5), rng.uniform(-1, 1)],
+                         lightColor=[1.0, rng.uniform(0.6, 0.8), rng.uniform(0.4, 0.6)],
+                         lightAmbientCoeff=rng.uniform(0.25, 0.4), lightDiffuseCoeff=rng.uniform(0.6, 0.8),
+                         lightSpecularCoeff=rng.uniform(0.1, 0.3), shadow=1)
+        else:
+            light = dict(lightDirection=[rng.uniform(-1, 1), rng.uniform(0.5, 1.5), rng.uniform(-1, 1)],
+                         lightColor=[rng.uniform(0.85, 1.0), rng.uniform(0.85, 1.0), rng.uniform(0.8, 1.0)],
+                         lightAmbientCoeff=rng.uniform(0.45, 0.75), lightDiffuseCoeff=rng.uniform(0.3, 0.6),
+                         lightSpecularCoeff=rng.uniform(0.0, 0.1), shadow=int(rng.random() < 0.5))
         _, _, rgba, _, seg = pb.getCameraImage(W, H, view, proj, renderer=pb.ER_TINY_RENDERER,
                                                physicsClientId=self.client, **light)
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(H, W, 4)[..., :3]
@@ -206,6 +224,21 @@ class SceneRenderer:
                 self._colour(body, col, link)
 
     def _dress_background(self, rng):
+        if self.domain == "target":  # brown cobbles, red-brick pavement, dusk sky, dark facades
+            self._colour(self.ground, rng.uniform(0.3, 0.5) * np.array([1.0, 0.78, 0.55]))
+            self._colour(self.sidewalk, rng.uniform(0.45, 0.65) * np.array([0.95, 0.5, 0.4]))
+            self._place(self.sidewalk, (0, 0.0, -rng.uniform(8, 30)))
+            sky = np.array([0.95, 0.6, 0.4]) * rng.uniform(0.6, 1.0) + rng.uniform(-0.05, 0.05, 3)
+            self._colour(self.sky, np.clip(sky, 0, 1))
+            for b in self.buildings:
+                if rng.random() < 0.95:
+                    x, z = rng.uniform(-50, 50), -rng.uniform(40, 120)
+                    half_h = pb.getVisualShapeData(b, physicsClientId=self.client)[0][3][1] / 2
+                    self._place(b, (x, half_h, z))
+                    self._colour(b, rng.uniform(0.05, 0.4, 3) * np.array([0.8, 0.85, 1.0]))
+                else:
+                    self._park(b)
+            return
         self._colour(self.ground, rng.uniform(0.25, 0.5) * np.ones(3) + rng.uniform(-0.03, 0.03, 3))
         self._colour(self.sidewalk, rng.uniform(0.5, 0.7) * np.ones(3))
         self._place(self.sidewalk, (0, 0.0, -rng.uniform(15, 60)))
@@ -261,6 +294,12 @@ class SceneRenderer:
                 self._colour(hedge, (rng.uniform(0.1, 0.25), rng.uniform(0.3, 0.5), rng.uniform(0.05, 0.15)))
 
     def _camera_effects(self, rgb, rng):
+        if self.domain == "target":  # another camera: colour cast, softer optics, more noise
+            img = rgb.astype(np.float32) / 255.0
+            img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.2))
+            img = np.clip(img * np.array([1.08, 0.97, 0.85]) * rng.uniform(0.7, 1.0), 0, 1) ** rng.uniform(1.1, 1.4)
+            img = img * 255.0 + rng.normal(0, rng.uniform(5.0, 10.0), img.shape)
+            return np.clip(np.round(img), 0, 255).astype(np.uint8)
         img = rgb.astype(np.float32) / 255.0
         img = np.clip(img * rng.uniform(0.75, 1.2), 0, 1) ** rng.uniform(0.8, 1.25)
         img = img * 255.0 + rng.normal(0, rng.uniform(1.0, 5.0), img.shape)

@@ -1,0 +1,68 @@
+"""Issue 17's ablation study, prepared (not run): the shifted synthetic target domain
+of `cluenet synth --domain target`, and tools/ablation_study.sh end to end at a tiny
+size (data, three variants, evaluation JSON, resumption)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cluenet_ros.cli import main as cluenet
+from cluenet_ros.data.split import SplitFolder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_target_domain_is_shifted_and_annotated_alike(tmp_path):
+    for domain in ("source", "target"):
+        assert cluenet(["synth", "--out", str(tmp_path / domain), "--images", "3", "--seed", "4", "--size",
+                        "256x128", "--split", "s", "--people", "2-3", "--domain", domain]) == 0
+    src, tgt = SplitFolder.open(tmp_path / "source" / "s"), SplitFolder.open(tmp_path / "target" / "s")
+    assert len(tgt.coco["annotations"]) > 0 and len(tgt.citypersons["annotations"]) > 0
+    assert set(tgt.coco["annotations"][0]) == set(src.coco["annotations"][0])  # same labels, same format
+
+    def colour(split):  # mean red / blue of the images: the target's light and camera are warm
+        rgb = np.stack([split.read_rgb(i).reshape(-1, 3).mean(0) for i in split.images])
+        return float((rgb[:, 0] / rgb[:, 2]).mean())
+
+    assert colour(tgt) > colour(src) + 0.2
+    # the source domain is unchanged by the option (same seed: byte-identical images)
+    assert cluenet(["synth", "--out", str(tmp_path / "again"), "--images", "3", "--seed", "4", "--size",
+                    "256x128", "--split", "s", "--people", "2-3"]) == 0
+    for img in src.images:
+        assert (tmp_path / "again" / "s" / img["file_name"]).read_bytes() == (src.root / img["file_name"]).read_bytes()
+
+
+def test_ablation_study_script_at_a_tiny_size(tmp_path):
+    env = dict(os.environ, DATA=str(tmp_path / "data"), RUNS=str(tmp_path / "runs"),
+               OUT_JSON=str(tmp_path / "ablation.json"), SEEDS="3", ITERATIONS="2", IMAGES="20", SIZE="256x128",
+               PEOPLE="2-4", VAL_PEOPLE="6", OMP_NUM_THREADS="1",
+               EXTRA="model: {encoder: resnet18, input_size: [64, 64], deconv_channels: 16, domain_channels: 8}",
+               RUN_EXTRA="batch_size: 2, workers: 0, val_every: 1000, checkpoint_every: 1000, val_images: 4")
+    res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=env, capture_output=True, text=True,
+                         timeout=900)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    report = json.loads((tmp_path / "ablation.json").read_text())
+    assert set(report["variants"]) == {"full", "no_mask_and_predict", "no_domain_adaptation"}
+    for v in report["variants"].values():
+        assert list(v["ap_vs_occlusion"]) == ["0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+        assert all(0.0 <= x <= 1.0 for x in v["ap_vs_occlusion"].values())
+        assert 0.0 <= v["target_domain_ap"] <= 1.0 and v["iterations"] == 2 and v["seeds"] == [3]
+    # the variants trained what they name
+    cfg = {v: torch.load(tmp_path / "runs" / v / "seed3" / "last.pt", weights_only=True)["train_config"]
+           for v in report["variants"]}
+    assert cfg["full"]["mask_and_predict"]["enabled"] and cfg["full"]["domain_adaptation"]["enabled"]
+    assert not cfg["no_mask_and_predict"]["mask_and_predict"]["enabled"]
+    assert not cfg["no_domain_adaptation"]["domain_adaptation"]["enabled"]
+    assert all(c["run"]["seed"] == 3 and c["target"]["root"].endswith("target/train") for c in cfg.values())
+    # resumable: a second run trains nothing more and gives the same figures
+    stamps = {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
+    res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=env, capture_output=True, text=True,
+                         timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads((tmp_path / "ablation.json").read_text()) == report
+    assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}

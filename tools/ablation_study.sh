@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Issue-17 ablation study: stage 2 "full", "no_mask_and_predict" and
+# "no_domain_adaptation" (training/configs/ablations/issue17/), same budget and
+# seeds, from a synthetic source domain to a shifted synthetic target domain; writes
+# docs/accuracy/ablation.json (tools/ablation_eval.py: COCO OKS AP on true crops of
+# the source validation split at 20-70% hidden, and on the target domain's).
+#
+#   tools/ablation_study.sh                       # the study (hours on a CPU)
+#   SEEDS="1 2" ITERATIONS=600 tools/ablation_study.sh
+#
+# Resumable: data that exists is kept, every run continues from its last.pt
+# (--resume; a finished run does nothing), and the evaluation is redone at the end.
+# EXTRA is YAML added to every run's config and RUN_EXTRA keys added to its run: mapping
+# (the test uses them for a tiny model and batch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+DATA="${DATA:-data/ablation}"
+RUNS="${RUNS:-runs/ablation17}"
+OUT_JSON="${OUT_JSON:-docs/accuracy/ablation.json}"
+SEEDS="${SEEDS:-1 2 3}"
+ITERATIONS="${ITERATIONS:-1200}"
+IMAGES="${IMAGES:-1500}"
+SIZE="${SIZE:-512x256}"
+PEOPLE="${PEOPLE:-1-6}"
+VAL_PEOPLE="${VAL_PEOPLE:-300}"
+VARIANTS="${VARIANTS:-full no_mask_and_predict no_domain_adaptation}"
+EXTRA="${EXTRA:-}"
+CONFIGS="$PWD/training/configs/ablations/issue17"
+DATA="$(realpath -m "$DATA")"
+RUNS="$(realpath -m "$RUNS")"
+
+[ -f "$DATA/source/val/citypersons.json" ] ||
+  cluenet synth --out "$DATA/source" --images "$IMAGES" --seed 1 --size "$SIZE" --people "$PEOPLE" --workers 2
+[ -f "$DATA/target/val/citypersons.json" ] ||
+  cluenet synth --out "$DATA/target" --images "$IMAGES" --seed 101 --size "$SIZE" --people "$PEOPLE" --workers 2 --domain target
+
+for variant in $VARIANTS; do
+  for seed in $SEEDS; do
+    dir="$RUNS/$variant/seed$seed"
+    mkdir -p "$dir"
+    cat > "$dir/config.yaml" <<YAML
+base: $CONFIGS/$variant.yaml
+source: {format: split, root: $DATA/source/train}
+target: {format: split, root: $DATA/target/train}
+val: {format: split, root: $DATA/source/val}
+run: {out_dir: $dir, seed: $seed, iterations: $ITERATIONS${RUN_EXTRA:+, $RUN_EXTRA}}
+$EXTRA
+YAML
+    echo "[ablation] $variant seed $seed"
+    cluenet train stage2 --config "$dir/config.yaml" --resume > "$dir/train.log" 2>&1
+  done
+done
+
+python tools/ablation_eval.py --runs "$RUNS" --variants $VARIANTS --seeds $SEEDS \
+  --source-val "$DATA/source/val" --target-val "$DATA/target/val" --people "$VAL_PEOPLE" --out "$OUT_JSON"
