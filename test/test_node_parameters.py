@@ -74,6 +74,7 @@ def test_nms_iou_at_start_and_at_run_time(node):
 
 def test_input_scale_keeps_outputs_in_input_pixels(node):
     h, _ = node
+    plain = boxes_of(h.outputs_for(frame(h, seed=2), "detections")[0])
     try:
         assert h.set_parameters(input_scale=0.5)[0].successful
         stamp = frame(h, seed=2, topics=("detections", "mask"))
@@ -86,6 +87,8 @@ def test_input_scale_keeps_outputs_in_input_pixels(node):
     # boxes spread over the whole frame, not squeezed into its top-left quarter
     assert b[:, 2].max() > 0.6 * W or b[:, 3].max() > 0.6 * H
     assert (b[:, 2] <= W + 1e-3).all() and (b[:, 3] <= H + 1e-3).all()
+    # the model saw a different (half-size) image
+    assert b.shape != plain.shape or not np.allclose(b, plain, atol=0.5)
     assert not h.set_parameters(input_scale=0.0)[0].successful
 
 

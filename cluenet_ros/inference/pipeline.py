@@ -10,7 +10,6 @@ the final copy back to the host stays on the device.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -167,9 +166,7 @@ class ClueNetPipeline:
 
     def set_input_scale(self, scale: float) -> None:
         """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
-        if not 0.05 <= scale <= 4.0:
-            raise ValueError(f"input scale must be within [0.05, 4], got {scale}")
-        self.stage1.config = dataclasses.replace(self.stage1.config, input_scale=float(scale))
+        self.stage1.set_input_scale(scale)
 
     def _autocast(self):
         if self.device.type != "cuda" or self.config.precision == "fp32":

@@ -9,7 +9,7 @@ Loss (eq. 2): loss_total = loss_seg + lambda * loss_det.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -257,6 +257,14 @@ class ClueNetStage1(nn.Module):
         return self
 
     # -- thresholds that may change at run time -----------------------------------
+    def set_input_scale(self, scale: float) -> None:
+        """Resize factor for frames before the network; the detection transform
+        holds it, so the config alone would not change what the model does."""
+        if not 0.05 <= scale <= 4.0:
+            raise ValueError(f"input scale must be within [0.05, 4], got {scale}")
+        self.config = replace(self.config, input_scale=float(scale))
+        self.transform.scale = float(scale)
+
     def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
                        max_detections: int | None = None) -> None:
         if score is not None:
