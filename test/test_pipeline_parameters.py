@@ -138,3 +138,16 @@ def test_input_scale_set_at_run_time_reaches_the_model(pipeline):
     assert not np.allclose(half.boxes[:3], full.boxes[:3])
     with pytest.raises(ValueError, match="input scale"):
         pipeline.set_input_scale(0.0)
+
+
+def test_stage2_crops_are_the_image_times_the_stage1_mask(pipeline):
+    """What stage 2 sees: the pedestrian's crop with everything off the mask black."""
+    img = torch.rand(3, 96, 128, generator=torch.Generator().manual_seed(6)) + 0.1  # no black pixel
+    mask = torch.zeros(96, 128, dtype=torch.bool)
+    mask[:, :64] = True                                   # the left half is 'pedestrian'
+    boxes = torch.tensor([[40.0, 10.0, 90.0, 90.0]])      # straddles the mask's edge
+    crops, crop_masks, _ = pipeline._crop([img], [mask], [boxes])
+    off, on = crop_masks[0] == 0, crop_masks[0] == 1
+    assert off.any() and on.any()
+    assert crops[0][:, off].abs().max() == 0
+    assert (crops[0][:, on] > 0.05).all()

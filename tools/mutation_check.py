@@ -44,7 +44,8 @@ T_TRAINING = ("test/test_training.py::test_schedules_follow_the_paper",
               "test/test_training.py::test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall")
 T_STAGE1 = ("test/test_stage1.py",)
 T_INFERENCE = ("test/test_pipeline.py", "test/test_pipeline_parameters.py")
-T_NODE = ("test/test_ros_messages.py", "test/test_node.py", "test/test_node_parameters.py")
+T_NODE = ("test/test_ros_conversions.py", "test/test_ros_messages.py", "test/test_node.py",
+          "test/test_node_parameters.py")
 T_BAG = ("test/test_bag.py",)
 
 
@@ -174,10 +175,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       "s[:3, : img.shape[1], : img.shape[2]] = img * s[3:4, : img.shape[1], : img.shape[2]]",
       "s[:3, : img.shape[1], : img.shape[2]] = img", T_INFERENCE,
       "stage-2 crops not multiplied by the stage-1 mask"),
-    M("infer-keypoints-crop-scale", "inference", "cluenet_ros/inference/geometry.py",
-      "out[..., 1] = crops[:, None, 1] + points[..., 1] * sy[:, None]",
-      "out[..., 1] = crops[:, None, 1] + points[..., 1] * sx[:, None]", T_INFERENCE,
-      "keypoints mapped back with the wrong axis scale"),
+    # (a first version swapped sy for sx here: an equivalent mutant, since crops
+    # always keep the stage-2 aspect ratio and so sx == sy)
+    M("infer-keypoints-half-pixel", "inference", "cluenet_ros/inference/geometry.py",
+      "out[..., 0] = crops[:, None, 0] + points[..., 0] * sx[:, None]",
+      "out[..., 0] = crops[:, None, 0] + (points[..., 0] + 0.5) * sx[:, None]", T_INFERENCE,
+      "keypoints mapped back half a crop pixel off"),
     # -- node messages and parameters --------------------------------------------------------
     M("node-marker-header", "node", "cluenet_ros/ros/messages.py",
       "bones = Marker(header=header, ns=namespace, id=0,", "bones = Marker(ns=namespace, id=0,", T_NODE,
