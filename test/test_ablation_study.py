@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,10 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
         assert list(v["ap_vs_occlusion"]) == ["0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
         assert all(0.0 <= x <= 1.0 for x in v["ap_vs_occlusion"].values())
         assert 0.0 <= v["target_domain_ap"] <= 1.0 and v["iterations"] == 2 and v["seeds"] == [3]
+        # the mean is the mean of the per-seed values, and each run's cost is recorded
+        assert [np.mean(x) for x in v["ap_vs_occlusion_per_seed"].values()] == list(v["ap_vs_occlusion"].values())
+        assert v["target_domain_ap_per_seed"] == [v["target_domain_ap"]]
+        assert len(v["train_seconds_per_seed"]) == 1 and 0.0 < v["train_seconds_per_seed"][0] < 900
     # the variants trained what they name
     cfg = {v: torch.load(tmp_path / "runs" / v / "seed3" / "last.pt", weights_only=True)["train_config"]
            for v in report["variants"]}
@@ -66,3 +71,14 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads((tmp_path / "ablation.json").read_text()) == report
     assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
+
+    # the figure of the study: drawn from the JSON and the runs' loss logs
+    res = subprocess.run([sys.executable, str(REPO / "tools" / "ablation_plot.py"),
+                          "--json", str(tmp_path / "ablation.json"), "--runs", str(tmp_path / "runs"),
+                          "--out", str(tmp_path / "ablation.png"), "--window", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    import cv2
+
+    png = cv2.imread(str(tmp_path / "ablation.png"))
+    assert png is not None and png.shape[1] > png.shape[0] > 300 and png.std() > 10

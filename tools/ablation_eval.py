@@ -9,7 +9,8 @@ AP is COCO's OKS keypoint AP (0-1, the 13-keypoint sigmas) of stage 2 on true cr
 (the ground-truth box and person mask, as the trainer's validation): on the source
 domain's validation people hidden by black patches at 20-70%, and on the target
 domain's validation people (not hidden). Each figure is the mean over the seeds of
-the runs' last.pt (the end of the common budget)."""
+the runs' last.pt (the end of the common budget: nothing is selected on these splits),
+with the per-seed values and each run's wall time beside it."""
 from __future__ import annotations
 
 import argparse
@@ -49,21 +50,26 @@ def main() -> None:
     target_val = CocoPersons(a.target_val / "coco_keypoints.json", a.target_val)
     report = {"variants": {}}
     for variant in a.variants:
-        per_seed, iterations = [], set()
+        per_seed, iterations, seconds = [], set(), []
         for seed in a.seeds:
             ckpt = a.runs / variant / f"seed{seed}" / "last.pt"
             state = torch.load(ckpt, weights_only=True)
             iterations.add(int(state["training"]["iteration"]))
+            seconds.append(state["training"].get("train_seconds"))  # None: run older than the field
             padding = float(state["train_config"]["crop_padding"])
             per_seed.append(score(ckpt, source_val, target_val, a.people, padding))
         if len(iterations) != 1:
             raise SystemExit(f"{variant}: the seeds' runs stopped at different iterations {sorted(iterations)}; "
                              "finish them (tools/ablation_study.sh resumes)")
+        levels = list(per_seed[0]["ap_vs_occlusion"])
         report["variants"][variant] = {
-            "ap_vs_occlusion": {lv: float(np.mean([s["ap_vs_occlusion"][lv] for s in per_seed]))
-                                for lv in per_seed[0]["ap_vs_occlusion"]},
+            "ap_vs_occlusion": {lv: float(np.mean([s["ap_vs_occlusion"][lv] for s in per_seed])) for lv in levels},
             "target_domain_ap": float(np.mean([s["target_domain_ap"] for s in per_seed])),
-            "iterations": iterations.pop(), "seeds": list(a.seeds)}
+            "iterations": iterations.pop(), "seeds": list(a.seeds),
+            # the spread behind each mean, and what each run cost (wall time, training + validation)
+            "ap_vs_occlusion_per_seed": {lv: [s["ap_vs_occlusion"][lv] for s in per_seed] for lv in levels},
+            "target_domain_ap_per_seed": [s["target_domain_ap"] for s in per_seed],
+            "train_seconds_per_seed": seconds}
         print(variant, json.dumps(report["variants"][variant]), flush=True)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n")

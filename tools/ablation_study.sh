@@ -35,8 +35,9 @@ RUNS="$(realpath -m "$RUNS")"
 [ -f "$DATA/target/val/citypersons.json" ] ||
   cluenet synth --out "$DATA/target" --images "$IMAGES" --seed 101 --size "$SIZE" --people "$PEOPLE" --workers 2 --domain target
 
-for variant in $VARIANTS; do
-  for seed in $SEEDS; do
+# Seed-major, so that a study cut short still compares every variant on the same seeds.
+for seed in $SEEDS; do
+  for variant in $VARIANTS; do
     dir="$RUNS/$variant/seed$seed"
     mkdir -p "$dir"
     cat > "$dir/config.yaml" <<YAML

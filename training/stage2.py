@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import time
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +234,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     optimizers = (opt_model, opt_cls)
     lam = lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations)  # noqa: E731
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lam) for opt in optimizers]
-    start, best = 0, -math.inf
+    start, best, seconds = 0, -math.inf, 0.0
     state = engine.resume_state(out, resume, proc)
     if state is not None:
         model.load_state_dict(state["models"]["stage2"]["state_dict"])
@@ -246,6 +247,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
         for sch, s in zip(scheds, t["schedulers"]):
             sch.load_state_dict(s)
         start, best = t["iteration"], t["best"]
+        seconds = float(t.get("train_seconds", 0.0))
 
     samples = Stage2Samples(source, target, cfg, proc.world, start, run.iterations)
     wrap = (lambda m: DDP(m)) if proc.world > 1 else (lambda m: m)
@@ -257,8 +259,11 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
         engine.save_training_checkpoint(path, {"stage2": model}, cfg, {
             "iteration": it, "best": best, "optimizers": [x.state_dict() for x in optimizers],
             "schedulers": [s.state_dict() for s in scheds], "rng": engine.rng_state(),
-            "occlusion_max": samples.occlusion_max(it), "world_size": proc.world})
+            "occlusion_max": samples.occlusion_max(it), "world_size": proc.world,
+            # wall time of the whole run so far, over resumptions (studies report their cost)
+            "train_seconds": seconds + time.perf_counter() - t_start})
 
+    t_start = time.perf_counter()
     try:
         for it, batch in sample_loader(samples, run.batch_size, proc, run.workers):
             engine.seed_torch(run.seed, it, proc.rank)
