@@ -99,6 +99,20 @@ def from_coco17(keypoints: Sequence[float] | np.ndarray) -> np.ndarray:
     return out
 
 
+def coco17_points_to_schema(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """Map positions of COCO's 17 keypoints, (17, D) for any D (2D pixels, 3D points),
+    to the 13 of the schema: limb keypoints are copied, the head is the mean of the
+    five face points, as :func:`from_coco17` places it when all of them are labelled."""
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[0] != len(COCO_NAMES):
+        raise ValueError(f"expected ({len(COCO_NAMES)}, D) COCO keypoint positions, got {pts.shape}")
+    out = np.empty((NUM_KEYPOINTS, pts.shape[1]), dtype=np.float64)
+    for i, j in COCO_INDEX_OF.items():
+        out[i] = pts[j]
+    out[INDEX["head"]] = pts[list(COCO_FACE)].mean(axis=0)
+    return out
+
+
 def coco_category() -> dict:
     """The COCO 'person' category entry for files written in this schema."""
     return {

@@ -29,12 +29,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.cluenet-requirements.sha256"
-digest=$( { echo "$mode"; cat "${reqs[@]}" setup.py setup.cfg; } | sha256sum | cut -d' ' -f1)
+digest=$( { echo "$mode"; cat "${reqs[@]}" requirements/nodeps.txt setup.py setup.cfg; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "[setup] installing Python requirements ($mode)"
   req_args=()
   for r in "${reqs[@]}"; do req_args+=(-r "$r"); done
   "$VENV/bin/python" -m pip install --quiet "${req_args[@]}" 2> >(grep -v "is ignored: it is neither" >&2)
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements/nodeps.txt 2> >(grep -v "is ignored: it is neither" >&2)
   "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
   echo "$digest" > "$stamp"
 else

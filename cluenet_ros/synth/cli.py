@@ -44,7 +44,44 @@ def register(sub) -> None:
                    help="'target': a shifted domain (other backgrounds and textures, dusk lighting, a higher "
                         "and wider camera with colour cast, blur and noise) for domain-adaptation studies; its "
                         "keypoint labels are for evaluation only")
+    r = p.add_argument_group("realistic world (--world realistic; see docs/synth/README.md)")
+    p.add_argument("--world", choices=("capsules", "realistic"), default="capsules",
+                   help="'capsules': pybullet's capsule humanoid (default); 'realistic': anny bodies in clothes, "
+                        "textured streets, car and pole cameras, sensor effects (pyrender over EGL)")
+    r.add_argument("--body", default="anny", help="anny (default) or figure (a fast capsule stand-in)")
+    r.add_argument("--effects", default="all",
+                   help="sensor effects: all, fast (exposure, white_balance, noise), none, or a comma list of "
+                        "exposure, white_balance, motion_blur, noise, jpeg")
+    r.add_argument("--camera", default="car=0.65,pole=0.35", help="camera mounts and their weights")
+    r.add_argument("--person-px", type=_range, default=(30, 400),
+                   help="full-body heights in pixels for a 1024-row frame, scaled to --size (default 30-400)")
+    r.add_argument("--poses", default="walk=0.5,stand=0.3,mocap=0.2",
+                   help="pose sources and weights: walk, stand (parametric), mocap (retargeted clips)")
     p.set_defaults(func=run)
+
+
+def _weights(text: str, what: str) -> tuple[tuple[str, float], ...]:
+    out = []
+    for part in (t.strip() for t in text.split(",") if t.strip()):
+        name, _, value = part.partition("=")
+        try:
+            out.append((name, float(value)))
+        except ValueError:
+            raise ValueError(f"{what} {part!r}: expected NAME=WEIGHT") from None
+    return tuple(out)
+
+
+def world_options(args):
+    """--body/--effects/--camera/--person-px/--poses as a validated WorldOptions."""
+    from cluenet_ros.synth.realistic.effects import EFFECTS, FAST_EFFECTS
+    from cluenet_ros.synth.realistic.world import WorldOptions
+
+    presets = {"all": EFFECTS, "fast": FAST_EFFECTS, "none": ()}
+    effects = presets[args.effects] if args.effects in presets else tuple(
+        e.strip() for e in args.effects.split(",") if e.strip())
+    return WorldOptions(body=args.body, effects=tuple(effects), mounts=_weights(args.camera, "camera mount"),
+                        person_px=tuple(float(v) for v in args.person_px),
+                        poses=_weights(args.poses, "pose")).validate()
 
 
 def run(args) -> int:
@@ -54,7 +91,8 @@ def run(args) -> int:
         raise ValueError("--images must be at least 1")
     options = SynthOptions(width=args.size[0], height=args.size[1], people=args.people,
                            occlusion=parse_occlusion(args.occlusion), splits=parse_splits(args.split),
-                           domain=args.domain)
+                           domain=args.domain, world=args.world,
+                           world_options=world_options(args) if args.world == "realistic" else None)
     t0 = time.perf_counter()
     counts = generate(args.out, args.images, args.seed, options, workers=max(1, args.workers))
     dt = time.perf_counter() - t0

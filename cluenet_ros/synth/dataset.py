@@ -41,6 +41,17 @@ class SynthOptions:
     occlusion: dict = field(default_factory=lambda: {"car": 0.5, "pole": 0.35, "vegetation": 0.4})
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.2))
     domain: str = "source"   # "target": the shifted rendering of SceneRenderer (domain-adaptation studies)
+    world: str = "capsules"  # "realistic": synth/realistic (anny bodies, textured streets, pyrender)
+    world_options: object = None  # realistic.world.WorldOptions for world "realistic" (None: its defaults)
+
+    def __post_init__(self):
+        if self.world not in WORLDS:
+            raise ValueError(f"world {self.world!r}: choose one of {', '.join(WORLDS)}")
+        if self.world == "realistic" and self.domain != "source":
+            raise ValueError("--domain target is a capsule-world shift; the realistic world has no target domain")
+
+
+WORLDS = ("capsules", "realistic")
 
 
 def parse_splits(text: str) -> tuple[tuple[str, float], ...]:
@@ -93,12 +104,21 @@ def split_of(index: int, count: int, splits) -> tuple[str, int]:
     raise IndexError(index)
 
 
-_RENDERER: SceneRenderer | None = None
+_RENDERER = None  # SceneRenderer or realistic.world.RealisticRenderer of this process
+
+
+def make_renderer(options: SynthOptions):
+    """The renderer of ``options.world``; the realistic one (pyrender, anny) is imported only here."""
+    if options.world == "realistic":
+        from cluenet_ros.synth.realistic.world import RealisticRenderer
+
+        return RealisticRenderer(options.width, options.height, options.people[1], options.world_options)
+    return SceneRenderer(options.width, options.height, options.people[1], domain=options.domain)
 
 
 def _init_worker(options: SynthOptions) -> None:
     global _RENDERER
-    _RENDERER = SceneRenderer(options.width, options.height, options.people[1], domain=options.domain)
+    _RENDERER = make_renderer(options)
 
 
 def _render_one(args) -> tuple[int, dict]:

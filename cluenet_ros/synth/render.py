@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -26,6 +25,7 @@ import pybullet_data
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.synth.motion import MotionLibrary
+from cluenet_ros.synth.scene import RenderedPerson, RenderedScene  # noqa: F401  (re-exported)
 
 KEYPOINT_TOLERANCE_PX = 2
 HUMAN_SCALE = 0.25  # the URDF is modelled 4x human size
@@ -56,22 +56,6 @@ def _quiet_stdout():
     finally:
         os.dup2(fd, 1)
         os.close(fd)
-
-
-@dataclass
-class RenderedPerson:
-    clip: str
-    distance: float
-    visible_mask: np.ndarray        # (H, W) bool
-    full_box: tuple[float, float, float, float]  # x1 y1 x2 y2, may extend past the image
-    keypoints: np.ndarray           # (13, 2) image pixels
-    keypoint_visible: np.ndarray    # (13,) bool
-
-
-@dataclass
-class RenderedScene:
-    image: np.ndarray               # (H, W, 3) uint8 RGB
-    people: list[RenderedPerson] = field(default_factory=list)
 
 
 DOMAINS = ("source", "target")

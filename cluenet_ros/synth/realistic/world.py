@@ -1,0 +1,585 @@
+"""The realistic street world: anny bodies (or the stand-in figure) in clothes, in a
+street of textured facades, road and paving, with cars, poles, bins and vegetation,
+seen by a car- or pole-mounted camera, rendered with pyrender over EGL.
+
+Truth is read off the render, never guessed:
+
+* visible instance masks: a segmentation pass in which every person is drawn in
+  its own id and everything else in a background id (multisampling is off in
+  that pass, so every pixel holds exactly one id);
+* full (amodal) boxes: every vertex of the person projected with the camera,
+  rounded the way the rasteriser fills pixels (a pixel is filled when its centre
+  is covered), so the box is the bounding box of the mask the person alone would
+  have, and always contains the visible one;
+* keypoints: the 13 of the schema (keypoints.py's mapping of COCO's 17) projected
+  with the same camera. A keypoint is visible when it is inside the image, the
+  scene's depth at its pixel is not in front of it by more than the body's own
+  thickness there (the depth test; the thickness is the distance from the
+  keypoint to the nearest vertex of its body, plus ``DEPTH_SLACK_M``), and the
+  person's own mask is within ``KEYPOINT_TOLERANCE_PX`` of it.
+
+World frame: y up, ground at y = 0, the camera at x = z = 0 looking along -z.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from cluenet_ros.synth.realistic import effects as fx
+from cluenet_ros.synth.realistic import textures as tex
+from cluenet_ros.synth.realistic.bodies import REGION, Body, FigureBodies
+from cluenet_ros.synth.realistic.gl import import_pyrender
+from cluenet_ros.synth.scene import RenderedPerson, RenderedScene
+
+KEYPOINT_TOLERANCE_PX = 2
+DEPTH_SLACK_M = 0.03
+THICKNESS_FACTOR = 1.25
+BODIES = ("anny", "figure")
+MOUNTS = ("car", "pole")
+REFERENCE_HEIGHT_PX = 1024
+SKY_DEPTH_M = 380.0           # the sky quad, just inside the far plane (400 m)  # person_px is given for a 2048x1024 frame, as CityPersons
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    body: str = "anny"
+    effects: tuple[str, ...] = fx.EFFECTS
+    mounts: tuple[tuple[str, float], ...] = (("car", 0.65), ("pole", 0.35))
+    person_px: tuple[float, float] = (30.0, 400.0)      # full-body height range at 1024 rows
+    poses: tuple[tuple[str, float], ...] = (("walk", 0.5), ("stand", 0.3), ("mocap", 0.2))
+    fov_deg: tuple[float, float] = (40.0, 75.0)           # horizontal field of view
+
+    def validate(self) -> "WorldOptions":
+        if self.body not in BODIES:
+            raise ValueError(f"body {self.body!r}: choose one of {', '.join(BODIES)}")
+        bad = set(self.effects) - set(fx.EFFECTS)
+        if bad:
+            raise ValueError(f"effects {sorted(bad)}: choose from {', '.join(fx.EFFECTS)}")
+        for name, w in self.mounts:
+            if name not in MOUNTS or w < 0:
+                raise ValueError(f"camera mount {name}={w}: choose from {', '.join(MOUNTS)} with a weight >= 0")
+        if sum(w for _, w in self.mounts) <= 0:
+            raise ValueError("camera mounts: at least one needs a positive weight")
+        lo, hi = self.person_px
+        if not 4 <= lo <= hi:
+            raise ValueError(f"person_px {self.person_px}: expected 4 <= MIN <= MAX")
+        from cluenet_ros.synth.realistic.poses import POSE_KINDS
+
+        for name, w in self.poses:
+            if name not in POSE_KINDS or w < 0:
+                raise ValueError(f"pose {name}={w}: choose from {', '.join(POSE_KINDS)} with a weight >= 0")
+        if sum(w for _, w in self.poses) <= 0:
+            raise ValueError("poses: at least one needs a positive weight")
+        if not 10 <= self.fov_deg[0] <= self.fov_deg[1] <= 120:
+            raise ValueError(f"fov_deg {self.fov_deg}: expected 10 <= MIN <= MAX <= 120")
+        return self
+
+
+@dataclass
+class Camera:
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    pose: np.ndarray          # (4, 4) world-from-camera (camera looks down its -z, y up)
+    mount: str
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        R, t = self.pose[:3, :3], self.pose[:3, 3]
+        return (np.asarray(points, float) - t) @ R
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates (u right, v down; pixel (c, r) covers [c, c+1) x [r, r+1))
+        and depth along the optical axis."""
+        pc = self.to_camera(points)
+        z = -pc[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = self.cx + self.fx * pc[:, 0] / z
+            v = self.cy - self.fy * pc[:, 1] / z
+        return np.stack([u, v], axis=1), z
+
+
+@dataclass
+class RealisticPerson(RenderedPerson):
+    keypoint_depth: np.ndarray | None = None     # (13,) metres along the optical axis
+    scene_depth: np.ndarray | None = None        # (13,) the depth buffer at each keypoint's pixel
+    thickness: np.ndarray | None = None          # (13,) depth allowance of each keypoint
+    instance_id: int = 0
+
+
+@dataclass
+class RealisticScene(RenderedScene):
+    depth: np.ndarray | None = None              # (H, W) float32 metres along the optical axis
+    instance_ids: np.ndarray | None = None       # (H, W) int32, person index + 1, 0 elsewhere
+    camera: Camera | None = None
+
+
+def pixel_box(uv: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounding box (x1, y1, x2, y2) of the pixels whose centres a shape spanning the
+    points ``uv`` can cover: the box of its rasterised mask."""
+    u, v = uv[:, 0], uv[:, 1]
+    return (float(np.ceil(u.min() - 0.5)), float(np.ceil(v.min() - 0.5)),
+            float(np.floor(u.max() + 0.5)), float(np.floor(v.max() + 0.5)))
+
+
+def keypoint_visibility(uv: np.ndarray, kp_depth: np.ndarray, thickness: np.ndarray, depth: np.ndarray,
+                        own_mask: np.ndarray, tolerance: int = KEYPOINT_TOLERANCE_PX):
+    """The depth test (see the module's doc). Returns (visible, depth at each keypoint's
+    pixel, in_image)."""
+    h, w = depth.shape
+    visible = np.zeros(len(uv), bool)
+    scene = np.full(len(uv), np.nan)
+    inside = np.zeros(len(uv), bool)
+    for i, ((x, y), z) in enumerate(zip(uv, kp_depth)):
+        if not (np.isfinite(x) and np.isfinite(y) and z > 0 and 0 <= x < w and 0 <= y < h):
+            continue
+        inside[i] = True
+        c, r = int(x), int(y)
+        d = float(depth[r, c])
+        scene[i] = d
+        in_front = 0 < d < z - thickness[i]
+        near_body = own_mask[max(r - tolerance, 0):r + tolerance + 1, max(c - tolerance, 0):c + tolerance + 1].any()
+        visible[i] = (not in_front) and bool(near_body)
+    return visible, scene, inside
+
+
+def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], fn)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+SKIN_TONES = np.array([[0.95, 0.80, 0.69], [0.89, 0.70, 0.57], [0.78, 0.57, 0.44], [0.62, 0.44, 0.32],
+                       [0.46, 0.32, 0.23], [0.33, 0.22, 0.16]], np.float32)
+HAIR = np.array([[0.08, 0.06, 0.05], [0.22, 0.14, 0.08], [0.45, 0.30, 0.16], [0.70, 0.58, 0.38],
+                 [0.55, 0.55, 0.55], [0.15, 0.12, 0.10]], np.float32)
+CLOTH = np.array([[0.1, 0.1, 0.12], [0.9, 0.9, 0.88], [0.15, 0.2, 0.4], [0.5, 0.1, 0.1], [0.2, 0.35, 0.2],
+                  [0.55, 0.45, 0.35], [0.35, 0.35, 0.38], [0.8, 0.7, 0.3], [0.25, 0.3, 0.5], [0.6, 0.3, 0.45]],
+                 np.float32)
+
+
+def dress(body: Body, rng: np.random.Generator) -> np.ndarray:
+    """Per-vertex colours (V, 3) in [0, 1]: skin tone, hair, shirt with sleeves, trousers
+    and shoes, with weave noise and sometimes stripes or a check."""
+    skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.92, 1.05)
+    colours = {"skin": skin, "hair": HAIR[rng.integers(len(HAIR))] * rng.uniform(0.8, 1.2)}
+
+    def cloth():
+        base = CLOTH[rng.integers(len(CLOTH))] if rng.random() < 0.7 else rng.uniform(0.05, 0.9, 3)
+        return np.clip(base * rng.uniform(0.75, 1.15), 0, 1).astype(np.float32)
+
+    colours["shirt"] = cloth()
+    colours["sleeve"] = colours["shirt"] if rng.random() < 0.6 else skin
+    colours["trousers"] = cloth() if rng.random() < 0.8 else colours["shirt"] * 0.6
+    if rng.random() < 0.25:  # shorts or a skirt: bare lower legs
+        colours["trousers_low"] = skin
+    colours["shoes"] = np.clip(rng.choice(np.array([[0.05, 0.05, 0.05], [0.9, 0.9, 0.9], [0.35, 0.2, 0.1]],
+                                                   np.float32)) * rng.uniform(0.8, 1.2), 0, 1)
+    out = np.empty((len(body.vertices), 3), np.float32)
+    for name, i in REGION.items():
+        out[body.regions == i] = colours[name]
+    y = body.vertices[:, 1] / max(body.height_m, 1e-3)
+    if "trousers_low" in colours:
+        knee = (body.regions == REGION["trousers"]) & (y < 0.28)
+        out[knee] = colours["trousers_low"]
+    shirt = body.regions == REGION["shirt"]
+    pattern = rng.random()
+    if pattern < 0.2:    # horizontal stripes
+        out[shirt] *= (0.75 + 0.25 * (np.sin(y[shirt] * rng.uniform(90, 200)) > 0))[:, None]
+    elif pattern < 0.3:  # check
+        xz = body.vertices[shirt, 0] + body.vertices[shirt, 2]
+        out[shirt] *= (0.8 + 0.2 * ((np.sin(y[shirt] * 120) > 0) ^ (np.sin(xz * 120) > 0)))[:, None]
+    out *= (0.9 + 0.2 * rng.random(len(out)))[:, None].astype(np.float32)  # weave
+    return np.clip(out, 0, 1)
+
+
+class RealisticRenderer:
+    """Renders :class:`RealisticScene`s; one OpenGL context per instance."""
+
+    def __init__(self, width: int, height: int, max_people: int, options: WorldOptions | None = None,
+                 bodies=None, texture_seed: int = 12345):
+        self.options = (options or WorldOptions()).validate()
+        self.width, self.height = width, height
+        self.max_people = max_people
+        self.pyrender = import_pyrender()
+        mocap = None
+        if dict(self.options.poses).get("mocap", 0) > 0:
+            from cluenet_ros.synth.realistic.retarget import MocapPoses
+
+            mocap = MocapPoses()
+        pose_weights = dict(self.options.poses)
+        if bodies is None:
+            if self.options.body == "anny":
+                from cluenet_ros.synth.realistic.anny_body import AnnyBodies
+
+                bodies = AnnyBodies(pose_weights=pose_weights, mocap=mocap)
+            else:
+                bodies = FigureBodies(pose_weights=pose_weights, mocap=mocap)
+        self.bodies = bodies
+        trng = np.random.default_rng(texture_seed)
+        pr = self.pyrender
+        self._tex = {
+            "facade": [self._texture(tex.facade(trng)) for _ in range(12)],
+            "asphalt": [self._texture(tex.asphalt(trng)) for _ in range(3)],
+            "paving": [self._texture(tex.paving(trng)) for _ in range(3)],
+            "foliage": [self._texture(tex.foliage(trng)) for _ in range(3)],
+        }
+        self.renderer = pr.OffscreenRenderer(width, height)
+
+    # -- assets ----------------------------------------------------------------------
+    def _texture(self, img: np.ndarray):
+        pr = self.pyrender
+        return pr.Texture(source=img, source_channels="RGB",
+                          sampler=pr.Sampler(magFilter=pr.constants.GLTF.LINEAR,
+                                             minFilter=pr.constants.GLTF.LINEAR_MIPMAP_LINEAR))
+
+    def _material(self, texture=None, colour=(1, 1, 1), rough=0.85, metal=0.0):
+        pr = self.pyrender
+        return pr.MetallicRoughnessMaterial(baseColorFactor=[*map(float, colour), 1.0], baseColorTexture=texture,
+                                            metallicFactor=metal, roughnessFactor=rough, doubleSided=True)
+
+    def _quad(self, corners: np.ndarray, texture, repeat: tuple[float, float], colour=(1, 1, 1)):
+        """A textured quad; corners in order (0,0), (1,0), (1,1), (0,1) of the texture."""
+        pr = self.pyrender
+        c = np.asarray(corners, np.float32)
+        n = np.cross(c[1] - c[0], c[3] - c[0])
+        n = np.tile(n / np.linalg.norm(n), (4, 1)).astype(np.float32)
+        uv = np.array([[0, 0], [repeat[0], 0], [repeat[0], repeat[1]], [0, repeat[1]]], np.float32)
+        prim = pr.Primitive(positions=c, normals=n, texcoord_0=uv, indices=np.array([[0, 1, 2], [0, 2, 3]]),
+                            material=self._material(texture, colour))
+        return pr.Mesh([prim])
+
+    def _solid(self, vertices, faces, colours, rough=0.8, metal=0.0):
+        pr = self.pyrender
+        v = np.asarray(vertices, np.float32)
+        f = np.asarray(faces, np.int32)
+        col = np.asarray(colours, np.float32)
+        if col.ndim == 1:
+            col = np.tile(col, (len(v), 1))
+        prim = pr.Primitive(positions=v, normals=_vertex_normals(v, f).astype(np.float32), indices=f,
+                            color_0=np.c_[col, np.ones(len(v), np.float32)],
+                            material=self._material(None, (1, 1, 1), rough, metal))
+        return pr.Mesh([prim])
+
+    # -- camera --------------------------------------------------------------------
+    def _camera(self, rng: np.random.Generator) -> Camera:
+        names = [n for n, _ in self.options.mounts]
+        w = np.array([w for _, w in self.options.mounts], float)
+        mount = names[int(rng.choice(len(names), p=w / w.sum()))]
+        fov = math.radians(rng.uniform(*self.options.fov_deg))
+        f = self.width / 2 / math.tan(fov / 2)
+        if mount == "car":
+            height, pitch = rng.uniform(1.0, 2.0), math.radians(rng.uniform(-6, 3))
+        else:  # a pole looks down at the street: the optical axis meets the ground 10-40 m away
+            height = rng.uniform(3.0, 8.0)
+            pitch = -math.atan2(height, rng.uniform(10, 40))
+        roll = math.radians(rng.normal(0, 1.5))
+        R = _rot_x(pitch) @ _rot_z(roll)
+        pose = np.eye(4)
+        pose[:3, :3] = R
+        pose[:3, 3] = (0, height, 0)
+        cx = self.width / 2 + rng.normal(0, 0.01 * self.width)
+        cy = self.height / 2 + rng.normal(0, 0.01 * self.height)
+        return Camera(f, f, cx, cy, pose, mount)
+
+    # -- scene ------------------------------------------------------------------------
+    def render(self, rng: np.random.Generator, people: int, occluders: dict[str, float]) -> RealisticScene:
+        pr = self.pyrender
+        W, H = self.width, self.height
+        cam = self._camera(rng)
+        ambient = rng.uniform(0.25, 0.55)
+        scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[ambient] * 3)
+        background_nodes = []
+        background_nodes += self._street(scene, rng)
+        persons = self._place_people(rng, cam, people)
+        person_nodes = []
+        for body, position, heading in persons:
+            Ry = _rot_y(heading)
+            verts = body.vertices @ Ry.T + position
+            node = scene.add(self._solid(verts, body.faces, dress(body, rng), rough=0.9))
+            person_nodes.append(node)
+        background_nodes += self._occluders(scene, rng, cam, persons, occluders)
+        sun_dir = _unit(np.array([rng.uniform(-1, 1), -rng.uniform(0.4, 1.2), rng.uniform(-1, 0.6)]))
+        scene.add(pr.DirectionalLight(color=np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)]),
+                                      intensity=rng.uniform(2.0, 4.5)), pose=_look_along(sun_dir))
+        scene.add(pr.DirectionalLight(color=np.ones(3), intensity=rng.uniform(0.5, 1.2)),
+                  pose=_look_along(_unit(np.array([0.0, -0.3, -1.0]))))
+        scene.add(pr.IntrinsicsCamera(cam.fx, cam.fy, cam.cx, cam.cy, znear=0.2, zfar=400.0), pose=cam.pose)
+
+        background_nodes.append(self._sky(scene, cam, rng))
+        seg_map = {n: [0, 0, 255] for n in background_nodes}
+        seg_map.update({n: [i + 1, 0, 0] for i, n in enumerate(person_nodes)})
+        seg, depth = self.renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
+        ids = np.where(seg[..., 2] == 0, seg[..., 0].astype(np.int32), 0)
+        colour, _ = self.renderer.render(scene)
+        image = self._finish(colour, rng)
+
+        out = RealisticScene(image=image, depth=depth.astype(np.float32), instance_ids=ids, camera=cam)
+        for i, (body, position, heading) in enumerate(persons):
+            Ry = _rot_y(heading)
+            verts = body.vertices @ Ry.T + position
+            uv_all, _ = cam.project(verts)
+            full_box = pixel_box(uv_all)
+            mask = ids == i + 1
+            pts = body.keypoints13() @ Ry.T + position
+            uv, z = cam.project(pts)
+            thick = THICKNESS_FACTOR * np.sqrt(((pts[:, None, :] - verts[None, :, :]) ** 2).sum(-1)).min(1) \
+                + DEPTH_SLACK_M
+            vis, at, _ = keypoint_visibility(uv, z, thick, depth, mask)
+            dist = float(np.linalg.norm(position - cam.pose[:3, 3] * np.array([1, 0, 1])))
+            out.people.append(RealisticPerson(body.pose, dist, mask, full_box, uv.astype(np.float32), vis,
+                                              keypoint_depth=z, scene_depth=at, thickness=thick,
+                                              instance_id=i + 1))
+        return out
+
+    def _sky(self, scene, cam: Camera, rng):
+        """The sky: a self-lit quad filling the view just inside the far plane, so that
+        anti-aliased edges blend with it as with the rest of the scene."""
+        pitch = math.atan2(cam.pose[2, 1], cam.pose[1, 1])
+        horizon = cam.cy + cam.fy * math.tan(pitch)
+        image = tex.sky(rng, self.width, self.height, horizon)
+        D = SKY_DEPTH_M
+        x0, x1 = -cam.cx / cam.fx * D, (self.width - cam.cx) / cam.fx * D
+        y0, y1 = cam.cy / cam.fy * D, (cam.cy - self.height) / cam.fy * D
+        corners = np.array([(x0, y0, -D), (x1, y0, -D), (x1, y1, -D), (x0, y1, -D)])  # top-left first
+        world = corners @ cam.pose[:3, :3].T + cam.pose[:3, 3]
+        pr = self.pyrender
+        material = pr.MetallicRoughnessMaterial(baseColorFactor=[0, 0, 0, 1], metallicFactor=0.0, roughnessFactor=1.0,
+                                                emissiveTexture=self._texture(image), emissiveFactor=np.ones(3, np.float32),
+                                                doubleSided=True)
+        n = np.tile(_unit(cam.pose[:3, 2]), (4, 1)).astype(np.float32)
+        prim = pr.Primitive(positions=world.astype(np.float32), normals=n,
+                            texcoord_0=np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32),
+                            indices=np.array([[0, 1, 2], [0, 2, 3]]), material=material)
+        return scene.add(pr.Mesh([prim]))
+
+    def _finish(self, colour: np.ndarray, rng) -> np.ndarray:
+        img = colour
+        if self.options.effects:
+            img = cv2.GaussianBlur(img, (0, 0), 0.5)  # optics: a real lens is never pixel-sharp
+        return fx.apply(img, rng, tuple(self.options.effects))
+
+    def _street(self, scene, rng) -> list:
+        """Ground (paving, a road across), and rows of facades behind and beside it."""
+        pr = self.pyrender
+        nodes = []
+        road_near = rng.uniform(6, 30)
+        road_w = rng.uniform(6, 12)
+        far, side = 300.0, 150.0
+        T = self._tex
+        pav, asp = T["paving"][rng.integers(3)], T["asphalt"][rng.integers(3)]
+        for z0, z1, t, s in ((0.5, -road_near, pav, 2.0), (-road_near, -road_near - road_w, asp, 6.0),
+                             (-road_near - road_w, -far, pav, 2.0)):
+            corners = [(-side, 0, z0), (side, 0, z0), (side, 0, z1), (-side, 0, z1)]
+            nodes.append(scene.add(self._quad(corners, t, (2 * side / s, abs(z1 - z0) / s))))
+        # facades: a row behind the road, and rows along both sides of the street
+        zb = road_near + road_w + rng.uniform(2, 8)
+        x = -side
+        while x < side:
+            w = rng.uniform(8, 25)
+            self._building(scene, nodes, rng, (x, -zb), (x + w, -zb), rng.uniform(8, 30))
+            x += w
+        for sgn in (-1, 1):
+            if rng.random() < 0.7:
+                xs = sgn * rng.uniform(6, 14)
+                z = 2.0
+                while z > -zb:
+                    d = rng.uniform(8, 20)
+                    a, b = ((xs, z), (xs, z - d)) if sgn < 0 else ((xs, z - d), (xs, z))
+                    self._building(scene, nodes, rng, a, b, rng.uniform(8, 25))
+                    z -= d
+        return nodes
+
+    def _building(self, scene, nodes, rng, a, b, height):
+        """A facade quad from ground point a to b (facing the street) and its roof line."""
+        storeys = max(1, round(height / 3.2))
+        bays = max(1, round(np.hypot(b[0] - a[0], b[1] - a[1]) / 4.0))
+        t = self._tex["facade"][rng.integers(len(self._tex["facade"]))]
+        corners = [(a[0], 0, a[1]), (b[0], 0, b[1]), (b[0], height, b[1]), (a[0], height, a[1])]
+        # the texture holds 2-4 windows a side: repeat it to about one window per bay and storey
+        nodes.append(scene.add(self._quad(corners, t, (bays / 3.0, storeys / 3.0),
+                                          colour=np.clip(rng.uniform(0.8, 1.1, 3), 0, 1))))
+
+    def _place_people(self, rng, cam: Camera, count: int):
+        """Bodies on the ground at depths that give CityPersons-like pixel heights."""
+        scale = self.height / REFERENCE_HEIGHT_PX
+        lo, hi = self.options.person_px
+        placed: list[tuple[Body, np.ndarray, float]] = []
+        for _ in range(count):
+            body = self.bodies.sample(rng)
+            for _attempt in range(20):
+                px = math.exp(rng.uniform(math.log(lo * scale), math.log(hi * scale)))
+                zc = cam.fy * body.height_m / px
+                u = rng.uniform(-0.05, 1.05) * self.width
+                ground = _ground_point(cam, u, zc)
+                if ground is None:
+                    continue
+                if any(np.hypot(*(ground - p)[[0, 2]]) < 0.6 for _, p, _ in placed):
+                    continue  # two people never stand inside each other
+                heading = rng.uniform(0, 2 * math.pi)
+                verts = body.vertices @ _rot_y(heading).T + ground
+                uv, z = cam.project(verts)
+                if (z <= 0.3).any():
+                    continue
+                x1, y1, x2, y2 = pixel_box(uv)
+                if x2 <= 0 or y2 <= 0 or x1 >= self.width or y1 >= self.height or y2 - y1 < 4:
+                    continue
+                placed.append((body, ground, heading))
+                break
+        return placed
+
+    def _occluders(self, scene, rng, cam: Camera, persons, weights) -> list:
+        """Cars, poles, bins and vegetation between the camera and the people, or beside them."""
+        nodes = []
+        if not persons:
+            return nodes
+        cam_xz = cam.pose[[0, 2], 3]
+
+        def near_person():
+            _, p, _ = persons[rng.integers(len(persons))]
+            d = np.hypot(*(p[[0, 2]] - cam_xz))
+            back = rng.uniform(0.6, min(6.0, max(0.8, d - 1.5)))
+            f = max(0.05, (d - back) / max(d, 1e-6))
+            q = cam_xz + (p[[0, 2]] - cam_xz) * f
+            return np.array([q[0] + rng.normal(0, 0.4), 0.0, q[1]])
+
+        if rng.random() < weights.get("car", 0):
+            for _ in range(int(rng.integers(1, 4))):
+                nodes += self._car(scene, rng, near_person(), rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.15))
+        if rng.random() < weights.get("pole", 0):
+            for _ in range(int(rng.integers(1, 4))):
+                p = near_person()
+                kind = rng.random()
+                if kind < 0.6:    # lamp post / sign pole
+                    nodes.append(self._prim(scene, "cylinder", p, (rng.uniform(0.05, 0.14), rng.uniform(2.5, 6.5)),
+                                            rng.uniform(0.2, 0.5) * np.ones(3), metal=0.6))
+                elif kind < 0.8:  # bollard
+                    nodes.append(self._prim(scene, "cylinder", p, (rng.uniform(0.08, 0.15), rng.uniform(0.7, 1.1)),
+                                            rng.uniform(0.1, 0.6, 3)))
+                else:             # bin / box / crate
+                    nodes.append(self._prim(scene, "box", p, (rng.uniform(0.4, 1.0), rng.uniform(0.6, 1.3),
+                                                              rng.uniform(0.4, 1.0)), rng.uniform(0.1, 0.7, 3),
+                                            yaw=rng.uniform(0, math.pi)))
+        if rng.random() < weights.get("vegetation", 0):
+            for _ in range(int(rng.integers(1, 4))):
+                p = near_person()
+                if rng.random() < 0.6:
+                    nodes.append(self._bush(scene, rng, p, rng.uniform(0.4, 1.1)))
+                else:
+                    nodes.append(self._prim(scene, "box", p, (rng.uniform(1.5, 4), rng.uniform(0.6, 1.3),
+                                                              rng.uniform(0.5, 0.9)),
+                                            (0.2, 0.4, 0.12), yaw=rng.normal(0, 0.2), texture="foliage", rng=rng))
+        return nodes
+
+    def _prim(self, scene, kind, p, size, colour, yaw=0.0, metal=0.0, texture=None, rng=None):
+        import trimesh
+
+        if kind == "cylinder":
+            r, h = size
+            m = trimesh.creation.cylinder(radius=r, height=h, sections=16)
+            m.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
+        else:
+            sx, sy, sz = size
+            m = trimesh.creation.box(extents=(sx, sy, sz))
+            m.apply_transform(_homog(np.eye(3), (0, sy / 2, 0)))
+        m.apply_transform(_homog(_rot_y(yaw), p))
+        v, f = np.asarray(m.vertices), np.asarray(m.faces)
+        col = np.tile(np.asarray(colour, np.float32), (len(v), 1))
+        if texture == "foliage":
+            col *= (0.6 + 0.8 * rng.random(len(v)))[:, None].astype(np.float32)
+        return scene.add(self._solid(v, f, np.clip(col, 0, 1), rough=0.7 if metal else 0.9, metal=metal))
+
+    def _bush(self, scene, rng, p, radius):
+        import trimesh
+
+        m = trimesh.creation.icosphere(subdivisions=3, radius=radius)
+        v = np.asarray(m.vertices)
+        v = v * (1 + 0.18 * (rng.random(len(v)) - 0.5))[:, None] * np.array([1.0, rng.uniform(0.6, 1.0), 1.0])
+        v = v + p + np.array([0, radius * 0.7, 0])
+        g = np.array([rng.uniform(0.12, 0.3), rng.uniform(0.3, 0.5), rng.uniform(0.06, 0.16)], np.float32)
+        col = g * (0.5 + 0.9 * rng.random(len(v)))[:, None].astype(np.float32)
+        return scene.add(self._solid(v, np.asarray(m.faces), np.clip(col, 0, 1), rough=0.95))
+
+    def _car(self, scene, rng, p, yaw):
+        """A car: lower body, cabin with dark glass, four wheels."""
+        paint = rng.uniform(0.05, 0.9, 3) if rng.random() < 0.6 else rng.uniform(0.05, 0.9) * np.ones(3)
+        L, Wd = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.95)
+        parts = [("box", (L, 0.75, Wd), (0, 0.3, 0), paint, 0.4),
+                 ("box", (L * 0.55, 0.55, Wd * 0.9), (-0.1 * L, 1.05, 0), (0.08, 0.1, 0.12), 0.2)]
+        nodes = []
+        for kind, size, off, col, metal in parts:
+            import trimesh
+
+            m = trimesh.creation.box(extents=size)
+            m.apply_transform(_homog(np.eye(3), (off[0], off[1] + size[1] / 2, off[2])))
+            m.apply_transform(_homog(_rot_y(yaw), p))
+            nodes.append(scene.add(self._solid(np.asarray(m.vertices), np.asarray(m.faces),
+                                               np.asarray(col, np.float32), rough=0.35, metal=metal)))
+        import trimesh
+
+        for sx in (-0.35 * L, 0.33 * L):
+            for sz in (-Wd / 2, Wd / 2):
+                m = trimesh.creation.cylinder(radius=0.32, height=0.22, sections=14)
+                m.apply_transform(_homog(np.eye(3), (sx, 0.32, sz)))
+                m.apply_transform(_homog(_rot_y(yaw), p))
+                nodes.append(scene.add(self._solid(np.asarray(m.vertices), np.asarray(m.faces),
+                                                   np.array([0.04, 0.04, 0.04], np.float32), rough=0.9)))
+        return nodes
+
+    def close(self):
+        if getattr(self, "renderer", None) is not None:
+            self.renderer.delete()
+            self.renderer = None
+
+
+def _ground_point(cam: Camera, u: float, zc: float) -> np.ndarray | None:
+    """The ground point (y = 0) at depth ``zc`` along the optical axis, on the
+    vertical plane through image column ``u``."""
+    R, t = cam.pose[:3, :3], cam.pose[:3, 3]
+    xc = (u - cam.cx) / cam.fx * zc
+    # world y of camera point (xc, yc, -zc): t_y + R[1,0] xc + R[1,1] yc - R[1,2] zc = 0
+    if abs(R[1, 1]) < 1e-6:
+        return None
+    yc = -(t[1] + R[1, 0] * xc - R[1, 2] * zc) / R[1, 1]
+    p = t + R @ np.array([xc, yc, -zc])
+    return np.array([p[0], 0.0, p[2]])
+
+
+def _rot_x(a):
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _rot_y(a):
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def _rot_z(a):
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+
+
+def _homog(R, t):
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = t
+    return T
+
+
+def _unit(v):
+    return v / np.linalg.norm(v)
+
+
+def _look_along(direction: np.ndarray) -> np.ndarray:
+    """Pose of a directional light shining along ``direction`` (lights shine down their -z)."""
+    z = -_unit(direction)
+    up = np.array([0, 1.0, 0]) if abs(z[1]) < 0.95 else np.array([1.0, 0, 0])
+    x = _unit(np.cross(up, z))
+    y = np.cross(z, x)
+    return _homog(np.stack([x, y, z], axis=1), (0, 0, 0))
