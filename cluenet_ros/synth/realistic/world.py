@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from cluenet_ros import keypoints as kp
 from cluenet_ros.synth.realistic import effects as fx
 from cluenet_ros.synth.realistic import textures as tex
 from cluenet_ros.synth.realistic.bodies import REGION, Body, FigureBodies
@@ -87,6 +88,16 @@ class Camera:
     pose: np.ndarray          # (4, 4) world-from-camera (camera looks down its -z, y up)
     mount: str
 
+    @classmethod
+    def make(cls, width: int, height: int, fov_deg: float, height_m: float, pitch_deg: float = 0.0,
+             roll_deg: float = 0.0, mount: str = "car") -> "Camera":
+        """A camera at (0, height_m, 0) looking along -z, pitched (negative: down) and rolled."""
+        f = width / 2 / math.tan(math.radians(fov_deg) / 2)
+        pose = np.eye(4)
+        pose[:3, :3] = _rot_x(math.radians(pitch_deg)) @ _rot_z(math.radians(roll_deg))
+        pose[:3, 3] = (0, height_m, 0)
+        return cls(f, f, width / 2, height / 2, pose, mount)
+
     def to_camera(self, points: np.ndarray) -> np.ndarray:
         R, t = self.pose[:3, :3], self.pose[:3, 3]
         return (np.asarray(points, float) - t) @ R
@@ -108,6 +119,18 @@ class RealisticPerson(RenderedPerson):
     scene_depth: np.ndarray | None = None        # (13,) the depth buffer at each keypoint's pixel
     thickness: np.ndarray | None = None          # (13,) depth allowance of each keypoint
     instance_id: int = 0
+    coco17: np.ndarray | None = None             # (17, 2) COCO keypoints in pixels
+    coco17_visible: np.ndarray | None = None     # (17,) their depth-test visibility
+    coco17_depth: np.ndarray | None = None       # (17,) their depth
+
+
+@dataclass
+class Layout:
+    """What a scene holds before it is drawn: tests build one by hand."""
+    camera: Camera
+    persons: list            # (Body, ground position (3,), heading in radians about y)
+    occluders: list          # (kind, spec): see RealisticRenderer._add_occluder
+    street: bool = True      # ground, facades (behind and beside the people)
 
 
 @dataclass
@@ -289,29 +312,34 @@ class RealisticRenderer:
 
     # -- scene ------------------------------------------------------------------------
     def render(self, rng: np.random.Generator, people: int, occluders: dict[str, float]) -> RealisticScene:
-        pr = self.pyrender
-        W, H = self.width, self.height
+        """A random street scene with ``people`` people (fewer when no free spot is
+        found) and occluders drawn with the per-kind probabilities ``occluders``."""
         cam = self._camera(rng)
+        persons = self._place_people(rng, cam, people)
+        return self.draw(Layout(cam, persons, self._plan_occluders(rng, cam, persons, occluders)), rng)
+
+    def draw(self, layout: "Layout", rng: np.random.Generator) -> RealisticScene:
+        """Render a layout and read its truth off the render."""
+        pr = self.pyrender
+        cam, persons = layout.camera, layout.persons
         ambient = rng.uniform(0.25, 0.55)
         scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[ambient] * 3)
-        background_nodes = []
-        background_nodes += self._street(scene, rng)
-        persons = self._place_people(rng, cam, people)
-        person_nodes = []
+        background_nodes = self._street(scene, rng, persons) if layout.street else []
+        person_nodes, world_verts = [], []
         for body, position, heading in persons:
-            Ry = _rot_y(heading)
-            verts = body.vertices @ Ry.T + position
-            node = scene.add(self._solid(verts, body.faces, dress(body, rng), rough=0.9))
-            person_nodes.append(node)
-        background_nodes += self._occluders(scene, rng, cam, persons, occluders)
+            verts = body.vertices @ _rot_y(heading).T + position
+            world_verts.append(verts)
+            person_nodes.append(scene.add(self._solid(verts, body.faces, dress(body, rng), rough=0.9)))
+        for kind, spec in layout.occluders:
+            background_nodes += self._add_occluder(scene, kind, spec)
         sun_dir = _unit(np.array([rng.uniform(-1, 1), -rng.uniform(0.4, 1.2), rng.uniform(-1, 0.6)]))
         scene.add(pr.DirectionalLight(color=np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)]),
                                       intensity=rng.uniform(2.0, 4.5)), pose=_look_along(sun_dir))
         scene.add(pr.DirectionalLight(color=np.ones(3), intensity=rng.uniform(0.5, 1.2)),
                   pose=_look_along(_unit(np.array([0.0, -0.3, -1.0]))))
         scene.add(pr.IntrinsicsCamera(cam.fx, cam.fy, cam.cx, cam.cy, znear=0.2, zfar=400.0), pose=cam.pose)
-
         background_nodes.append(self._sky(scene, cam, rng))
+
         seg_map = {n: [0, 0, 255] for n in background_nodes}
         seg_map.update({n: [i + 1, 0, 0] for i, n in enumerate(person_nodes)})
         seg, depth = self.renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
@@ -320,21 +348,26 @@ class RealisticRenderer:
         image = self._finish(colour, rng)
 
         out = RealisticScene(image=image, depth=depth.astype(np.float32), instance_ids=ids, camera=cam)
-        for i, (body, position, heading) in enumerate(persons):
-            Ry = _rot_y(heading)
-            verts = body.vertices @ Ry.T + position
-            uv_all, _ = cam.project(verts)
-            full_box = pixel_box(uv_all)
+        for i, ((body, position, heading), verts) in enumerate(zip(persons, world_verts)):
             mask = ids == i + 1
-            pts = body.keypoints13() @ Ry.T + position
-            uv, z = cam.project(pts)
-            thick = THICKNESS_FACTOR * np.sqrt(((pts[:, None, :] - verts[None, :, :]) ** 2).sum(-1)).min(1) \
-                + DEPTH_SLACK_M
-            vis, at, _ = keypoint_visibility(uv, z, thick, depth, mask)
-            dist = float(np.linalg.norm(position - cam.pose[:3, 3] * np.array([1, 0, 1])))
-            out.people.append(RealisticPerson(body.pose, dist, mask, full_box, uv.astype(np.float32), vis,
-                                              keypoint_depth=z, scene_depth=at, thickness=thick,
-                                              instance_id=i + 1))
+            full_box = pixel_box(cam.project(verts)[0])
+            coco = body.coco17 @ _rot_y(heading).T + position
+            uv17, z17 = cam.project(coco)
+            # how deep each keypoint lies under its own body's surface (nearest vertex), plus slack
+            near = np.sqrt(((coco[:, None, :] - verts[None, ::2, :]) ** 2).sum(-1)).min(1)
+            thick17 = THICKNESS_FACTOR * near + DEPTH_SLACK_M
+            vis17, at17, _ = keypoint_visibility(uv17, z17, thick17, depth, mask)
+            # the 13 of the schema, exactly as keypoints.py maps COCO's 17 (the head: the
+            # mean of the face points, visible when any of them is)
+            k13 = kp.from_coco17(np.c_[uv17, np.where(vis17, 2.0, 1.0)])
+            per13 = [kp.coco17_points_to_schema(a[:, None])[:, 0] for a in (z17, at17, thick17)]
+            in_image = (k13[:, 0] >= 0) & (k13[:, 0] < self.width) & (k13[:, 1] >= 0) & (k13[:, 1] < self.height)
+            k13[~in_image, 2] = 1.0  # a head whose face points straddle the border
+            dist = float(np.hypot(*(position - cam.pose[:3, 3])[[0, 2]]))
+            out.people.append(RealisticPerson(body.pose, dist, mask, full_box, k13[:, :2].astype(np.float32),
+                                              k13[:, 2] == 2, keypoint_depth=per13[0], scene_depth=per13[1],
+                                              thickness=per13[2], instance_id=i + 1, coco17=uv17,
+                                              coco17_visible=vis17, coco17_depth=z17))
         return out
 
     def _sky(self, scene, cam: Camera, rng):
@@ -364,11 +397,13 @@ class RealisticRenderer:
             img = cv2.GaussianBlur(img, (0, 0), 0.5)  # optics: a real lens is never pixel-sharp
         return fx.apply(img, rng, tuple(self.options.effects))
 
-    def _street(self, scene, rng) -> list:
-        """Ground (paving, a road across), and rows of facades behind and beside it."""
-        pr = self.pyrender
+    def _street(self, scene, rng, persons) -> list:
+        """Ground (paving, a road across), a row of facades behind everyone and rows
+        along both sides, outside the people."""
         nodes = []
-        road_near = rng.uniform(6, 30)
+        zs = [-p[2] for _, p, _ in persons] or [10.0]
+        xs = [abs(p[0]) for _, p, _ in persons] or [0.0]
+        road_near = rng.uniform(4, 25)
         road_w = rng.uniform(6, 12)
         far, side = 300.0, 150.0
         T = self._tex
@@ -377,8 +412,7 @@ class RealisticRenderer:
                              (-road_near - road_w, -far, pav, 2.0)):
             corners = [(-side, 0, z0), (side, 0, z0), (side, 0, z1), (-side, 0, z1)]
             nodes.append(scene.add(self._quad(corners, t, (2 * side / s, abs(z1 - z0) / s))))
-        # facades: a row behind the road, and rows along both sides of the street
-        zb = road_near + road_w + rng.uniform(2, 8)
+        zb = max(road_near + road_w + rng.uniform(2, 8), max(zs) + rng.uniform(3, 10))
         x = -side
         while x < side:
             w = rng.uniform(8, 25)
@@ -386,11 +420,11 @@ class RealisticRenderer:
             x += w
         for sgn in (-1, 1):
             if rng.random() < 0.7:
-                xs = sgn * rng.uniform(6, 14)
+                xside = sgn * max(rng.uniform(6, 14), max(xs) + 1.5)
                 z = 2.0
                 while z > -zb:
                     d = rng.uniform(8, 20)
-                    a, b = ((xs, z), (xs, z - d)) if sgn < 0 else ((xs, z - d), (xs, z))
+                    a, b = ((xside, z), (xside, z - d)) if sgn < 0 else ((xside, z - d), (xside, z))
                     self._building(scene, nodes, rng, a, b, rng.uniform(8, 25))
                     z -= d
         return nodes
@@ -433,108 +467,142 @@ class RealisticRenderer:
                 break
         return placed
 
-    def _occluders(self, scene, rng, cam: Camera, persons, weights) -> list:
-        """Cars, poles, bins and vegetation between the camera and the people, or beside them."""
-        nodes = []
+    def _plan_occluders(self, rng, cam: Camera, persons, weights) -> list:
+        """Cars, poles, bollards, bins and vegetation between the camera and the people,
+        clear of them (a person never stands inside an occluder)."""
+        specs: list = []
         if not persons:
-            return nodes
+            return specs
         cam_xz = cam.pose[[0, 2], 3]
 
-        def near_person():
+        def in_front(clearance: float):
             _, p, _ = persons[rng.integers(len(persons))]
             d = np.hypot(*(p[[0, 2]] - cam_xz))
-            back = rng.uniform(0.6, min(6.0, max(0.8, d - 1.5)))
-            f = max(0.05, (d - back) / max(d, 1e-6))
-            q = cam_xz + (p[[0, 2]] - cam_xz) * f
-            return np.array([q[0] + rng.normal(0, 0.4), 0.0, q[1]])
+            if d < 2 * clearance + 2.5:  # no room between the camera and the person
+                return None
+            back = rng.uniform(clearance, min(clearance + 5.0, d - clearance - 2.0))
+            q = cam_xz + (p[[0, 2]] - cam_xz) * (d - back) / d
+            q = np.array([q[0] + rng.normal(0, 0.4), 0.0, q[1]])
+            if any(np.hypot(*(q - o)[[0, 2]]) < clearance for _, o, _ in persons):
+                return None
+            return q
+
+        def add(kind, clearance, **spec):
+            p = in_front(clearance)
+            if p is not None:
+                specs.append((kind, dict(spec, position=p)))
 
         if rng.random() < weights.get("car", 0):
             for _ in range(int(rng.integers(1, 4))):
-                nodes += self._car(scene, rng, near_person(), rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.15))
+                yaw = float(rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.15))
+                length, width = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.95)
+                paint = rng.uniform(0.05, 0.9, 3) if rng.random() < 0.6 else rng.uniform(0.05, 0.9) * np.ones(3)
+                add("car", length / 2 + 0.5, yaw=yaw, length=length, width=width, paint=paint)
         if rng.random() < weights.get("pole", 0):
             for _ in range(int(rng.integers(1, 4))):
-                p = near_person()
                 kind = rng.random()
                 if kind < 0.6:    # lamp post / sign pole
-                    nodes.append(self._prim(scene, "cylinder", p, (rng.uniform(0.05, 0.14), rng.uniform(2.5, 6.5)),
-                                            rng.uniform(0.2, 0.5) * np.ones(3), metal=0.6))
+                    add("cylinder", 0.5, radius=rng.uniform(0.05, 0.14), height=rng.uniform(2.5, 6.5),
+                        colour=rng.uniform(0.2, 0.5) * np.ones(3), metal=0.6)
                 elif kind < 0.8:  # bollard
-                    nodes.append(self._prim(scene, "cylinder", p, (rng.uniform(0.08, 0.15), rng.uniform(0.7, 1.1)),
-                                            rng.uniform(0.1, 0.6, 3)))
-                else:             # bin / box / crate
-                    nodes.append(self._prim(scene, "box", p, (rng.uniform(0.4, 1.0), rng.uniform(0.6, 1.3),
-                                                              rng.uniform(0.4, 1.0)), rng.uniform(0.1, 0.7, 3),
-                                            yaw=rng.uniform(0, math.pi)))
+                    add("cylinder", 0.5, radius=rng.uniform(0.08, 0.15), height=rng.uniform(0.7, 1.1),
+                        colour=rng.uniform(0.1, 0.6, 3), metal=0.0)
+                else:             # bin / crate / electrical box
+                    add("box", 1.2, size=(rng.uniform(0.4, 1.0), rng.uniform(0.6, 1.3), rng.uniform(0.4, 1.0)),
+                        colour=rng.uniform(0.1, 0.7, 3), yaw=rng.uniform(0, math.pi))
         if rng.random() < weights.get("vegetation", 0):
             for _ in range(int(rng.integers(1, 4))):
-                p = near_person()
                 if rng.random() < 0.6:
-                    nodes.append(self._bush(scene, rng, p, rng.uniform(0.4, 1.1)))
+                    r = rng.uniform(0.4, 1.1)
+                    add("bush", r + 0.5, radius=r, seed=int(rng.integers(1 << 31)))
                 else:
-                    nodes.append(self._prim(scene, "box", p, (rng.uniform(1.5, 4), rng.uniform(0.6, 1.3),
-                                                              rng.uniform(0.5, 0.9)),
-                                            (0.2, 0.4, 0.12), yaw=rng.normal(0, 0.2), texture="foliage", rng=rng))
-        return nodes
+                    length = rng.uniform(1.5, 4)
+                    add("hedge", length / 2 + 0.5, size=(length, rng.uniform(0.6, 1.3), rng.uniform(0.5, 0.9)),
+                        yaw=rng.normal(0, 0.2), seed=int(rng.integers(1 << 31)))
+        return specs
 
-    def _prim(self, scene, kind, p, size, colour, yaw=0.0, metal=0.0, texture=None, rng=None):
+    def _add_occluder(self, scene, kind: str, spec: dict) -> list:
+        """Nodes of one occluder. Kinds and their spec keys (besides ``position``, a
+        ground point): car (yaw, length, width, paint), cylinder (radius, height,
+        colour, metal), box (size, colour, yaw), bush (radius, seed), hedge (size, yaw, seed)."""
         import trimesh
 
+        p = np.asarray(spec["position"], float)
+        if kind == "car":
+            L, Wd, yaw = spec["length"], spec["width"], spec["yaw"]
+            parts = [((L, 0.75, Wd), (0, 0.3, 0), spec["paint"], 0.4),
+                     ((L * 0.55, 0.55, Wd * 0.9), (-0.1 * L, 1.05, 0), (0.08, 0.1, 0.12), 0.2)]
+            nodes = []
+            for size, off, col, metal in parts:
+                m = trimesh.creation.box(extents=size)
+                m.apply_transform(_homog(np.eye(3), (off[0], off[1] + size[1] / 2, off[2])))
+                nodes.append(self._mesh_node(scene, m, p, yaw, col, rough=0.35, metal=metal))
+            for sx in (-0.35 * L, 0.33 * L):
+                for sz in (-Wd / 2, Wd / 2):
+                    m = trimesh.creation.cylinder(radius=0.32, height=0.22, sections=14)
+                    m.apply_transform(_homog(np.eye(3), (sx, 0.32, sz)))
+                    nodes.append(self._mesh_node(scene, m, p, yaw, (0.04, 0.04, 0.04), rough=0.9))
+            return nodes
         if kind == "cylinder":
-            r, h = size
+            r, h = spec["radius"], spec["height"]
             m = trimesh.creation.cylinder(radius=r, height=h, sections=16)
             m.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
-        else:
-            sx, sy, sz = size
+            return [self._mesh_node(scene, m, p, 0.0, spec["colour"], rough=0.5 if spec.get("metal") else 0.9,
+                                    metal=spec.get("metal", 0.0))]
+        if kind in ("box", "hedge"):
+            sx, sy, sz = spec["size"]
             m = trimesh.creation.box(extents=(sx, sy, sz))
+            if kind == "hedge":  # leafy: subdivided, jittered, mottled green
+                m = m.subdivide().subdivide().subdivide()
             m.apply_transform(_homog(np.eye(3), (0, sy / 2, 0)))
-        m.apply_transform(_homog(_rot_y(yaw), p))
-        v, f = np.asarray(m.vertices), np.asarray(m.faces)
-        col = np.tile(np.asarray(colour, np.float32), (len(v), 1))
-        if texture == "foliage":
-            col *= (0.6 + 0.8 * rng.random(len(v)))[:, None].astype(np.float32)
-        return scene.add(self._solid(v, f, np.clip(col, 0, 1), rough=0.7 if metal else 0.9, metal=metal))
+            colours = None
+            if kind == "hedge":
+                g = np.random.default_rng(spec["seed"])
+                v = np.asarray(m.vertices)
+                m.vertices = v + g.normal(0, 0.03, v.shape) * np.array([1, 0, 1])
+                colours = _leaf_colours(g, len(v))
+            return [self._mesh_node(scene, m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), rough=0.9,
+                                    colours=colours)]
+        if kind == "bush":
+            g = np.random.default_rng(spec["seed"])
+            r = spec["radius"]
+            m = trimesh.creation.icosphere(subdivisions=3, radius=r)
+            v = np.asarray(m.vertices)
+            m.vertices = v * (1 + 0.18 * (g.random(len(v)) - 0.5))[:, None] * np.array([1.0, g.uniform(0.6, 1.0), 1.0]) \
+                + np.array([0, r * 0.7, 0])
+            return [self._mesh_node(scene, m, p, 0.0, None, rough=0.95, colours=_leaf_colours(g, len(v)))]
+        raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush or hedge")
 
-    def _bush(self, scene, rng, p, radius):
-        import trimesh
-
-        m = trimesh.creation.icosphere(subdivisions=3, radius=radius)
-        v = np.asarray(m.vertices)
-        v = v * (1 + 0.18 * (rng.random(len(v)) - 0.5))[:, None] * np.array([1.0, rng.uniform(0.6, 1.0), 1.0])
-        v = v + p + np.array([0, radius * 0.7, 0])
-        g = np.array([rng.uniform(0.12, 0.3), rng.uniform(0.3, 0.5), rng.uniform(0.06, 0.16)], np.float32)
-        col = g * (0.5 + 0.9 * rng.random(len(v)))[:, None].astype(np.float32)
-        return scene.add(self._solid(v, np.asarray(m.faces), np.clip(col, 0, 1), rough=0.95))
-
-    def _car(self, scene, rng, p, yaw):
-        """A car: lower body, cabin with dark glass, four wheels."""
-        paint = rng.uniform(0.05, 0.9, 3) if rng.random() < 0.6 else rng.uniform(0.05, 0.9) * np.ones(3)
-        L, Wd = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.95)
-        parts = [("box", (L, 0.75, Wd), (0, 0.3, 0), paint, 0.4),
-                 ("box", (L * 0.55, 0.55, Wd * 0.9), (-0.1 * L, 1.05, 0), (0.08, 0.1, 0.12), 0.2)]
-        nodes = []
-        for kind, size, off, col, metal in parts:
-            import trimesh
-
-            m = trimesh.creation.box(extents=size)
-            m.apply_transform(_homog(np.eye(3), (off[0], off[1] + size[1] / 2, off[2])))
-            m.apply_transform(_homog(_rot_y(yaw), p))
-            nodes.append(scene.add(self._solid(np.asarray(m.vertices), np.asarray(m.faces),
-                                               np.asarray(col, np.float32), rough=0.35, metal=metal)))
-        import trimesh
-
-        for sx in (-0.35 * L, 0.33 * L):
-            for sz in (-Wd / 2, Wd / 2):
-                m = trimesh.creation.cylinder(radius=0.32, height=0.22, sections=14)
-                m.apply_transform(_homog(np.eye(3), (sx, 0.32, sz)))
-                m.apply_transform(_homog(_rot_y(yaw), p))
-                nodes.append(scene.add(self._solid(np.asarray(m.vertices), np.asarray(m.faces),
-                                                   np.array([0.04, 0.04, 0.04], np.float32), rough=0.9)))
-        return nodes
+    def _mesh_node(self, scene, mesh, position, yaw, colour, rough=0.8, metal=0.0, colours=None):
+        v = np.asarray(mesh.vertices) @ _rot_y(yaw).T + position
+        if colours is None:
+            colours = np.asarray(colour, np.float32)
+        return scene.add(self._solid(v, np.asarray(mesh.faces), colours, rough=rough, metal=metal))
 
     def close(self):
-        if getattr(self, "renderer", None) is not None:
-            self.renderer.delete()
-            self.renderer = None
+        """Free this renderer's OpenGL context. The EGL display is shared by every
+        renderer of the process, so it is not terminated (pyrender's own delete would,
+        leaving the other renderers without a display)."""
+        r = getattr(self, "renderer", None)
+        if r is None:
+            return
+        self.renderer = None
+        platform = r._platform
+        platform.make_current()
+        r._renderer.delete()
+        if getattr(platform, "_egl_context", None) is not None:
+            from OpenGL.EGL import eglDestroyContext
+
+            eglDestroyContext(platform._egl_display, platform._egl_context)
+            platform._egl_context = None
+            platform._egl_display = None  # so that pyrender's __del__ does not terminate it
+        else:
+            platform.delete_context()
+
+
+def _leaf_colours(g: np.random.Generator, n: int) -> np.ndarray:
+    green = np.array([g.uniform(0.12, 0.3), g.uniform(0.3, 0.5), g.uniform(0.06, 0.16)], np.float32)
+    return np.clip(green * (0.5 + 0.9 * g.random(n))[:, None].astype(np.float32), 0, 1)
 
 
 def _ground_point(cam: Camera, u: float, zc: float) -> np.ndarray | None:

@@ -1,0 +1,290 @@
+"""The realistic synthetic world's truth (issue 18), checked against its own renders.
+
+These tests use the stand-in figure body (capsules and spheres, built in
+milliseconds) so they run on any CI machine: EGL with Mesa's software renderer,
+no GPU, no network, no anny cache. The anny body has its own test, which runs only
+where the anny cache has been built (see test_anny_body).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.cli import main as cluenet
+from cluenet_ros.synth.realistic import poses as P
+from cluenet_ros.synth.realistic.bodies import FigureBodies
+from cluenet_ros.synth.realistic.world import (KEYPOINT_TOLERANCE_PX, Camera, Layout, RealisticRenderer,
+                                               WorldOptions, keypoint_visibility, pixel_box)
+
+W, H = 384, 192
+OPTIONS = WorldOptions(body="figure", person_px=(250.0, 900.0), effects=("noise",))
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = RealisticRenderer(W, H, 6, OPTIONS)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def scenes(renderer):
+    out = []
+    for k in range(6):
+        rng = np.random.default_rng([5, k])
+        out.append(renderer.render(rng, 5, {"car": 0.6, "pole": 0.6, "vegetation": 0.6}))
+    return out
+
+
+def near(mask: np.ndarray, x: float, y: float, r: int = KEYPOINT_TOLERANCE_PX) -> bool:
+    c, rr = int(x), int(y)
+    return bool(mask[max(rr - r, 0):rr + r + 1, max(c - r, 0):c + r + 1].any())
+
+
+def test_scenes_hold_people_of_several_sizes(scenes):
+    people = [p for s in scenes for p in s.people if p.visible_mask.any()]
+    assert len(people) >= 15
+    heights = [p.full_box[3] - p.full_box[1] for p in people]
+    assert min(heights) < 60 and max(heights) > 80
+    assert {s.camera.mount for s in scenes} <= {"car", "pole"}
+
+
+def test_visible_keypoints_land_on_their_own_mask(scenes):
+    visible = hidden = 0
+    for s in scenes:
+        for p in s.people:
+            for (x, y), v in zip(p.keypoints, p.keypoint_visible):
+                if v:
+                    visible += 1
+                    assert near(p.visible_mask, x, y), (x, y)
+                    assert s.instance_ids[int(y), int(x)] in (0, p.instance_id)  # nothing else in front
+                else:
+                    hidden += 1
+    assert visible > 50 and hidden > 10
+
+
+def test_hidden_flags_agree_with_the_depth_buffer(scenes):
+    checked = 0
+    for s in scenes:
+        for p in s.people:
+            for i in range(kp.NUM_KEYPOINTS):
+                x, y = p.keypoints[i]
+                inside = 0 <= x < W and 0 <= y < H
+                if not inside:
+                    assert not p.keypoint_visible[i]
+                    continue
+                if i == kp.INDEX["head"]:
+                    continue  # the head's flag is its face points' (checked below)
+                d = s.depth[int(y), int(x)]
+                occluded = 0 < d < p.keypoint_depth[i] - p.thickness[i]
+                assert p.keypoint_visible[i] == (not occluded and near(p.visible_mask, x, y))
+                if occluded:  # what is in front at that pixel is nearer than the keypoint
+                    assert d < p.keypoint_depth[i]
+                checked += 1
+            face = list(kp.COCO_FACE)
+            x, y = p.keypoints[kp.INDEX["head"]]
+            head_inside = 0 <= x < W and 0 <= y < H
+            assert p.keypoint_visible[kp.INDEX["head"]] == (head_inside and p.coco17_visible[face].any())
+            np.testing.assert_allclose(p.keypoints[kp.INDEX["head"]], p.coco17[face].mean(axis=0), atol=1e-3)
+    assert checked > 100
+
+
+def test_visible_mask_inside_full_box_and_full_box_is_the_lone_body(renderer, scenes):
+    for s in scenes[:3]:
+        for p in s.people:
+            if not p.visible_mask.any():
+                continue
+            rows, cols = np.nonzero(p.visible_mask)
+            x1, y1, x2, y2 = p.full_box
+            assert x1 <= cols.min() and cols.max() + 1 <= x2 and y1 <= rows.min() and rows.max() + 1 <= y2
+    # the full box is the mask's box of the person drawn alone (no street, no occluders)
+    renderer_rng = np.random.default_rng(9)
+    cam = Camera.make(W, H, 60.0, 1.5, -3.0)
+    body = FigureBodies().sample(renderer_rng)
+    for x, z, heading in ((0.0, -6.0, 0.3), (2.5, -9.0, 2.0), (-1.5, -4.0, 4.0), (-2.9, -5.0, 4.0)):
+        layout = Layout(cam, [(body, np.array([x, 0.0, z]), heading)], [], street=False)
+        alone = renderer.draw(layout, np.random.default_rng(1)).people[0]
+        rows, cols = np.nonzero(alone.visible_mask)
+        mask_box = np.array((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1))
+        box = np.array(alone.full_box)
+        if box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H:
+            assert np.abs(mask_box - box).max() <= 1, (mask_box, box)
+        else:  # cut by the image border: the mask lies inside the box's part in the image
+            assert box[0] <= mask_box[0] and box[1] <= mask_box[1] and mask_box[2] <= box[2] and mask_box[3] <= box[3]
+            # and it reaches the border on each side where the body runs out of the image
+            for side, beyond, border in ((0, box[0] < 0, 0), (1, box[1] < 0, 0), (2, box[2] > W, W),
+                                         (3, box[3] > H, H)):
+                if beyond:
+                    assert mask_box[side] == border, (mask_box, box)
+
+
+def test_a_person_behind_a_wall_has_its_legs_hidden_and_its_head_visible(renderer):
+    cam = Camera.make(W, H, 50.0, 1.6, 0.0)
+    angles = {"torso_lean": 0.0, "head_yaw": 0.0, "head_pitch": 0.0}
+    for side in "lr":  # standing straight, arms hanging
+        angles.update({f"hip_flex_{side}": 0.0, f"knee_flex_{side}": 5.0, f"hip_abd_{side}": 4.0,
+                       f"shoulder_flex_{side}": 0.0, f"shoulder_abd_{side}": 10.0, f"elbow_flex_{side}": 10.0})
+    body = FigureBodies().build(P.from_angles("stand", angles), height=1.75)
+    person = (body, np.array([0.0, 0.0, -8.0]), 0.0)  # facing the camera
+    wall = ("box", {"position": np.array([0.0, 0.0, -5.0]), "size": (3.0, 1.1, 0.3), "colour": (0.5, 0.5, 0.5),
+                    "yaw": 0.0})
+    open_view = renderer.draw(Layout(cam, [person], [], street=False), np.random.default_rng(2)).people[0]
+    behind = renderer.draw(Layout(cam, [person], [wall], street=False), np.random.default_rng(2))
+    p = behind.people[0]
+    legs = [kp.INDEX[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
+    upper = [kp.INDEX[n] for n in ("head", "left_shoulder", "right_shoulder")]
+    knees = legs[:2]
+    assert open_view.keypoint_visible[upper + knees].all()
+    assert not p.keypoint_visible[legs].any() and p.keypoint_visible[upper].all()
+    for i in legs:  # the wall (5 m) is what the depth buffer holds at the hidden knees and ankles
+        x, y = p.keypoints[i]
+        assert behind.depth[int(y), int(x)] == pytest.approx(5.0 - 0.15, abs=0.05)
+        assert p.keypoint_depth[i] == pytest.approx(8.0, abs=0.3)
+    # the same keypoints project to the same pixels with and without the wall
+    np.testing.assert_allclose(p.keypoints, open_view.keypoints, atol=1e-4)
+    assert p.full_box == open_view.full_box
+    assert p.visible_mask.sum() < 0.7 * open_view.visible_mask.sum()
+
+
+def test_a_person_seen_from_behind_hides_the_far_side():
+    """Self-occlusion is a depth test too: from behind, the face points are hidden by the
+    head and the ears are not."""
+    r = RealisticRenderer(256, 256, 1, WorldOptions(body="figure", effects=()))
+    try:
+        cam = Camera.make(256, 256, 30.0, 1.6, 0.0)
+        body = FigureBodies().build(P.sample_stand(np.random.default_rng(4)), height=1.75)
+        s = r.draw(Layout(cam, [(body, np.array([0.0, 0.0, -5.0]), math.pi)], [], street=False),
+                   np.random.default_rng(0))
+        p = s.people[0]
+        vis = dict(zip(kp.COCO_NAMES, p.coco17_visible))
+        assert not vis["nose"] and not vis["left_eye"] and not vis["right_eye"]
+        assert vis["left_ear"] or vis["right_ear"]
+    finally:
+        r.close()
+
+
+def test_keypoint_visibility_function():
+    depth = np.full((10, 10), 20.0, np.float32)
+    depth[:, :5] = 3.0  # something 3 m away covers the left half
+    own = np.ones((10, 10), bool)
+    uv = np.array([[2.5, 5.0], [7.5, 5.0], [12.0, 5.0], [7.5, 5.0]])
+    z = np.array([10.0, 10.0, 10.0, 10.0])
+    thick = np.full(4, 0.1)
+    vis, at, inside = keypoint_visibility(uv, z, thick, depth, own)
+    assert vis.tolist() == [False, True, False, True] and inside.tolist() == [True, True, False, True]
+    assert at[0] == 3.0 and np.isnan(at[2])
+    own[:] = False  # not near its own body: hidden whatever the depth
+    assert not keypoint_visibility(uv, z, thick, depth, own)[0].any()
+
+
+def test_pixel_box_follows_the_rasteriser_rule():
+    # a shape spanning x in [2.4, 7.6]: pixel centres 2.5 .. 7.5 are covered -> columns 2..7, box 2..8
+    assert pixel_box(np.array([[2.4, 1.0], [7.6, 3.0]])) == (2.0, 1.0, 8.0, 3.0)
+    assert pixel_box(np.array([[2.6, 0.6], [7.4, 3.4]])) == (3.0, 1.0, 7.0, 3.0)
+
+
+def test_poses_stay_within_their_limits():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        pose = P.sample_walk(rng) if rng.random() < 0.5 else P.sample_stand(rng)
+        for name, value in pose.angles.items():
+            key = name[:-2] if name[-2:] in ("_l", "_r") else name
+            lo, hi = P.JOINT_LIMITS_DEG[key]
+            assert lo <= value <= hi, (name, value)
+        for R in pose.rotations.values():
+            np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-9)
+        body = FigureBodies().build(pose)
+        k = dict(zip(kp.NAMES, body.keypoints13()))
+        assert k["head"][1] > k["left_shoulder"][1] > k["left_hip"][1] > k["left_knee"][1] > k["left_ankle"][1]
+        assert body.vertices[:, 1].min() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mocap_clips_retarget_to_upright_bodies():
+    from cluenet_ros.synth.realistic.retarget import MocapPoses
+
+    m = MocapPoses()
+    try:
+        rng = np.random.default_rng(1)
+        kinds = set()
+        for _ in range(30):
+            pose = m.sample(rng)
+            kinds.add(pose.kind)
+            body = FigureBodies().build(pose)
+            k = dict(zip(kp.NAMES, body.keypoints13()))
+            shoulders = (k["left_shoulder"] + k["right_shoulder"]) / 2
+            hips = (k["left_hip"] + k["right_hip"]) / 2
+            if pose.kind in ("mocap:walk", "mocap:run"):
+                assert shoulders[1] > hips[1] + 0.3          # upright
+                assert k["left_shoulder"][0] > k["right_shoulder"][0]  # left on +x: facing +z
+            bone = np.linalg.norm(k["left_knee"] - k["left_hip"])
+            assert bone == pytest.approx(0.42, abs=0.01)   # rotations keep the figure's segment lengths
+        assert "mocap:walk" in kinds
+    finally:
+        m.close()
+
+
+def test_coco17_points_to_schema():
+    pts = np.arange(17 * 3, dtype=float).reshape(17, 3)
+    out = kp.coco17_points_to_schema(pts)
+    assert out.shape == (13, 3)
+    np.testing.assert_array_equal(out[kp.INDEX["left_wrist"]], pts[kp.COCO_NAMES.index("left_wrist")])
+    np.testing.assert_array_equal(out[kp.INDEX["head"]], pts[:5].mean(axis=0))
+    with pytest.raises(ValueError, match="COCO keypoint positions"):
+        kp.coco17_points_to_schema(pts[:13])
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("realistic")
+    assert cluenet(["synth", "--world", "realistic", "--body", "figure", "--out", str(out), "--images", "4",
+                    "--seed", "3", "--size", f"{W}x{H}", "--people", "3-5", "--person-px", "250-900",
+                    "--split", "train"]) == 0
+    return out
+
+
+def test_written_dataset_masks_boxes_and_keypoints_agree(dataset):
+    root = dataset / "train"
+    cp = json.loads((root / "citypersons.json").read_text())
+    coco = json.loads((root / "coco_keypoints.json").read_text())
+    images = {i["id"]: i for i in cp["images"]}
+    assert len(cp["annotations"]) >= 8
+    for a, c in zip(cp["annotations"], coco["annotations"]):
+        inst = cv2.imread(str(root / images[a["image_id"]]["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        mask = inst == a["instance_id"]
+        rows, cols = np.nonzero(mask)
+        vx, vy, vw, vh = a["vis_bbox"]
+        assert (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1) == (vx, vy, vx + vw, vy + vh)
+        x, y, w, h = a["bbox"]
+        assert x <= vx and y <= vy and vx + vw <= x + w and vy + vh <= y + h
+        for kx, ky, v in np.asarray(c["keypoints_full"]).reshape(13, 3):
+            if v == 2:
+                assert near(mask, kx, ky)
+        assert c["clip"] in ("walk", "stand") or c["clip"].startswith("mocap:")
+
+
+def test_same_seed_gives_the_same_realistic_dataset(dataset, tmp_path):
+    again = tmp_path / "again"
+    assert cluenet(["synth", "--world", "realistic", "--body", "figure", "--out", str(again), "--images", "4",
+                    "--seed", "3", "--size", f"{W}x{H}", "--people", "3-5", "--person-px", "250-900",
+                    "--split", "train"]) == 0
+    for name in ("citypersons.json", "coco_keypoints.json", "images/000002.png", "masks/000002_instances.png"):
+        assert (again / "train" / name).read_bytes() == (dataset / "train" / name).read_bytes(), name
+
+
+def test_bad_world_options_give_one_line_errors(tmp_path, capsys):
+    cases = [(["--body", "lego"], "body 'lego'"), (["--effects", "bloom"], "effects ['bloom']"),
+             (["--camera", "drone=1"], "camera mount drone"), (["--poses", "dance=1"], "pose dance"),
+             (["--camera", "car=x"], "camera mount 'car=x'")]
+    for extra, message in cases:
+        assert cluenet(["synth", "--world", "realistic", "--out", str(tmp_path), "--images", "1", *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert cluenet(["synth", "--world", "realistic", "--domain", "target", "--out", str(tmp_path),
+                    "--images", "1"]) == 2
+    assert "no target domain" in capsys.readouterr().err
