@@ -170,10 +170,10 @@ def keypoint_visibility(uv: np.ndarray, kp_depth: np.ndarray, thickness: np.ndar
 
 
 def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals."""
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
+    idx = f.ravel()
+    n = np.stack([np.bincount(idx, np.repeat(fn[:, k], 3), minlength=len(v)) for k in range(3)], axis=1)
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
@@ -201,8 +201,9 @@ def dress(body: Body, rng: np.random.Generator) -> np.ndarray:
     colours["trousers"] = cloth() if rng.random() < 0.8 else colours["shirt"] * 0.6
     if rng.random() < 0.25:  # shorts or a skirt: bare lower legs
         colours["trousers_low"] = skin
-    colours["shoes"] = np.clip(rng.choice(np.array([[0.05, 0.05, 0.05], [0.9, 0.9, 0.9], [0.35, 0.2, 0.1]],
-                                                   np.float32)) * rng.uniform(0.8, 1.2), 0, 1)
+    colours["shoes"] = np.clip(rng.choice(np.array([[0.05, 0.05, 0.05], [0.2, 0.2, 0.22], [0.9, 0.9, 0.9],
+                                                    [0.25, 0.14, 0.07], [0.1, 0.15, 0.35]], np.float32))
+                               * rng.uniform(0.8, 1.2), 0, 1)
     out = np.empty((len(body.vertices), 3), np.float32)
     for name, i in REGION.items():
         out[body.regions == i] = colours[name]
@@ -277,6 +278,25 @@ class RealisticRenderer:
                             material=self._material(texture, colour))
         return pr.Mesh([prim])
 
+    def _quads(self, quads, texture):
+        """Textured quads sharing one texture as one primitive; each is (corners, repeat, tint)."""
+        pr = self.pyrender
+        pos, nrm, uvs, cols, idx = [], [], [], [], []
+        for k, (corners, repeat, tint) in enumerate(quads):
+            c = np.asarray(corners, np.float32)
+            n = np.cross(c[1] - c[0], c[3] - c[0])
+            pos.append(c)
+            nrm.append(np.tile(n / np.linalg.norm(n), (4, 1)))
+            uvs.append(np.array([[0, 0], [repeat[0], 0], [repeat[0], repeat[1]], [0, repeat[1]]]))
+            cols.append(np.tile(np.r_[tint, 1.0], (4, 1)))
+            idx.append(np.array([[0, 1, 2], [0, 2, 3]]) + 4 * k)
+        prim = pr.Primitive(positions=np.concatenate(pos).astype(np.float32),
+                            normals=np.concatenate(nrm).astype(np.float32),
+                            texcoord_0=np.concatenate(uvs).astype(np.float32),
+                            color_0=np.concatenate(cols).astype(np.float32), indices=np.concatenate(idx),
+                            material=self._material(texture))
+        return pr.Mesh([prim])
+
     def _solid(self, vertices, faces, colours, rough=0.8, metal=0.0):
         pr = self.pyrender
         v = np.asarray(vertices, np.float32)
@@ -330,8 +350,15 @@ class RealisticRenderer:
             verts = body.vertices @ _rot_y(heading).T + position
             world_verts.append(verts)
             person_nodes.append(scene.add(self._solid(verts, body.faces, dress(body, rng), rough=0.9)))
+        self._solids = []
         for kind, spec in layout.occluders:
-            background_nodes += self._add_occluder(scene, kind, spec)
+            self._add_occluder(kind, spec)
+        if self._solids:  # all occluders in one draw call: far fewer OpenGL calls per frame
+            v = [x[0] for x in self._solids]
+            offsets = np.cumsum([0] + [len(x) for x in v[:-1]])
+            faces = np.concatenate([x[1] + o for x, o in zip(self._solids, offsets)])
+            cols = np.concatenate([np.broadcast_to(np.asarray(x[2], np.float32), (len(x[0]), 3)) for x in self._solids])
+            background_nodes.append(scene.add(self._solid(np.concatenate(v), faces, cols, rough=0.6, metal=0.1)))
         sun_dir = _unit(np.array([rng.uniform(-1, 1), -rng.uniform(0.4, 1.2), rng.uniform(-1, 0.6)]))
         scene.add(pr.DirectionalLight(color=np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)]),
                                       intensity=rng.uniform(2.0, 4.5)), pose=_look_along(sun_dir))
@@ -413,6 +440,7 @@ class RealisticRenderer:
             corners = [(-side, 0, z0), (side, 0, z0), (side, 0, z1), (-side, 0, z1)]
             nodes.append(scene.add(self._quad(corners, t, (2 * side / s, abs(z1 - z0) / s))))
         zb = max(road_near + road_w + rng.uniform(2, 8), max(zs) + rng.uniform(3, 10))
+        self._facades = {}
         x = -side
         while x < side:
             w = rng.uniform(8, 25)
@@ -427,25 +455,28 @@ class RealisticRenderer:
                     a, b = ((xside, z), (xside, z - d)) if sgn < 0 else ((xside, z - d), (xside, z))
                     self._building(scene, nodes, rng, a, b, rng.uniform(8, 25))
                     z -= d
+        for t, quads in self._facades.items():  # one draw call per facade texture
+            nodes.append(scene.add(self._quads(quads, self._tex["facade"][t])))
         return nodes
 
     def _building(self, scene, nodes, rng, a, b, height):
         """A facade quad from ground point a to b (facing the street) and its roof line."""
         storeys = max(1, round(height / 3.2))
         bays = max(1, round(np.hypot(b[0] - a[0], b[1] - a[1]) / 4.0))
-        t = self._tex["facade"][rng.integers(len(self._tex["facade"]))]
+        t = int(rng.integers(len(self._tex["facade"])))
         corners = [(a[0], 0, a[1]), (b[0], 0, b[1]), (b[0], height, b[1]), (a[0], height, a[1])]
         # the texture holds 2-4 windows a side: repeat it to about one window per bay and storey
-        nodes.append(scene.add(self._quad(corners, t, (bays / 3.0, storeys / 3.0),
-                                          colour=np.clip(rng.uniform(0.8, 1.1, 3), 0, 1))))
+        self._facades.setdefault(t, []).append((corners, (bays / 3.0, storeys / 3.0),
+                                                np.clip(rng.uniform(0.8, 1.1, 3), 0, 1)))
 
     def _place_people(self, rng, cam: Camera, count: int):
         """Bodies on the ground at depths that give CityPersons-like pixel heights."""
         scale = self.height / REFERENCE_HEIGHT_PX
         lo, hi = self.options.person_px
         placed: list[tuple[Body, np.ndarray, float]] = []
-        for _ in range(count):
-            body = self.bodies.sample(rng)
+        many = getattr(self.bodies, "sample_many", None)  # anny: one batched evaluation per image
+        bodies = many(rng, count) if many else [self.bodies.sample(rng) for _ in range(count)]
+        for body in bodies:
             for _attempt in range(20):
                 px = math.exp(rng.uniform(math.log(lo * scale), math.log(hi * scale)))
                 zc = cam.fy * body.height_m / px
@@ -521,8 +552,8 @@ class RealisticRenderer:
                         yaw=rng.normal(0, 0.2), seed=int(rng.integers(1 << 31)))
         return specs
 
-    def _add_occluder(self, scene, kind: str, spec: dict) -> list:
-        """Nodes of one occluder. Kinds and their spec keys (besides ``position``, a
+    def _add_occluder(self, kind: str, spec: dict) -> None:
+        """Adds one occluder's meshes to the frame's solids. Kinds and their spec keys (besides ``position``, a
         ground point): car (yaw, length, width, paint), cylinder (radius, height,
         colour, metal), box (size, colour, yaw), bush (radius, seed), hedge (size, yaw, seed)."""
         import trimesh
@@ -532,23 +563,21 @@ class RealisticRenderer:
             L, Wd, yaw = spec["length"], spec["width"], spec["yaw"]
             parts = [((L, 0.75, Wd), (0, 0.3, 0), spec["paint"], 0.4),
                      ((L * 0.55, 0.55, Wd * 0.9), (-0.1 * L, 1.05, 0), (0.08, 0.1, 0.12), 0.2)]
-            nodes = []
             for size, off, col, metal in parts:
                 m = trimesh.creation.box(extents=size)
                 m.apply_transform(_homog(np.eye(3), (off[0], off[1] + size[1] / 2, off[2])))
-                nodes.append(self._mesh_node(scene, m, p, yaw, col, rough=0.35, metal=metal))
+                self._mesh_node(m, p, yaw, col)
             for sx in (-0.35 * L, 0.33 * L):
                 for sz in (-Wd / 2, Wd / 2):
                     m = trimesh.creation.cylinder(radius=0.32, height=0.22, sections=14)
                     m.apply_transform(_homog(np.eye(3), (sx, 0.32, sz)))
-                    nodes.append(self._mesh_node(scene, m, p, yaw, (0.04, 0.04, 0.04), rough=0.9))
-            return nodes
+                    self._mesh_node(m, p, yaw, (0.04, 0.04, 0.04))
+            return
         if kind == "cylinder":
             r, h = spec["radius"], spec["height"]
             m = trimesh.creation.cylinder(radius=r, height=h, sections=16)
             m.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
-            return [self._mesh_node(scene, m, p, 0.0, spec["colour"], rough=0.5 if spec.get("metal") else 0.9,
-                                    metal=spec.get("metal", 0.0))]
+            return self._mesh_node(m, p, 0.0, spec["colour"])
         if kind in ("box", "hedge"):
             sx, sy, sz = spec["size"]
             m = trimesh.creation.box(extents=(sx, sy, sz))
@@ -561,8 +590,7 @@ class RealisticRenderer:
                 v = np.asarray(m.vertices)
                 m.vertices = v + g.normal(0, 0.03, v.shape) * np.array([1, 0, 1])
                 colours = _leaf_colours(g, len(v))
-            return [self._mesh_node(scene, m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), rough=0.9,
-                                    colours=colours)]
+            return self._mesh_node(m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), colours=colours)
         if kind == "bush":
             g = np.random.default_rng(spec["seed"])
             r = spec["radius"]
@@ -570,14 +598,12 @@ class RealisticRenderer:
             v = np.asarray(m.vertices)
             m.vertices = v * (1 + 0.18 * (g.random(len(v)) - 0.5))[:, None] * np.array([1.0, g.uniform(0.6, 1.0), 1.0]) \
                 + np.array([0, r * 0.7, 0])
-            return [self._mesh_node(scene, m, p, 0.0, None, rough=0.95, colours=_leaf_colours(g, len(v)))]
+            return self._mesh_node(m, p, 0.0, None, colours=_leaf_colours(g, len(v)))
         raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush or hedge")
 
-    def _mesh_node(self, scene, mesh, position, yaw, colour, rough=0.8, metal=0.0, colours=None):
+    def _mesh_node(self, mesh, position, yaw, colour, colours=None) -> None:
         v = np.asarray(mesh.vertices) @ _rot_y(yaw).T + position
-        if colours is None:
-            colours = np.asarray(colour, np.float32)
-        return scene.add(self._solid(v, np.asarray(mesh.faces), colours, rough=rough, metal=metal))
+        self._solids.append((v, np.asarray(mesh.faces), colours if colours is not None else colour))
 
     def close(self):
         """Free this renderer's OpenGL context. The EGL display is shared by every
