@@ -288,3 +288,18 @@ def test_bad_world_options_give_one_line_errors(tmp_path, capsys):
     assert cluenet(["synth", "--world", "realistic", "--domain", "target", "--out", str(tmp_path),
                     "--images", "1"]) == 2
     assert "no target domain" in capsys.readouterr().err
+
+
+def test_antialiasing_changes_the_picture_not_the_truth(renderer):
+    fast = RealisticRenderer(W, H, 6, WorldOptions(body="figure", person_px=(250.0, 900.0), effects=(),
+                                                   antialias=False))
+    try:
+        a = renderer.render(np.random.default_rng(11), 4, {"car": 1.0, "pole": 1.0})
+        b = fast.render(np.random.default_rng(11), 4, {"car": 1.0, "pole": 1.0})
+        np.testing.assert_array_equal(a.instance_ids, b.instance_ids)
+        np.testing.assert_allclose(a.depth, b.depth, rtol=1e-4)  # depth-buffer rounding differs
+        for p, q in zip(a.people, b.people):
+            np.testing.assert_array_equal(p.keypoint_visible, q.keypoint_visible)
+        assert not np.array_equal(a.image, b.image)
+    finally:
+        fast.close()

@@ -175,12 +175,13 @@ class AnnyBodies:
                 for j in range(len(self.labels)):
                     deltas[b, j, :3, :3] = G[j] @ rest_poses[b, j, :3, :3]
                 deltas[b, 0, :3, 3] = rest_poses[b, 0, :3, 3]
-            from anny.models.rigged_model import RiggedModelWithLinearBlendShapes
-
-            out = RiggedModelWithLinearBlendShapes.forward(m, torch.as_tensor(deltas, dtype=m.dtype), coeffs,
-                                                          pose_parameterization="world-orient")
-            coco = self.regressor(out)[:, self.coco_rows].numpy()
-            verts = out["vertices"].numpy()
+            # anny's forward() without evaluating the rest model a second time
+            transforms, _ = m.get_bone_transforms(torch.as_tensor(deltas, dtype=m.dtype), rest["rest_bone_poses"],
+                                                  pose_parameterization="world-orient")
+            posed = m.get_skinned_vertices(bone_transforms=transforms,
+                                           rest_vertices=rest["rest_vertices"].expand(B, -1, -1))
+            coco = self.regressor({"vertices": posed})[:, self.coco_rows].numpy()
+            verts = posed.numpy()
             rest_verts = rest["rest_vertices"].numpy()
         bodies = []
         for b in range(B):

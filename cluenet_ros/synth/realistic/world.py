@@ -52,6 +52,7 @@ class WorldOptions:
     person_px: tuple[float, float] = (30.0, 400.0)      # full-body height range at 1024 rows
     poses: tuple[tuple[str, float], ...] = (("walk", 0.5), ("stand", 0.3), ("mocap", 0.2))
     fov_deg: tuple[float, float] = (40.0, 75.0)           # horizontal field of view
+    antialias: bool = True   # 4x multisampling in the colour pass (off: about 30% less CPU per image)
 
     def validate(self) -> "WorldOptions":
         if self.body not in BODIES:
@@ -254,6 +255,8 @@ class RealisticRenderer:
             "foliage": [self._texture(tex.foliage(trng)) for _ in range(3)],
         }
         self.renderer = pr.OffscreenRenderer(width, height)
+        if not self.options.antialias:
+            _single_sample(self.renderer._renderer)
 
     # -- assets ----------------------------------------------------------------------
     def _texture(self, img: np.ndarray):
@@ -624,6 +627,27 @@ class RealisticRenderer:
             platform._egl_display = None  # so that pyrender's __del__ does not terminate it
         else:
             platform.delete_context()
+
+
+def _single_sample(renderer) -> None:
+    """Make this pyrender renderer's main framebuffer single-sampled. pyrender always
+    allocates 4x multisampled buffers; while this renderer configures them, its
+    allocation call stores single-sampled ones (other renderers are unaffected)."""
+    import pyrender.renderer as prr
+    from OpenGL.GL import glRenderbufferStorage
+
+    configure = renderer._configure_main_framebuffer
+
+    def single_sampled():
+        multisample = prr.glRenderbufferStorageMultisample
+        prr.glRenderbufferStorageMultisample = lambda target, samples, fmt, w, h: glRenderbufferStorage(
+            target, fmt, w, h)
+        try:
+            configure()
+        finally:
+            prr.glRenderbufferStorageMultisample = multisample
+
+    renderer._configure_main_framebuffer = single_sampled
 
 
 def _leaf_colours(g: np.random.Generator, n: int) -> np.ndarray:
