@@ -651,8 +651,8 @@ def _single_sample(renderer) -> None:
 
 
 def _leaf_colours(g: np.random.Generator, n: int) -> np.ndarray:
-    green = np.array([g.uniform(0.12, 0.3), g.uniform(0.3, 0.5), g.uniform(0.06, 0.16)], np.float32)
-    return np.clip(green * (0.5 + 0.9 * g.random(n))[:, None].astype(np.float32), 0, 1)
+    green = np.array([g.uniform(0.07, 0.2), g.uniform(0.17, 0.33), g.uniform(0.04, 0.1)], np.float32)
+    return np.clip(green * (0.4 + 1.0 * g.random(n))[:, None].astype(np.float32), 0, 1)
 
 
 def _ground_point(cam: Camera, u: float, zc: float) -> np.ndarray | None:
