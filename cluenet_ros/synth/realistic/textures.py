@@ -1,5 +1,4 @@
-"""Procedural textures for the realistic world: facades, asphalt, paving, foliage,
-car paint and sky. All are drawn from a numpy generator, so a seed gives the same
+"""Procedural textures for the realistic world: facades, asphalt, paving and sky. All are drawn from a numpy generator, so a seed gives the same
 textures on every machine, and no third-party image is needed.
 
 Textures are (H, W, 3) uint8 RGB.
@@ -73,13 +72,6 @@ def paving(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     lines = (np.arange(size) % tile == 0)
     img[lines] *= 0.7
     img[:, lines] *= 0.7
-    return _finish(img)
-
-
-def foliage(rng: np.random.Generator, size: int = 128) -> np.ndarray:
-    n = smooth_noise(rng, size, size, 6, 3)
-    green = np.array([rng.uniform(0.12, 0.3), rng.uniform(0.3, 0.5), rng.uniform(0.06, 0.18)], np.float32)
-    img = green * (0.45 + 1.0 * n)[..., None]
     return _finish(img)
 
 

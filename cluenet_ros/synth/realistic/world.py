@@ -252,7 +252,6 @@ class RealisticRenderer:
             "facade": [self._texture(tex.facade(trng)) for _ in range(12)],
             "asphalt": [self._texture(tex.asphalt(trng)) for _ in range(3)],
             "paving": [self._texture(tex.paving(trng)) for _ in range(3)],
-            "foliage": [self._texture(tex.foliage(trng)) for _ in range(3)],
         }
         self.renderer = pr.OffscreenRenderer(width, height)
         if not self.options.antialias:
@@ -612,6 +611,9 @@ class RealisticRenderer:
         """Free this renderer's OpenGL context. The EGL display is shared by every
         renderer of the process, so it is not terminated (pyrender's own delete would,
         leaving the other renderers without a display)."""
+        mocap = getattr(getattr(self, "bodies", None), "mocap", None)
+        if mocap is not None:
+            mocap.close()
         r = getattr(self, "renderer", None)
         if r is None:
             return
