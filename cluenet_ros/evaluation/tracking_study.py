@@ -1,0 +1,151 @@
+"""MOTA and IDF1 of the tracker on synthetic sequences with true identities
+(py-motmetrics), from the truth plus a realistic detector's noise, or from the
+model's own detections on the rendered frames.
+
+    python -m cluenet_ros.evaluation.tracking_study truth-noise --seeds 0-9 --frames 150
+    python -m cluenet_ros.evaluation.tracking_study model --weights models/cluenet_demo.pt --frames 80
+
+A person counts as a true object in a frame where at least ``min_visibility`` of
+its full-body box is visible (a hidden person may be kept by the tracker, but is
+not required of it); boxes match at IoU >= 0.5.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cluenet_ros.synth.sequence import DetectorNoise, make_sequence, noisy_detections
+from cluenet_ros.tracking import ByteTracker, TrackerConfig, iou_matrix
+
+MIN_VISIBILITY = 0.25
+IOU = 0.5
+
+
+def _accumulate(acc, truth_ids, truth_boxes, hyp_ids, hyp_boxes) -> None:
+    # the distance matrix motmetrics expects: 1 - IoU, NaN where no match is allowed
+    # (motmetrics 1.4's own iou_matrix uses np.asfarray, which NumPy 2 removed)
+    iou = iou_matrix(np.asarray(truth_boxes).reshape(-1, 4), np.asarray(hyp_boxes).reshape(-1, 4))
+    dist = np.where(iou >= IOU, 1.0 - iou, np.nan)
+    acc.update(list(truth_ids), list(hyp_ids), dist)
+
+
+def _summarise(accs, names) -> dict:
+    import motmetrics as mm
+
+    mh = mm.metrics.create()
+    metrics = ["mota", "idf1", "num_switches", "num_misses", "num_false_positives", "num_objects",
+               "num_unique_objects", "mostly_tracked"]
+    s = mh.compute_many(accs, metrics=metrics, names=names, generate_overall=True)
+    row = s.loc["OVERALL"]
+    return {m: (float(row[m]) if m in ("mota", "idf1") else int(row[m])) for m in metrics}
+
+
+def truth_noise(seeds, frames: int = 150, people: int = 6, tracker: TrackerConfig | None = None,
+                noise: DetectorNoise = DetectorNoise()) -> dict:
+    import motmetrics as mm
+
+    accs, names = [], []
+    for seed in seeds:
+        seq = make_sequence(seed, frames=frames, people=people)
+        rng = np.random.default_rng(10_000 + seed)
+        tr = ByteTracker(tracker)
+        acc = mm.MOTAccumulator(auto_id=True)
+        for k in range(frames):
+            truth = seq.truth(k)
+            boxes, scores = noisy_detections(truth, rng, seq.camera, noise)
+            ids = tr.update(boxes, scores)
+            keep = ids >= 0
+            gt = [p for p in truth if p.visibility >= MIN_VISIBILITY]
+            _accumulate(acc, [p.id for p in gt], [p.box for p in gt], ids[keep].tolist(), boxes[keep])
+        accs.append(acc)
+        names.append(f"seed{seed}")
+    out = _summarise(accs, names)
+    out.update(sequences=len(seeds), frames_per_sequence=frames, people=people)
+    return out
+
+
+def model(weights: str | Path, seed: int = 0, frames: int = 80, people: int = 5, size=(512, 256),
+          device: str = "auto", tracker: TrackerConfig | None = None, log=print) -> dict:
+    """The model's detections (score >= the tracker's low threshold) on a rendered sequence."""
+    import motmetrics as mm
+
+    from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+    from cluenet_ros.synth.render import SceneRenderer
+
+    cfg = tracker or TrackerConfig()
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, score_threshold=cfg.low_threshold))
+    seq = make_sequence(seed, frames=frames, people=people, size=size, depth_range=(5.0, 14.0))
+    renderer = SceneRenderer(size[0], size[1], max_people=people)
+    tr = ByteTracker(cfg)
+    acc = mm.MOTAccumulator(auto_id=True)
+    t_model = 0.0
+    try:
+        for k in range(frames):
+            scene = renderer.render_frame(**seq.render_arguments(k))
+            t0 = time.perf_counter()
+            result = pipe(scene.image)
+            t_model += time.perf_counter() - t0
+            ids = tr.update(result.boxes, result.scores)
+            keep = ids >= 0
+            gt = [(i + 1, p) for i, p in enumerate(scene.people)
+                  if p.full_area and p.visible_mask.sum() / p.full_area >= MIN_VISIBILITY]
+            _accumulate(acc, [i for i, _ in gt], [p.full_box for _, p in gt], ids[keep].tolist(),
+                        result.boxes[keep])
+            if log and (k + 1) % 20 == 0:
+                log(f"frame {k + 1}/{frames}: {len(result)} detections, {int(keep.sum())} tracked")
+    finally:
+        renderer.close()
+    out = _summarise([acc], ["model"])
+    out.update(frames=frames, people=people, size=f"{size[0]}x{size[1]}", seed=seed,
+               model_s_per_frame=t_model / frames, weights=str(weights))
+    return out
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        a, b = text.split("-")
+        return list(range(int(a), int(b) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="tracking_study", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="mode", required=True)
+    a = sub.add_parser("truth-noise", help="truth boxes plus detector noise (no rendering, no model)")
+    a.add_argument("--seeds", default="0-9")
+    a.add_argument("--frames", type=int, default=150)
+    a.add_argument("--people", type=int, default=6)
+    b = sub.add_parser("model", help="the model's detections on a rendered sequence")
+    b.add_argument("--weights", default="models/cluenet_demo.pt")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--frames", type=int, default=80)
+    b.add_argument("--people", type=int, default=5)
+    b.add_argument("--size", default="512x256")
+    b.add_argument("--device", default="auto")
+    for p in (a, b):
+        p.add_argument("--json", help="write the figures here")
+    args = ap.parse_args(argv)
+    if args.mode == "truth-noise":
+        out = truth_noise(_seeds(args.seeds), frames=args.frames, people=args.people)
+    else:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        if not Path(args.weights).is_file():
+            print(f"error: {args.weights}: no such weights file", file=sys.stderr)
+            return 2
+        out = model(args.weights, seed=args.seed, frames=args.frames, people=args.people, size=(w, h),
+                    device=args.device)
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
