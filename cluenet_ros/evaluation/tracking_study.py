@@ -69,20 +69,17 @@ def truth_noise(seeds, frames: int = 150, people: int = 6, tracker: TrackerConfi
     return out
 
 
-def model(weights: str | Path, seed: int = 0, frames: int = 80, people: int = 5, size=(512, 256),
-          device: str = "auto", tracker: TrackerConfig | None = None, log=print) -> dict:
-    """The model's detections (score >= the tracker's low threshold) on a rendered sequence."""
-    import motmetrics as mm
-
+def model_detections(weights: str | Path, seed: int = 0, frames: int = 80, people: int = 5, size=(512, 256),
+                     device: str = "auto", min_score: float = 0.1, log=print) -> dict:
+    """The model's detections (score >= ``min_score``) on each frame of a rendered
+    sequence, with the frame's true people (id, full box, visible share)."""
     from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
     from cluenet_ros.synth.render import SceneRenderer
 
-    cfg = tracker or TrackerConfig()
-    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, score_threshold=cfg.low_threshold))
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, score_threshold=min_score))
     seq = make_sequence(seed, frames=frames, people=people, size=size, depth_range=(5.0, 14.0))
     renderer = SceneRenderer(size[0], size[1], max_people=people)
-    tr = ByteTracker(cfg)
-    acc = mm.MOTAccumulator(auto_id=True)
+    out = dict(frames=[], seed=seed, size=f"{size[0]}x{size[1]}", people=people, weights=str(weights))
     t_model = 0.0
     try:
         for k in range(frames):
@@ -90,19 +87,52 @@ def model(weights: str | Path, seed: int = 0, frames: int = 80, people: int = 5,
             t0 = time.perf_counter()
             result = pipe(scene.image)
             t_model += time.perf_counter() - t0
-            ids = tr.update(result.boxes, result.scores)
-            keep = ids >= 0
-            gt = [(i + 1, p) for i, p in enumerate(scene.people)
-                  if p.full_area and p.visible_mask.sum() / p.full_area >= MIN_VISIBILITY]
-            _accumulate(acc, [i for i, _ in gt], [p.full_box for _, p in gt], ids[keep].tolist(),
-                        result.boxes[keep])
+            out["frames"].append(dict(
+                boxes=result.boxes.tolist(), scores=result.scores.tolist(),
+                truth=[dict(id=i + 1, box=list(p.full_box), visibility=float(p.visible_mask.sum() / max(p.full_area, 1)))
+                       for i, p in enumerate(scene.people) if p.full_area]))
             if log and (k + 1) % 20 == 0:
-                log(f"frame {k + 1}/{frames}: {len(result)} detections, {int(keep.sum())} tracked")
+                log(f"frame {k + 1}/{frames}: {len(result)} detections")
     finally:
         renderer.close()
+    out["model_s_per_frame"] = t_model / frames
+    return out
+
+
+def score_detections(recorded: dict, tracker: TrackerConfig | None = None) -> dict:
+    """MOTA/IDF1 of the tracker run on recorded detections (model_detections)."""
+    import motmetrics as mm
+
+    tr = ByteTracker(tracker)
+    acc = mm.MOTAccumulator(auto_id=True)
+    for f in recorded["frames"]:
+        boxes = np.asarray(f["boxes"], dtype=np.float64).reshape(-1, 4)
+        ids = tr.update(boxes, f["scores"])
+        keep = ids >= 0
+        gt = [t for t in f["truth"] if t["visibility"] >= MIN_VISIBILITY]
+        _accumulate(acc, [t["id"] for t in gt], [t["box"] for t in gt], ids[keep].tolist(), boxes[keep])
     out = _summarise([acc], ["model"])
-    out.update(frames=frames, people=people, size=f"{size[0]}x{size[1]}", seed=seed,
-               model_s_per_frame=t_model / frames, weights=str(weights))
+    out.update(frames=len(recorded["frames"]), high_threshold=tr.config.high_threshold)
+    return out
+
+
+def model(weights: str | Path, seed: int = 0, frames: int = 80, people: int = 5, size=(512, 256),
+          device: str = "auto", tracker: TrackerConfig | None = None, log=print, save=None) -> dict:
+    """The model's detections on a rendered sequence, tracked with ``tracker``; also
+    the figures at other high (first-stage and new-track) thresholds."""
+    cfg = tracker or TrackerConfig()
+    rec = model_detections(weights, seed, frames, people, size, device, cfg.low_threshold, log)
+    if save:
+        Path(save).write_text(json.dumps(rec) + "\n")
+    out = score_detections(rec, cfg)
+    out["by_high_threshold"] = {}
+    for high in (0.5, 0.6, 0.7, 0.8, 0.9):
+        c = TrackerConfig(**{**cfg.__dict__, "high_threshold": high, "new_track_threshold": high})
+        r = score_detections(rec, c)
+        out["by_high_threshold"][f"{high:.1f}"] = {k: r[k] for k in ("mota", "idf1", "num_switches",
+                                                                      "num_false_positives", "num_misses")}
+    out.update(people=people, size=rec["size"], seed=seed, model_s_per_frame=rec["model_s_per_frame"],
+               weights=str(weights))
     return out
 
 
@@ -127,6 +157,7 @@ def main(argv=None) -> int:
     b.add_argument("--people", type=int, default=5)
     b.add_argument("--size", default="512x256")
     b.add_argument("--device", default="auto")
+    b.add_argument("--save", help="also write the recorded detections and truth (JSON) here")
     for p in (a, b):
         p.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
@@ -138,7 +169,7 @@ def main(argv=None) -> int:
             print(f"error: {args.weights}: no such weights file", file=sys.stderr)
             return 2
         out = model(args.weights, seed=args.seed, frames=args.frames, people=args.people, size=(w, h),
-                    device=args.device)
+                    device=args.device, save=args.save)
     text = json.dumps(out, indent=2)
     print(text)
     if args.json:

@@ -25,10 +25,12 @@ TINY_MODEL = REPO / "test" / "data" / "tiny_model.yaml"
 
 
 def start_node(namespace: str, *params: str, weights: str = "random", ros_args=(), env=None,
-               params_file: bool = True) -> subprocess.Popen:
+               params_file: bool = True, managed: bool = False) -> subprocess.Popen:
     """The node as a process; ``params`` are NAME:=VALUE, ``ros_args`` further --ros-args.
-    (rcl keeps a --params-file value over a ``-p`` of another type, silently.)"""
-    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={namespace}"]
+    (rcl keeps a --params-file value over a ``-p`` of another type, silently.)
+    ``managed``: the lifecycle node."""
+    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node"] + (["--managed"] if managed else []) \
+        + ["--ros-args", "-r", f"__ns:={namespace}"]
     if params_file:
         args += ["--params-file", str(REPO / "config" / "pedestrian.yaml")]
     args += ["-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu",
