@@ -43,7 +43,7 @@ def _box_of(mask) -> np.ndarray | None:
 
 
 def collect(images: int, seed: int = 0, size=(512, 256), detector: str = "model", weights=None,
-            device: str = "auto", people: int = 4, log=print) -> list[dict]:
+            device: str = "auto", people: int = 4, log=print, occluders: dict | None = None) -> list[dict]:
     """One record per matched true person: true distance, legs occluded, estimates."""
     from cluenet_ros.synth.render import SceneRenderer
 
@@ -60,7 +60,7 @@ def collect(images: int, seed: int = 0, size=(512, 256), detector: str = "model"
     records = []
     try:
         for i in range(images):
-            scene = renderer.render(rng, int(rng.integers(1, people + 1)), OCCLUDERS)
+            scene = renderer.render(rng, int(rng.integers(1, people + 1)), occluders or OCCLUDERS)
             f = H / (2 * math.tan(math.radians(scene.fov_deg) / 2))
             cam = GroundCamera(f, f, W / 2, H / 2, scene.camera_height, -scene.camera_pitch)
             truth = [p for p in scene.people if p.full_area > 0 and p.visible_mask.any()]
@@ -133,14 +133,20 @@ def main(argv=None) -> int:
     ap.add_argument("--detector", choices=("model", "truth"), default="model")
     ap.add_argument("--weights", default="models/cluenet_demo.pt")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--people", type=int, default=4, help="most people per image")
+    ap.add_argument("--occluders", default="car=0.7,pole=0.3,vegetation=0.4,pedestrian=0.3",
+                    help="chance of each occluder kind per image")
     ap.add_argument("--json", help="write the figures (and the records) here")
     args = ap.parse_args(argv)
     if args.detector == "model" and not Path(args.weights).is_file():
         print(f"error: {args.weights}: no such weights file", file=sys.stderr)
         return 2
     w, h = (int(v) for v in args.size.lower().split("x"))
-    records = collect(args.images, args.seed, (w, h), args.detector, args.weights, args.device)
-    out = dict(summarise(records), detector=args.detector, images=args.images, size=args.size, seed=args.seed)
+    occluders = {k: float(v) for k, v in (item.split("=") for item in args.occluders.split(","))}
+    records = collect(args.images, args.seed, (w, h), args.detector, args.weights, args.device, args.people,
+                      occluders=occluders)
+    out = dict(summarise(records), detector=args.detector, images=args.images, size=args.size, seed=args.seed,
+               people=args.people, occluders=occluders)
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
