@@ -25,7 +25,13 @@ def main() -> int:
                 ground["visible_box_median_rel_error_legs_occluded"]["10-20"],
         },
     }
-    (DOCS / "features.json").write_text(json.dumps(out, indent=2) + "\n")
+    def finite(v):  # a bin without samples is null, not NaN (which JSON does not have)
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        return v if v == v else None
+
+    out = finite(out)
+    (DOCS / "features.json").write_text(json.dumps(out, indent=2, allow_nan=False) + "\n")
     print(json.dumps(out, indent=2))
     return 0
 

@@ -107,7 +107,7 @@ def summarise(records: list[dict]) -> dict:
     def rel(rs, key):
         # a box bottom at or above the horizon (no ground point) reads as MAX_RANGE away
         e = [abs(_capped(r[key]) - r["distance"]) / r["distance"] for r in rs]
-        return float(np.median(e)) if e else float("nan")
+        return float(np.median(e)) if e else None  # no sample in the bin
 
     out = {"median_rel_error": {}, "median_rel_error_fully_visible": {}, "median_rel_error_legs_occluded": {},
            "visible_box_median_rel_error_legs_occluded": {}, "count": {}, "count_legs_occluded": {}}
