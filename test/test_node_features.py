@@ -134,3 +134,21 @@ def test_debug_image_only_while_subscribed(node):
         send_with_info(h, rgb_image(H, W, seed=seed), ("detections",))
     h.spin_until(lambda: False, 0.5)
     assert int(h.diagnostics()["debug_images_published"]) == published
+
+
+def test_tracking_switched_off_and_on_at_run_time(node):
+    h, _ = node
+    msg = rgb_image(H, W, seed=30)
+    assert h.set_parameters(**{"tracking.enable": False})[0].successful
+    try:
+        stamp = send_with_info(h, msg, ("detections", "pedestrians"))
+        ped = h.outputs_for(stamp, "pedestrians")[0]
+        n = len(ped.pedestrians)
+        assert [p.id for p in ped.pedestrians] == [str(i) for i in range(n)]  # ranks, as without a tracker
+        assert all(p.track_id == -1 for p in ped.pedestrians)
+    finally:
+        assert h.set_parameters(**{"tracking.enable": True})[0].successful
+    stamp = send_with_info(h, msg, ("pedestrians",))
+    assert all(p.track_id >= 1 for p in h.outputs_for(stamp, "pedestrians")[0].pedestrians)
+    bad = h.set_parameters(**{"tracking.match_iou": 1.5})[0]
+    assert not bad.successful

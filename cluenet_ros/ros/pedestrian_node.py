@@ -261,7 +261,7 @@ class _PedestrianCore:
             return SetParametersResult(successful=True)
         try:
             for prm in params:
-                if prm.name in ("score_threshold", "tracking.low_threshold"):
+                if prm.name in ("score_threshold", "tracking.low_threshold", "tracking.enable"):
                     self.pipeline.set_thresholds(score=self._pipeline_score(values))
                 elif prm.name == "nms_iou":
                     self.pipeline.set_thresholds(nms_iou=prm.value)
