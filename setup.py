@@ -42,6 +42,7 @@ setup(
         "console_scripts": [
             "cluenet = cluenet_ros.cli:main",
             "pedestrian_node = cluenet_ros.ros.pedestrian_node:entry_point",
+            "pedestrian_lifecycle_node = cluenet_ros.ros.pedestrian_node:lifecycle_entry_point",
         ],
     },
 )

@@ -2,6 +2,7 @@
 
     ros2 launch cluenet_ros pedestrian.launch.py image_topic:=/camera/image_raw \
         weights:=/path/to/cluenet.pt device:=cuda use_rviz:=true
+    ros2 launch cluenet_ros pedestrian.launch.py lifecycle:=true autostart:=false   # managed node
 
 Arguments left empty keep the value from the parameter file.
 
@@ -18,7 +19,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from cluenet_ros.ros.launch_support import fastdds_env, log_level_arguments, require_rviz
+from cluenet_ros.ros.launch_support import fastdds_env, log_level_arguments, node_executable, require_rviz
 
 ARGUMENTS = (
     ("image_topic", "image", "Camera image topic (sensor_msgs/Image; image_topic/compressed when enabled)."),
@@ -30,6 +31,10 @@ ARGUMENTS = (
     ("use_rviz", "false", "Also start RViz with config/cluenet.rviz."),
     ("fastdds_profile", "", "Fast DDS XML profile for the node; empty: $FASTDDS_DEFAULT_PROFILES_FILE if set, "
      "else config/fastdds_shm.xml; 'none': the middleware's default."),
+    ("camera_info_topic", "camera_info", "sensor_msgs/CameraInfo topic for ground positions (ground.enable)."),
+    ("lifecycle", "false", "Run the managed (lifecycle) node, pedestrian_lifecycle_node."),
+    ("autostart", "true", "With lifecycle:=true, configure and activate at start; false: wait in 'unconfigured' "
+     "for transitions (ros2 lifecycle set <node> configure)."),
 )
 
 
@@ -38,14 +43,17 @@ def _nodes(context):
     value = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
     params = [value("params_file") or os.path.join(share, "config", "pedestrian.yaml")]
     overrides = {k: value(k) for k in ("weights", "device") if value(k)}
+    executable, managed_overrides = node_executable(value("lifecycle"), value("autostart"))
+    overrides.update(managed_overrides)
     if overrides:
         params.append(overrides)
     image = value("image_topic")
     rviz = require_rviz(value("use_rviz"))  # raises before anything starts when rviz2 is missing
     nodes = [
-        Node(package="cluenet_ros", executable="pedestrian_node", name="pedestrian_node",
+        Node(package="cluenet_ros", executable=executable, name="pedestrian_node",
              namespace=value("namespace"), parameters=params, output="screen",
-             remappings=[("image", image), ("image/compressed", image + "/compressed")],
+             remappings=[("image", image), ("image/compressed", image + "/compressed"),
+                         ("camera_info", value("camera_info_topic"))],
              arguments=log_level_arguments(value("namespace"), value("log_level")),
              additional_env=fastdds_env(share, value("fastdds_profile"))),
     ]

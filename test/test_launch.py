@@ -15,7 +15,7 @@ from conftest import REPO
 
 LAUNCH = REPO / "launch" / "pedestrian.launch.py"
 DOCUMENTED = ["image_topic", "params_file", "weights", "device", "namespace", "log_level", "use_rviz",
-              "fastdds_profile"]
+              "fastdds_profile", "camera_info_topic", "lifecycle", "autostart"]
 
 
 def declared_in_source():
@@ -39,7 +39,7 @@ def test_installed_files_exist_and_parse():
     assert "ros__parameters" in params["/**"]
     rviz = yaml.safe_load((REPO / "config" / "cluenet.rviz").read_text())
     topics = {d["Topic"]["Value"] for d in rviz["Visualization Manager"]["Displays"]}
-    assert {"image", "mask", "skeletons", "debug_image"} <= topics
+    assert {"image", "mask", "skeletons", "debug_image", "ground_markers"} <= topics
     from cluenet_ros.ros.parameters import BY_NAME
 
     flat = {}
@@ -137,3 +137,18 @@ def test_use_rviz_without_rviz2_fails_at_once_with_one_line():
     with pytest.raises(LaunchArgumentError) as err:
         require_rviz("true")
     assert "rviz2 package is not installed" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_lifecycle_arguments_pick_the_executable():
+    from cluenet_ros.ros.launch_support import LaunchArgumentError, node_executable
+
+    assert node_executable("false", "true") == ("pedestrian_node", {})
+    assert node_executable("true", "true") == ("pedestrian_lifecycle_node", {"autostart": True})
+    assert node_executable("True", "false") == ("pedestrian_lifecycle_node", {"autostart": False})
+    with pytest.raises(LaunchArgumentError, match="lifecycle:=maybe is not a boolean"):
+        node_executable("maybe", "true")
+
+
+def test_lifecycle_executable_is_a_console_script():
+    text = (REPO / "setup.py").read_text()
+    assert "pedestrian_lifecycle_node = cluenet_ros.ros.pedestrian_node:lifecycle_entry_point" in text

@@ -47,7 +47,10 @@ def test_all_outputs_with_matching_headers_and_contents(node):
         assert m.header.frame_id == "test_camera"
     n = len(det.detections)
     assert 1 <= n <= 5 and len(ped.pedestrians) == n
-    assert [d.id for d in det.detections] == [p.id for p in ped.pedestrians] == [str(i) for i in range(n)]
+    # tracking is on by default: ids are track ids, the same on both topics and in the markers
+    ids = [d.id for d in det.detections]
+    assert ids == [p.id for p in ped.pedestrians] and len(set(ids)) == n
+    assert [p.track_id for p in ped.pedestrians] == [int(i) for i in ids] and min(int(i) for i in ids) >= 1
     for d, p in zip(det.detections, ped.pedestrians):
         assert d.results[0].hypothesis.class_id == "pedestrian"
         assert d.results[0].hypothesis.score == pytest.approx(p.score, abs=1e-6)
@@ -58,8 +61,15 @@ def test_all_outputs_with_matching_headers_and_contents(node):
     assert set(np.frombuffer(mask.data, np.uint8).tolist()) <= {0, 255}
     assert (debug.width, debug.height, debug.encoding) == (131, 97, "rgb8")
     assert sk.markers[0].action == Marker.DELETEALL
-    assert len(sk.markers) == 3
+    assert len(sk.markers) == 3 + n
     bones, joints = sk.markers[1], sk.markers[2]
+    labels = sk.markers[3:]
+    assert [m.id for m in labels] == [int(i) for i in ids] and [m.text for m in labels] == [f"#{i}" for i in ids]
+    assert all(m.type == Marker.TEXT_VIEW_FACING and m.ns == "cluenet/tracks" for m in labels)
+    # each pedestrian's 28 bone ends carry its track's colour, the same as its label's
+    for k, m in enumerate(labels):
+        c = bones.colors[28 * k]
+        assert (c.r, c.g, c.b) == pytest.approx((m.color.r, m.color.g, m.color.b))
     assert joints.type == Marker.SPHERE_LIST and len(joints.points) == 13 * n and len(joints.colors) == 13 * n
     assert bones.type == Marker.LINE_LIST and len(bones.points) == 28 * n
     first = ped.pedestrians[0].keypoints[0]
@@ -81,9 +91,11 @@ def test_runtime_parameter_change(node):
     assert res[0].successful
     stamp = h.send_and_wait(rgb_image(97, 131, seed=3), topics=("detections",))
     assert len(h.outputs_for(stamp, "detections")[0].detections) <= 2
-    assert h.set_parameters(score_threshold=1.0)[0].successful
+    # (with tracking on, tracks continue on detections down to tracking.low_threshold)
+    assert h.set_parameters(score_threshold=1.0, **{"tracking.low_threshold": 1.0})[0].successful
     stamp = h.send_and_wait(rgb_image(97, 131, seed=3), topics=("detections",))
     assert len(h.outputs_for(stamp, "detections")[0].detections) == 0
+    assert h.set_parameters(**{"tracking.low_threshold": 0.1})[0].successful
     bad = h.set_parameters(score_threshold=1.5)[0]
     assert not bad.successful and bad.reason
     ro = h.set_parameters(device="cuda")[0]

@@ -75,14 +75,26 @@ class FrameResult:
     occluded: np.ndarray       # (N, 13) bool: outside the predicted visible mask
     mask: np.ndarray           # (H, W) uint8, 255 = pedestrian
     keypoint_names: tuple[str, ...] = field(default=kp.NAMES)
+    track_ids: np.ndarray | None = None  # (N,) int: persistent ids from a tracker, or None
 
     def __len__(self) -> int:
         return len(self.scores)
 
     @property
     def ids(self) -> list[str]:
-        """Per-frame ids: the rank by score, the same in every output of a frame."""
+        """Per-frame ids: the track ids where a tracker set them, else the rank by
+        score; the same in every output of a frame."""
+        if self.track_ids is not None:
+            return [str(int(t)) for t in self.track_ids]
         return [str(i) for i in range(len(self))]
+
+    def select(self, rows, track_ids=None) -> "FrameResult":
+        """The pedestrians in ``rows`` (in that order), the same mask; optionally with track ids."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        return FrameResult(boxes=self.boxes[rows], scores=self.scores[rows], visible_boxes=self.visible_boxes[rows],
+                           visibility=self.visibility[rows], keypoints=self.keypoints[rows],
+                           occluded=self.occluded[rows], mask=self.mask, keypoint_names=self.keypoint_names,
+                           track_ids=None if track_ids is None else np.asarray(track_ids, dtype=np.int64))
 
     def __iter__(self) -> Iterator[Pedestrian]:
         for i, pid in enumerate(self.ids):

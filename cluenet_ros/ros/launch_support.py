@@ -7,6 +7,7 @@ from pathlib import Path
 
 FASTDDS_RMWS = ("rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")
 TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off")
 
 
 class LaunchArgumentError(RuntimeError):
@@ -50,3 +51,14 @@ def require_rviz(wanted: str) -> bool:
         raise LaunchArgumentError("use_rviz:=true but the rviz2 package is not installed (install "
                                   "ros-$ROS_DISTRO-rviz2, or launch with use_rviz:=false)") from None
     return True
+
+
+def node_executable(lifecycle: str, autostart: str) -> tuple[str, dict]:
+    """The node's executable and parameter overrides: the managed node (with its
+    ``autostart`` parameter) for lifecycle:=true, else the plain node."""
+    for name, value in (("lifecycle", lifecycle), ("autostart", autostart)):
+        if value.strip().lower() not in TRUE + FALSE:
+            raise LaunchArgumentError(f"{name}:={value} is not a boolean (true or false)")
+    if lifecycle.strip().lower() in TRUE:
+        return "pedestrian_lifecycle_node", {"autostart": autostart.strip().lower() in TRUE}
+    return "pedestrian_node", {}

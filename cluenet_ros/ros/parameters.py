@@ -50,7 +50,8 @@ PARAMS: tuple[Param, ...] = (
     Param("publish.pedestrians", True, "Publish cluenet_msgs/PedestrianArray on 'pedestrians'."),
     Param("publish.mask", True, "Publish the mono8 pedestrian mask on 'mask'."),
     Param("publish.skeletons", True, "Publish skeleton markers on 'skeletons'."),
-    Param("publish.debug_image", False, "Publish the annotated input on 'debug_image'."),
+    Param("publish.debug_image", True, "Annotated input on 'debug_image': true = built and published only "
+          "while the topic has a subscriber (never otherwise); false = never."),
     Param("subscribe_compressed", False, "Also subscribe to 'image/compressed' (JPEG, PNG).", read_only=True),
     Param("qos.reliability", "best_effort", "Reliability of the image subscriptions (REP-2003 "
           "recommends best effort for sensor data; frames of 640x480 and larger then need the shipped Fast "
@@ -64,6 +65,36 @@ PARAMS: tuple[Param, ...] = (
           "counted as bad.", range=(4, 1 << 31)),
     Param("max_image_side", 8192, "Longest side accepted, in pixels; guards against narrow frames "
           "(e.g. a corrupt JPEG header claiming 65328x64) that pass max_image_pixels.", range=(2, 65535)),
+    Param("tracking.enable", True, "Give each pedestrian a persistent track id (ByteTrack-style: "
+          "detections >= score_threshold, then those >= tracking.low_threshold for tracks seen in the "
+          "previous frame). Detection2D.id, Pedestrian.id/track_id and the marker ids become track ids; "
+          "only tracked pedestrians are published."),
+    Param("tracking.low_threshold", 0.1, "Least score of the second association stage (detections between "
+          "this and score_threshold only continue existing tracks).", range=(0.0, 1.0)),
+    Param("tracking.match_iou", 0.2, "Least IoU between a track's predicted box and a high-score detection "
+          "to match them.", range=(0.0, 1.0)),
+    Param("tracking.low_match_iou", 0.5, "Least IoU for a second-stage (low-score) match.", range=(0.0, 1.0)),
+    Param("tracking.track_buffer", 30, "Frames a track is kept unseen (e.g. behind an obstacle) before its id "
+          "is dropped.", range=(0, 100000)),
+    Param("tracking.confirm_hits", 1, "Frames a new track must be matched in before it is published "
+          "(1: at once).", range=(1, 100)),
+    Param("tracking.smooth_keypoints", False, "Smooth each track's keypoints over time with a One Euro filter."),
+    Param("tracking.smoothing_min_cutoff", 1.0, "One Euro filter: cut-off frequency at rest, Hz (lower: "
+          "smoother, more lag).", range=(0.01, 100.0)),
+    Param("tracking.smoothing_beta", 0.05, "One Euro filter: how fast the cut-off rises with keypoint speed "
+          "(higher: less lag when moving).", range=(0.0, 100.0)),
+    Param("ground.enable", False, "Estimate where each pedestrian stands (ground point under the bottom "
+          "centre of its full-body box) from 'camera_info' with the same stamp and the camera's height and "
+          "pitch; publishes 'ground_detections' and 'ground_markers'.", read_only=True),
+    Param("ground.camera_height", 1.5, "Height of the camera's optical centre above the flat ground, m.",
+          range=(0.05, 100.0)),
+    Param("ground.camera_pitch", 0.0, "Angle of the optical axis below the horizon, radians (positive: "
+          "looking down); roll is taken as zero.", range=(-1.5, 1.5)),
+    Param("ground.person_height", 1.7, "Height of a pedestrian's 3D box, m.", range=(0.1, 3.0)),
+    Param("ground.sync_tolerance", 0.001, "Largest stamp difference, s, between a frame and the camera_info "
+          "used for it.", range=(0.0, 1.0)),
+    Param("autostart", True, "Managed (lifecycle) node only: configure and activate itself at start. "
+          "False: wait in 'unconfigured' for lifecycle transitions.", read_only=True),
     Param("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", range=(0.1, 60.0),
           read_only=True),
 )

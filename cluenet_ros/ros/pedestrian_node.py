@@ -29,15 +29,19 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
-from sensor_msgs.msg import CompressedImage, Image
-from vision_msgs.msg import Detection2DArray
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from vision_msgs.msg import Detection2DArray, Detection3DArray
 from cluenet_msgs.msg import PedestrianArray
 from visualization_msgs.msg import MarkerArray
 
 from cluenet_ros.errors import InputError
+from cluenet_ros.ground import GroundCamera, ground_positions, up_quaternion
+from cluenet_ros.overlay import draw_overlay
 from cluenet_ros.ros import messages
 from cluenet_ros.ros.image_codec import (BadImage, ImageTooLarge, compressed_to_rgb, image_to_array, mono8_message,
                                          rgb8_message)
@@ -58,57 +62,150 @@ def default_weights() -> Path:
     return Path(get_package_share_directory("cluenet_ros")) / DEMO_WEIGHTS
 
 
-class PedestrianNode(Node):
-    def __init__(self, **kwargs):
-        super().__init__("pedestrian_node", **kwargs)
+class _PedestrianCore:
+    """What the plain node and the managed (lifecycle) node share. The host class
+    is an rclpy Node; each step below is one piece of the life of the node:
+    parameters, model, publishers, worker, subscriptions."""
+
+    def _init_state(self) -> None:
         self._cv = threading.Condition()
         self._mailbox = None
         self._stop = False
         self._worker: threading.Thread | None = None
+        self.pipeline = None
+        self.tracker = None
+        self._subscriptions_made: list = []
+        self._publishers_made: list = []
+        self._diag_timer = None
+        self._camera_infos: deque = deque(maxlen=30)
+        self._prev_stamp: float | None = None
+        self._lost = 0
+        self._warned_loss = self._warned_incompatible = False
+        self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad": 0, "too_large": 0, "failed": 0,
+                      "debug_images": 0, "ground_frames": 0, "ground_without_camera_info": 0}
+        self._last_reported = dict(self.stats)
+        self._last_skip_reason = ""
+        self._latencies: deque[float] = deque(maxlen=100)
+        self._done_times: deque[float] = deque(maxlen=100)
+
+    def p(self, name: str):
+        return self.get_parameter(name).value
+
+    def _declare_parameters(self) -> None:
         for p in PARAMS:
             try:
                 self.declare_parameter(p.name, p.default, p.descriptor())
             except ParameterException as exc:
                 raise StartupError(f"parameter {p.name}: {_one_line(exc)}") from None
-        self._check_start_parameters()
-        self.pipeline = self._load_pipeline()
-        self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.p("qos.depth"),
-                         reliability=(ReliabilityPolicy.BEST_EFFORT if self.p("qos.reliability") == "best_effort"
-                                      else ReliabilityPolicy.RELIABLE))
-        self._lost = 0
-        self._warned_loss = self._warned_incompatible = False
+    def _qos(self) -> QoSProfile:
+        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.p("qos.depth"),
+                          reliability=(ReliabilityPolicy.BEST_EFFORT if self.p("qos.reliability") == "best_effort"
+                                       else ReliabilityPolicy.RELIABLE))
+
+    def _subscribe(self) -> None:
+        qos = self._qos()
         events = SubscriptionEventCallbacks(message_lost=self._on_message_lost,
                                             incompatible_qos=self._on_incompatible_qos)
-        self.create_subscription(Image, "image", lambda m: self._offer(m, "raw"), qos, event_callbacks=events)
+        subs = [self.create_subscription(Image, "image", lambda m: self._offer(m, "raw"), qos,
+                                         event_callbacks=events)]
         if self.p("subscribe_compressed"):
-            self.create_subscription(CompressedImage, "image/compressed", lambda m: self._offer(m, "compressed"), qos,
-                                     event_callbacks=events)
+            subs.append(self.create_subscription(CompressedImage, "image/compressed",
+                                                 lambda m: self._offer(m, "compressed"), qos, event_callbacks=events))
+        if self.p("ground.enable"):
+            subs.append(self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos))
+        self._subscriptions_made = subs
+
+    def _unsubscribe(self) -> None:
+        for sub in self._subscriptions_made:
+            self.destroy_subscription(sub)
+        self._subscriptions_made = []
+        with self._cv:
+            self._mailbox = None
+
+    def _create_publishers(self) -> None:
         self.pub_detections = self.create_publisher(Detection2DArray, "detections", 10)
         self.pub_pedestrians = self.create_publisher(PedestrianArray, "pedestrians", 10)
         self.pub_mask = self.create_publisher(Image, "mask", 10)
         self.pub_skeletons = self.create_publisher(MarkerArray, "skeletons", 10)
         self.pub_debug = self.create_publisher(Image, "debug_image", 10)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._publishers_made = [self.pub_detections, self.pub_pedestrians, self.pub_mask, self.pub_skeletons,
+                                 self.pub_debug, self.pub_diag]
+        if self.p("ground.enable"):
+            self.pub_ground = self.create_publisher(Detection3DArray, "ground_detections", 10)
+            self.pub_ground_markers = self.create_publisher(MarkerArray, "ground_markers", 10)
+            self._publishers_made += [self.pub_ground, self.pub_ground_markers]
+        self._diag_timer = self.create_timer(self.p("diagnostics_period"), self._publish_diagnostics)
 
-        self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad": 0, "too_large": 0, "failed": 0}
-        self._last_reported = dict(self.stats)
-        self._last_skip_reason = ""
-        self._latencies: deque[float] = deque(maxlen=100)
-        self._done_times: deque[float] = deque(maxlen=100)
+    def _destroy_publishers(self) -> None:
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+        for pub in self._publishers_made:
+            self.destroy_publisher(pub)
+        self._publishers_made = []
+
+    def _start_worker(self) -> None:
+        with self._cv:
+            self._stop = False
+            self._mailbox = None
         self._worker = threading.Thread(target=self._work, name="cluenet_inference", daemon=True)
         self._worker.start()
-        self.create_timer(self.p("diagnostics_period"), self._publish_diagnostics)
-        self.get_logger().debug("parameters: " + ", ".join(f"{p.name}={self.p(p.name)!r}" for p in PARAMS))
-        self.get_logger().info(f"ready on {self.pipeline.device} "
-                               f"(score >= {self.p('score_threshold')}, subscribed to "
-                               f"{self.resolve_topic_name('image')})")
 
-    def p(self, name: str):
-        return self.get_parameter(name).value
+    def _tracker_config(self, values: dict):
+        from cluenet_ros.tracking import TrackerConfig
 
-    # -- start-up ---------------------------------------------------------------------
+        high = values["score_threshold"]
+        return TrackerConfig(high_threshold=high, low_threshold=min(values["tracking.low_threshold"], high),
+                             new_track_threshold=high, match_iou=values["tracking.match_iou"],
+                             low_match_iou=values["tracking.low_match_iou"],
+                             track_buffer=values["tracking.track_buffer"],
+                             confirm_hits=values["tracking.confirm_hits"])
+
+    def _make_tracker(self):
+        from cluenet_ros.tracking import PedestrianTracker
+
+        values = {p.name: self.p(p.name) for p in PARAMS}
+        try:
+            return PedestrianTracker(self._tracker_config(values), smooth_keypoints=self.p("tracking.smooth_keypoints"),
+                                     min_cutoff=self.p("tracking.smoothing_min_cutoff"),
+                                     beta=self.p("tracking.smoothing_beta"))
+        except ValueError as exc:
+            raise StartupError(f"tracking: {exc}") from None
+
+    @staticmethod
+    def _pipeline_score(values: dict) -> float:
+        """With tracking, the pipeline also keeps the second stage's low-score detections."""
+        if values["tracking.enable"]:
+            return min(values["score_threshold"], values["tracking.low_threshold"])
+        return values["score_threshold"]
+
+    def _ready_message(self) -> str:
+        return (f"ready on {self.pipeline.device} (score >= {self.p('score_threshold')}, "
+                f"tracking {'on' if self.p('tracking.enable') else 'off'}, "
+                f"ground positions {'on' if self.p('ground.enable') else 'off'}, subscribed to "
+                f"{self.resolve_topic_name('image')})")
+
+    def _warm_up(self) -> None:
+        """One small frame through the model, so the first camera frame does not pay
+        for lazy initialisation (allocator, kernels)."""
+        self.pipeline(np.zeros((128, 128, 3), np.uint8))
+
+    def _release_model(self) -> None:
+        self.pipeline = None
+        self.tracker = None
+        import gc
+
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # pragma: no cover - freeing is best effort
+            pass
+
     def _check_start_parameters(self) -> None:
         """What rclpy's descriptors do not check: choices, and finite numbers."""
         for spec in PARAMS:
@@ -121,8 +218,9 @@ class PedestrianNode(Node):
         from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
         from cluenet_ros.models.factory import load_model_configs
 
+        values = {p.name: self.p(p.name) for p in PARAMS}
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
-                             score_threshold=self.p("score_threshold"), nms_iou=self.p("nms_iou"),
+                             score_threshold=self._pipeline_score(values), nms_iou=self.p("nms_iou"),
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"))
         weights = self.p("weights")
         try:
@@ -149,10 +247,22 @@ class PedestrianNode(Node):
             reason = _invalid(spec, prm.value) if spec else None
             if reason:
                 return SetParametersResult(successful=False, reason=f"{prm.name}: {reason}")
+        values = {spec.name: self.p(spec.name) for spec in PARAMS}
+        values.update({prm.name: prm.value for prm in params if prm.name in BY_NAME})
+        try:
+            tracker_config = self._tracker_config(values) if values["tracking.enable"] else None
+            if tracker_config is not None and self.tracker is not None:
+                from cluenet_ros.tracking import OneEuroFilter
+
+                OneEuroFilter(values["tracking.smoothing_min_cutoff"], values["tracking.smoothing_beta"])
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=f"tracking: {exc}")
+        if self.pipeline is None:  # a managed node before configure: the values are used then
+            return SetParametersResult(successful=True)
         try:
             for prm in params:
-                if prm.name == "score_threshold":
-                    self.pipeline.set_thresholds(score=prm.value)
+                if prm.name in ("score_threshold", "tracking.low_threshold", "tracking.enable"):
+                    self.pipeline.set_thresholds(score=self._pipeline_score(values))
                 elif prm.name == "nms_iou":
                     self.pipeline.set_thresholds(nms_iou=prm.value)
                 elif prm.name == "max_detections":
@@ -161,7 +271,24 @@ class PedestrianNode(Node):
                     self.pipeline.set_input_scale(prm.value)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
+        if any(prm.name.startswith("tracking.") or prm.name == "score_threshold" for prm in params):
+            self._apply_tracking(values, tracker_config)
         return SetParametersResult(successful=True)
+
+    def _apply_tracking(self, values: dict, config) -> None:
+        """Tracking settings at run time: thresholds apply to the running tracker
+        (tracks and ids kept); switching tracking on starts from id 1."""
+        from cluenet_ros.tracking import PedestrianTracker
+
+        if config is None:
+            self.tracker = None
+            return
+        if self.tracker is None:
+            self.tracker = PedestrianTracker(config)
+        self.tracker.tracker.config = config
+        self.tracker.smooth_keypoints = values["tracking.smooth_keypoints"]
+        self.tracker.min_cutoff = values["tracking.smoothing_min_cutoff"]
+        self.tracker.beta = values["tracking.smoothing_beta"]
 
     # -- frames -------------------------------------------------------------------------
     def _offer(self, msg, kind: str) -> None:
@@ -230,6 +357,12 @@ class PedestrianNode(Node):
                                           f"{decoder_said[0]}", throttle_duration_sec=THROTTLE_S)
         result = self.pipeline(image, bgr=bgr)
         header = msg.header
+        stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
+        tracker = self.tracker
+        if tracker is not None:
+            dt = stamp - self._prev_stamp if self._prev_stamp is not None else 0.0
+            result = tracker(result, dt=dt if dt > 0 else 0.1)
+        self._prev_stamp = stamp
         if self.p("publish.detections"):
             self.pub_detections.publish(messages.detections(result, header))
         if self.p("publish.pedestrians"):
@@ -238,18 +371,78 @@ class PedestrianNode(Node):
             self.pub_mask.publish(mono8_message(result.mask, header, Image))
         if self.p("publish.skeletons"):
             self.pub_skeletons.publish(messages.skeleton_markers(result, header, scale=self.p("marker_scale")))
-        if self.p("publish.debug_image"):
+        # built only while someone listens: drawing and sending a full frame is not free
+        if self.p("publish.debug_image") and self.pub_debug.get_subscription_count() > 0:
             rgb = image[..., ::-1] if bgr else image
-            self.pub_debug.publish(rgb8_message(messages.draw_debug(np.ascontiguousarray(rgb), result), header, Image))
+            self.pub_debug.publish(rgb8_message(draw_overlay(np.ascontiguousarray(rgb), result), header, Image))
+            with self._cv:
+                self.stats["debug_images"] += 1
+        if self.p("ground.enable"):
+            self._publish_ground(result, header)
         # the node's clock: system time, or /clock under use_sim_time, like the stamps
         now = self.get_clock().now().nanoseconds * 1e-9
-        stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
         with self._cv:
             self.stats["processed"] += 1
         self._latencies.append(now - stamp)
         self.get_logger().debug(f"{kind} frame {image.shape[1]}x{image.shape[0]}: {len(result.boxes)} pedestrian(s), "
                                 f"{1000 * (now - stamp):.0f} ms after its stamp")
         self._done_times.append(time.monotonic())
+
+    # -- ground positions ---------------------------------------------------------------
+    def _on_camera_info(self, msg) -> None:
+        with self._cv:
+            self._camera_infos.append(msg)
+            self._cv.notify_all()
+
+    def _camera_info_for(self, header, wait_s: float = 0.2):
+        """The camera_info whose stamp is within ground.sync_tolerance of the frame's;
+        waits briefly for one that has not arrived yet."""
+        t = header.stamp.sec + header.stamp.nanosec * 1e-9
+        tol = self.p("ground.sync_tolerance")
+
+        def find():
+            best = None
+            for info in self._camera_infos:
+                d = abs(info.header.stamp.sec + info.header.stamp.nanosec * 1e-9 - t)
+                if d <= tol + 1e-9 and (best is None or d < best[0]):
+                    best = (d, info)
+            return best[1] if best else None
+
+        deadline = time.monotonic() + wait_s
+        with self._cv:
+            info = find()
+            while info is None and not self._stop and time.monotonic() < deadline:
+                self._cv.wait(timeout=max(deadline - time.monotonic(), 0.0))
+                info = find()
+        return info
+
+    def _publish_ground(self, result, header) -> None:
+        info = self._camera_info_for(header)
+        if info is None:
+            with self._cv:
+                self.stats["ground_without_camera_info"] += 1
+            self.get_logger().warning(
+                f"no camera_info on {self.resolve_topic_name('camera_info')} with the stamp of the frame "
+                f"({header.stamp.sec}.{header.stamp.nanosec:09d}, tolerance {self.p('ground.sync_tolerance')} s): "
+                "no ground positions for it", throttle_duration_sec=THROTTLE_S)
+            return
+        pitch = self.p("ground.camera_pitch")
+        try:
+            distortion = info.d if info.distortion_model in ("plumb_bob", "rational_polynomial") else ()
+            camera = GroundCamera.from_matrix(info.k, self.p("ground.camera_height"), pitch, distortion)
+        except ValueError as exc:
+            self.get_logger().warning(f"camera_info unusable for ground positions: {exc}",
+                                      throttle_duration_sec=THROTTLE_S)
+            with self._cv:
+                self.stats["ground_without_camera_info"] += 1
+            return
+        height = self.p("ground.person_height")
+        positions = ground_positions(camera, result.boxes, height)
+        det3d = messages.ground_detections(result, header, positions, height, up_quaternion(pitch))
+        self.pub_ground.publish(det3d)
+        self.pub_ground_markers.publish(messages.ground_markers(det3d, result))
+        with self._cv:
+            self.stats["ground_frames"] += 1
 
     # -- diagnostics --------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -260,7 +453,8 @@ class PedestrianNode(Node):
             stats = dict(self.stats)
         previous, self._last_reported = self._last_reported, stats
         skipped = (stats["bad"] - previous["bad"]) + (stats["failed"] - previous["failed"])
-        status = DiagnosticStatus(name=f"{self.get_name()}: pedestrian perception", hardware_id=str(self.pipeline.device))
+        device = str(self.pipeline.device) if self.pipeline is not None else ""
+        status = DiagnosticStatus(name=f"{self.get_name()}: pedestrian perception", hardware_id=device)
         status.level = DiagnosticStatus.OK
         status.message = "ok"
         # a WARN describes the last period only, so it clears once its cause is gone
@@ -280,6 +474,10 @@ class PedestrianNode(Node):
             "frames_too_large": stats["too_large"],
             "frames_failed": stats["failed"],
             "frames_lost_in_transport": self._lost,
+            "debug_images_published": stats["debug_images"],
+            "tracks": len(self.tracker.tracker.tracks) if self.tracker is not None else 0,
+            "ground_frames": stats["ground_frames"],
+            "ground_frames_without_camera_info": stats["ground_without_camera_info"],
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]
@@ -300,6 +498,85 @@ class PedestrianNode(Node):
     def destroy_node(self):
         self.stop_worker()
         return super().destroy_node()
+
+
+class PedestrianNode(_PedestrianCore, Node):
+    """The node that starts working as soon as it exists."""
+
+    def __init__(self, **kwargs):
+        Node.__init__(self, "pedestrian_node", **kwargs)
+        self._init_state()
+        self._declare_parameters()
+        self._check_start_parameters()
+        self.pipeline = self._load_pipeline()
+        self.tracker = self._make_tracker() if self.p("tracking.enable") else None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._subscribe()
+        self._create_publishers()
+        self._start_worker()
+        self.get_logger().debug("parameters: " + ", ".join(f"{p.name}={self.p(p.name)!r}" for p in PARAMS))
+        self.get_logger().info(self._ready_message())
+
+class ManagedPedestrianNode(_PedestrianCore, LifecycleNode):
+    """The same node as a managed (lifecycle) node: ``configure`` loads the weights
+    and warms the model up, ``activate`` subscribes (inference runs), ``deactivate``
+    unsubscribes (no inference; the model stays loaded), ``cleanup`` frees the
+    model. Parameters are declared at construction, so they can be set while the
+    node is unconfigured; start-up parameters are checked at configure."""
+
+    def __init__(self, **kwargs):
+        LifecycleNode.__init__(self, "pedestrian_node", **kwargs)
+        self._init_state()
+        self._declare_parameters()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self._check_start_parameters()
+            self.pipeline = self._load_pipeline()
+            self.tracker = self._make_tracker() if self.p("tracking.enable") else None
+            self._warm_up()
+        except StartupError as exc:
+            self.get_logger().error(f"configure failed: {exc}")
+            self._release_model()
+            return TransitionCallbackReturn.FAILURE
+        self._create_publishers()
+        self._start_worker()
+        self.get_logger().info(f"configured: model loaded on {self.pipeline.device}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self._subscribe()
+        self.get_logger().info(self._ready_message())
+        return super().on_activate(state)
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._unsubscribe()
+        if self.tracker is not None:
+            self.tracker.reset()
+        self._prev_stamp = None
+        self.get_logger().info("deactivated: no inference; the model stays loaded")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._teardown()
+        self.get_logger().info("cleaned up: model freed")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._unsubscribe()
+        self._teardown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state) -> TransitionCallbackReturn:
+        self._unsubscribe()
+        self._teardown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _teardown(self) -> None:
+        self.stop_worker()
+        self._destroy_publishers()
+        self._release_model()
 
 
 def _one_line(exc: Exception) -> str:
@@ -325,7 +602,9 @@ def _share_file(relative: Path) -> str:
         return f"<share/cluenet_ros>/{relative}"
 
 
-def main(args=None) -> int:
+def main(args=None, managed: bool = False) -> int:
+    """``managed``: run the lifecycle node (with ``autostart``, it configures and
+    activates itself; a failed autostart is a start-up error)."""
     # rclpy's own handlers raise KeyboardInterrupt wherever the main thread is (a
     # second Ctrl-C then lands inside the clean-up); ours only ask to stop.
     stop = threading.Event()
@@ -337,7 +616,11 @@ def main(args=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, request_stop)
     try:
-        node = PedestrianNode()
+        node = ManagedPedestrianNode() if managed else PedestrianNode()
+        if managed and node.p("autostart"):
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                raise StartupError("autostart: configure failed (see the error above)")
+            node.trigger_activate()
     except StartupError as exc:
         rclpy.logging.get_logger("pedestrian_node").fatal(str(exc))
         rclpy.try_shutdown()
@@ -361,19 +644,27 @@ def main(args=None) -> int:
     return 0
 
 
-def entry_point() -> None:
+def entry_point(managed: bool = False) -> None:
     """The executable: ``main()``, then exit without the interpreter's finalisation,
     which unloads torch's libraries for 1-3 s after the node has already shut down
     cleanly (and would keep a stopping node alive past launch's SIGTERM timeout)."""
     import logging
     import os
 
-    code = main()
+    code = main(managed=managed)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
+def lifecycle_entry_point() -> None:
+    """``pedestrian_lifecycle_node``: the managed node."""
+    entry_point(managed=True)
+
+
 if __name__ == "__main__":
+    if "--managed" in sys.argv:  # python -m cluenet_ros.ros.pedestrian_node --managed --ros-args ...
+        sys.argv.remove("--managed")
+        entry_point(managed=True)
     entry_point()

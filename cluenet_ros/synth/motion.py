@@ -44,10 +44,15 @@ class MotionLibrary:
     def sample(self, rng: np.random.Generator) -> tuple[str, Pose]:
         name = CLIPS[rng.choice(len(CLIPS), p=np.asarray(CLIP_WEIGHTS) / sum(CLIP_WEIGHTS))]
         frames = self.clips[name]
-        f = frames[rng.integers(len(frames))]
+        return name, self.pose(name, int(rng.integers(len(frames))))
+
+    def pose(self, name: str, index: int) -> Pose:
+        """Frame ``index`` of clip ``name`` (wrapping around: clips loop)."""
+        frames = self.clips[name]
+        f = frames[index % len(frames)]
         joints, i = {}, 8
         for joint, n in JOINT_LAYOUT:
             vals = f[i:i + n]
             joints[joint] = wxyz_to_xyzw(vals) if n == 4 else (float(vals[0]),)
             i += n
-        return name, Pose(root_height=float(f[2]), root_rotation=wxyz_to_xyzw(f[4:8]), joints=joints)
+        return Pose(root_height=float(f[2]), root_rotation=wxyz_to_xyzw(f[4:8]), joints=joints)

@@ -167,22 +167,81 @@ class SceneRenderer:
                          lightColor=[rng.uniform(0.85, 1.0), rng.uniform(0.85, 1.0), rng.uniform(0.8, 1.0)],
                          lightAmbientCoeff=rng.uniform(0.45, 0.75), lightDiffuseCoeff=rng.uniform(0.3, 0.6),
                          lightSpecularCoeff=rng.uniform(0.0, 0.1), shadow=int(rng.random() < 0.5))
+        return self._shoot(rng, placed, view, proj, tan_h, light, cam_h, pitch)
+
+    def _shoot(self, rng, placed, view, proj, tan_h, light, cam_h, pitch) -> RenderedScene:
+        W, H = self.width, self.height
         _, _, rgba, _, seg = pb.getCameraImage(W, H, view, proj, renderer=pb.ER_TINY_RENDERER,
                                                physicsClientId=self.client, **light)
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(H, W, 4)[..., :3]
         seg = np.asarray(seg, dtype=np.int64).reshape(H, W)
         image = self._camera_effects(rgb, rng)
 
-        scene = RenderedScene(image=image)
+        scene = RenderedScene(image=image, camera_height=float(cam_h), camera_pitch=float(pitch),
+                              fov_deg=float(self.fov))
         for body, clip, d in placed:
             visible = seg == body
-            full_box = self._amodal_box(body, view, tan_h)
+            full_box, area = self._amodal(body, view, tan_h)
             if full_box is None:
                 continue
             pts = self._project(self._keypoints_3d(body), view, proj, W, H)
             vis = self._visible_points(pts, visible)
-            scene.people.append(RenderedPerson(clip, d, visible, full_box, pts.astype(np.float32), vis))
+            x, _, z = pb.getBasePositionAndOrientation(body, physicsClientId=self.client)[0]
+            scene.people.append(RenderedPerson(clip, d, visible, full_box, pts.astype(np.float32), vis,
+                                               position=(float(x), float(z)), full_area=area))
         return scene
+
+    def render_frame(self, camera_height: float, pitch: float, people, obstacles, scene_seed: int,
+                     frame_seed: int) -> RenderedScene:
+        """One frame of a sequence, everything placed by the caller: ``people`` as
+        dicts with x, z (ground position), heading (radians), clip, frame (motion
+        frame index) and look (a seed for the clothes, so a person keeps them);
+        ``obstacles`` as dicts with kind ("car" or "pole"), x, z and yaw. The
+        background and light come from ``scene_seed`` (the same in every frame), the
+        sensor noise from ``frame_seed``."""
+        W, H = self.width, self.height
+        if len(people) > len(self.humans):
+            raise ValueError(f"{len(people)} people but the renderer holds {len(self.humans)}")
+        eye = np.array([0.0, camera_height, 0.0])
+        target = eye + np.array([0.0, math.sin(pitch), -math.cos(pitch)])
+        view = pb.computeViewMatrix(eye.tolist(), target.tolist(), [0, 1, 0])
+        proj = pb.computeProjectionMatrixFOV(self.fov, W / H, 0.1, 400.0)
+        tan_h = math.tan(math.radians(self.fov) / 2)
+        scene_rng = np.random.default_rng(scene_seed)
+        self._dress_background(scene_rng)
+        light = dict(lightDirection=[0.4, 1.0, 0.3], lightColor=[1.0, 1.0, 0.95], lightAmbientCoeff=0.6,
+                     lightDiffuseCoeff=0.45, lightSpecularCoeff=0.05, shadow=0)
+        placed = []
+        for i, body in enumerate(self.humans):
+            if i >= len(people):
+                self._park(body)
+                continue
+            p = people[i]
+            pose = self.motions.pose(p["clip"], int(p["frame"]))
+            self._pose_human(body, (p["x"], 0.0, p["z"]), p["heading"], pose)
+            self._dress_human(body, np.random.default_rng(p["look"]))
+            placed.append((body, p["clip"], float(-p["z"])))
+        for obj in self.occluder_ids:
+            self._park(obj)
+        cars, poles = iter(self.cars), iter(self.poles)
+        for ob in obstacles:
+            orn = pb.getQuaternionFromEuler([0, ob.get("yaw", 0.0), 0])
+            if ob["kind"] == "car":
+                body, cabin = next(cars)
+                self._place(body, (ob["x"], 0.75, ob["z"]), orn)
+                self._place(cabin, (ob["x"], 1.55, ob["z"]), orn)
+                col = np.random.default_rng(int(abs(ob["x"]) * 100 + abs(ob["z"]) * 10)).uniform(0.1, 0.9, 3)
+                self._colour(body, col)
+                self._colour(cabin, col * 0.6)
+            elif ob["kind"] == "pole":
+                pole = next(poles)
+                self._place(pole, (ob["x"], self._pole_height[pole] / 2, ob["z"]),
+                            pb.getQuaternionFromEuler([math.pi / 2, 0, 0]))
+                self._colour(pole, (0.35, 0.35, 0.35))
+            else:
+                raise ValueError(f"unknown obstacle kind {ob['kind']!r}; choose car or pole")
+        return self._shoot(np.random.default_rng(frame_seed), placed, view, proj, tan_h, light,
+                           camera_height, pitch)
 
     def _pose_human(self, body, position, heading, pose):
         c = self.client
@@ -291,6 +350,10 @@ class SceneRenderer:
 
     def _amodal_box(self, body, view, tan_h):
         """Full-body box from a render of this person alone on an enlarged canvas."""
+        return self._amodal(body, view, tan_h)[0]
+
+    def _amodal(self, body, view, tan_h):
+        """Full-body box and mask area from a render of this person alone on an enlarged canvas."""
         W, H, m = self.width, self.height, self.margin
         W2, H2 = W + 2 * m, H + 2 * m
         fov2 = math.degrees(2 * math.atan(tan_h * H2 / H))
@@ -309,8 +372,9 @@ class SceneRenderer:
         mask = np.asarray(seg).reshape(H2, W2) == body
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         if len(rows) == 0:
-            return None
-        return (float(cols[0] - m), float(rows[0] - m), float(cols[-1] + 1 - m), float(rows[-1] + 1 - m))
+            return None, 0
+        return ((float(cols[0] - m), float(rows[0] - m), float(cols[-1] + 1 - m), float(rows[-1] + 1 - m)),
+                int(mask.sum()))
 
     def _keypoints_3d(self, body):
         states = pb.getLinkStates(body, list(range(15)), computeForwardKinematics=True,

@@ -17,7 +17,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
-from vision_msgs.msg import Detection2DArray
+from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,10 +25,12 @@ TINY_MODEL = REPO / "test" / "data" / "tiny_model.yaml"
 
 
 def start_node(namespace: str, *params: str, weights: str = "random", ros_args=(), env=None,
-               params_file: bool = True) -> subprocess.Popen:
+               params_file: bool = True, managed: bool = False) -> subprocess.Popen:
     """The node as a process; ``params`` are NAME:=VALUE, ``ros_args`` further --ros-args.
-    (rcl keeps a --params-file value over a ``-p`` of another type, silently.)"""
-    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node", "--ros-args", "-r", f"__ns:={namespace}"]
+    (rcl keeps a --params-file value over a ``-p`` of another type, silently.)
+    ``managed``: the lifecycle node."""
+    args = [sys.executable, "-m", "cluenet_ros.ros.pedestrian_node"] + (["--managed"] if managed else []) \
+        + ["--ros-args", "-r", f"__ns:={namespace}"]
     if params_file:
         args += ["--params-file", str(REPO / "config" / "pedestrian.yaml")]
     args += ["-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu",
@@ -52,15 +54,21 @@ class Harness:
     TOPICS = {"detections": Detection2DArray, "pedestrians": PedestrianArray, "mask": Image,
               "skeletons": MarkerArray, "debug_image": Image}
 
-    def __init__(self, context, namespace: str):
+    EXTRA_TOPICS = {"ground_detections": Detection3DArray, "ground_markers": MarkerArray}
+
+    def __init__(self, context, namespace: str, topics=None):
+        """``topics``: the output topics to subscribe to (default: TOPICS)."""
         self.ns = namespace
         self.node = rclpy.create_node(f"harness_{namespace.strip('/')}", context=context)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.received = defaultdict(list)
         qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-        for topic, typ in self.TOPICS.items():
-            self.node.create_subscription(typ, f"{namespace}/{topic}",
+        all_topics = {**self.TOPICS, **self.EXTRA_TOPICS}
+        self.subscriptions = {}
+        for topic in (self.TOPICS if topics is None else topics):
+            typ = all_topics[topic]
+            self.subscriptions[topic] = self.node.create_subscription(typ, f"{namespace}/{topic}",
                                           lambda m, t=topic: self.received[t].append(m), qos)
         self.node.create_subscription(DiagnosticArray, "/diagnostics",
                                       lambda m: self.received["diagnostics"].append(m), qos)
@@ -90,6 +98,11 @@ class Harness:
     def outputs_for(self, stamp: int, topic: str):
         return [m for m in self.received[topic] if m.header.stamp.sec == stamp]
 
+    def diagnostics(self) -> dict:
+        """The values of the latest /diagnostics message from the node."""
+        msg = self.received["diagnostics"][-1].status[0]
+        return {kv.key: kv.value for kv in msg.values}
+
     def send_and_wait(self, msg, topics=("detections", "pedestrians", "mask", "skeletons"), timeout=30.0,
                       compressed: bool = False):
         stamp = self.next_stamp(msg)
@@ -102,7 +115,7 @@ class Harness:
         return stamp
 
     def _stamped(self, topic, stamp):
-        if topic == "skeletons":
+        if topic in ("skeletons", "ground_markers"):
             return any(m.markers and m.markers[0].header.stamp.sec == stamp for m in self.received[topic])
         return bool(self.outputs_for(stamp, topic))
 

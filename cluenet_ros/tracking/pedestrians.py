@@ -1,0 +1,46 @@
+"""The tracker on the pipeline's own result type: a FrameResult in, the tracked
+pedestrians of that frame out (with ``track_ids``), optionally with their keypoints
+smoothed over time by a One Euro filter per track."""
+from __future__ import annotations
+
+import numpy as np
+
+from cluenet_ros.inference.pipeline import FrameResult
+from cluenet_ros.tracking.byte_tracker import ByteTracker, TrackerConfig
+from cluenet_ros.tracking.one_euro import OneEuroFilter
+
+
+class PedestrianTracker:
+    def __init__(self, config: TrackerConfig | None = None, smooth_keypoints: bool = False,
+                 min_cutoff: float = 1.0, beta: float = 0.05):
+        self.tracker = ByteTracker(config)
+        self.smooth_keypoints = smooth_keypoints
+        self.min_cutoff, self.beta = min_cutoff, beta
+        OneEuroFilter(min_cutoff, beta)  # validates the settings now, not at the first frame
+        self._filters: dict[int, OneEuroFilter] = {}
+
+    @property
+    def config(self) -> TrackerConfig:
+        return self.tracker.config
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._filters.clear()
+
+    def __call__(self, result: FrameResult, dt: float = 0.1) -> FrameResult:
+        """``dt``: seconds since the previous frame (for the keypoint filter)."""
+        ids = self.tracker.update(result.boxes, result.scores)
+        rows = np.flatnonzero(ids >= 0)
+        out = result.select(rows, ids[rows])
+        if self.smooth_keypoints and len(out):
+            kps = out.keypoints.copy()
+            for i, tid in enumerate(out.track_ids.tolist()):
+                f = self._filters.get(tid)
+                if f is None:
+                    f = self._filters[tid] = OneEuroFilter(self.min_cutoff, self.beta)
+                kps[i, :, :2] = f(kps[i, :, :2], dt)
+            out.keypoints = kps.astype(result.keypoints.dtype)
+        alive = {t.id for t in self.tracker.tracks}
+        for tid in [t for t in self._filters if t not in alive]:
+            del self._filters[tid]
+        return out
