@@ -3,6 +3,7 @@ exit), the level of its own logger, and SIGINT/SIGTERM in the middle of a slow
 frame (exit 0 within the frame's remaining time plus 1 s, no traceback, no abort)."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -62,6 +63,12 @@ def test_bad_start_parameters_are_startup_errors(ros_context, name, value, expec
     assert "\n" not in text
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def slow_frame_then_signal(ros_context, ns, sig, ros_args=(), repeat_signal=False):
     """Start a node, send a frame that takes seconds, signal the node while it works
     on it; returns (frame done time, exit time, return code, output)."""
@@ -73,8 +80,11 @@ def slow_frame_then_signal(ros_context, ns, sig, ros_args=(), repeat_signal=Fals
         msg = rgb_image(400, 560, seed=2)  # seconds at input_scale 2 on a CPU
         t_sent = time.monotonic()
         stamp = h.next_stamp(msg)
+        cpu0 = _cpu_seconds(proc.pid)
         h.pub_raw.publish(msg)
-        h.spin_until(lambda: False, 0.5)  # the node is inside the frame now
+        # The node is inside the frame once it has spent CPU time on it (an idle node spends
+        # next to none). A fixed wait let a loaded machine signal before the frame was taken.
+        assert h.spin_until(lambda: _cpu_seconds(proc.pid) - cpu0 > 0.3, 60), "the node never took the frame"
         assert not h.outputs_for(stamp, "mask"), "frame too fast to test stopping in its middle"
         proc.send_signal(sig)
         if repeat_signal:  # ros2 launch forwards Ctrl-C and the terminal sends it too
