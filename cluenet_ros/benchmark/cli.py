@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="torch.compile the trunk and stage 2")
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime", "openvino"),
+                   help="runtime of ClueNet's dense networks (auto: the fastest installed); the peer runs "
+                        "eagerly in torch, the way its users run it")
     p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
@@ -32,10 +35,10 @@ def run(args) -> int:
                                                       bench_stage2_scaling, environment)
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
-                       args.warmup, args.compile)
+                       args.warmup, args.compile, args.backend)
     res = {**bench_pipeline(opt), "environment": environment()}
-    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}), {res['people']} pedestrians, "
-          f"{res['frames']} frames")
+    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}), "
+          f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():
         print(f"  {stage:<12} {ms:9.2f} ms")
     print(f"  end to end   mean {res['e2e_ms_mean']:.2f} ms, median {res['e2e_ms_median']:.2f} ms, "
@@ -56,7 +59,10 @@ def run(args) -> int:
         res["node"] = bench_node(people=args.people)
         for size, figs in res["node"].items():
             print(f"  node at {size}: own overhead median {figs['node_overhead_ms_median']:.2f} ms "
-                  f"(p95 {figs['node_overhead_ms_p95']:.2f}), image transport {figs['transport_ms_median']:.2f} ms")
+                  f"(p95 {figs['node_overhead_ms_p95']:.2f}) with every output subscribed, "
+                  f"{figs['node_overhead_none_subscribed_ms_median']:.2f} ms "
+                  f"(p95 {figs['node_overhead_none_subscribed_ms_p95']:.2f}) with none; "
+                  f"image transport {figs['transport_ms_median']:.2f} ms")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")

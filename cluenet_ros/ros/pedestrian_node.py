@@ -101,7 +101,7 @@ class PedestrianNode(Node):
         self._worker.start()
         self.create_timer(self.p("diagnostics_period"), self._publish_diagnostics)
         self.get_logger().debug("parameters: " + ", ".join(f"{p.name}={self.p(p.name)!r}" for p in PARAMS))
-        self.get_logger().info(f"ready on {self.pipeline.device} "
+        self.get_logger().info(f"ready on {self.pipeline.device} with backend {self.pipeline.backend} "
                                f"(score >= {self.p('score_threshold')}, subscribed to "
                                f"{self.resolve_topic_name('image')})")
 
@@ -123,7 +123,8 @@ class PedestrianNode(Node):
 
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self.p("score_threshold"), nms_iou=self.p("nms_iou"),
-                             max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"))
+                             max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
+                             backend=self.p("backend"))
         weights = self.p("weights")
         try:
             if weights == "random":
@@ -230,15 +231,15 @@ class PedestrianNode(Node):
                                           f"{decoder_said[0]}", throttle_duration_sec=THROTTLE_S)
         result = self.pipeline(image, bgr=bgr)
         header = msg.header
-        if self.p("publish.detections"):
+        if self.p("publish.detections") and _wanted(self.pub_detections):
             self.pub_detections.publish(messages.detections(result, header))
-        if self.p("publish.pedestrians"):
+        if self.p("publish.pedestrians") and _wanted(self.pub_pedestrians):
             self.pub_pedestrians.publish(messages.pedestrians(result, header))
-        if self.p("publish.mask"):
+        if self.p("publish.mask") and _wanted(self.pub_mask):
             self.pub_mask.publish(mono8_message(result.mask, header, Image))
-        if self.p("publish.skeletons"):
+        if self.p("publish.skeletons") and _wanted(self.pub_skeletons):
             self.pub_skeletons.publish(messages.skeleton_markers(result, header, scale=self.p("marker_scale")))
-        if self.p("publish.debug_image"):
+        if self.p("publish.debug_image") and _wanted(self.pub_debug):
             rgb = image[..., ::-1] if bgr else image
             self.pub_debug.publish(rgb8_message(messages.draw_debug(np.ascontiguousarray(rgb), result), header, Image))
         # the node's clock: system time, or /clock under use_sim_time, like the stamps
@@ -280,6 +281,7 @@ class PedestrianNode(Node):
             "frames_too_large": stats["too_large"],
             "frames_failed": stats["failed"],
             "frames_lost_in_transport": self._lost,
+            "backend": self.pipeline.backend,
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]
@@ -300,6 +302,12 @@ class PedestrianNode(Node):
     def destroy_node(self):
         self.stop_worker()
         return super().destroy_node()
+
+
+def _wanted(publisher) -> bool:
+    """Lazy outputs (as image_transport users expect): a message nobody subscribes
+    to is neither built nor published."""
+    return publisher.get_subscription_count() > 0
 
 
 def _one_line(exc: Exception) -> str:
