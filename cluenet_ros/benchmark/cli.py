@@ -43,12 +43,25 @@ def run(args) -> int:
         print(f"  {stage:<12} {ms:9.2f} ms")
     print(f"  end to end   mean {res['e2e_ms_mean']:.2f} ms, median {res['e2e_ms_median']:.2f} ms, "
           f"p95 {res['e2e_ms_p95']:.2f} ms, {res['fps']:.2f} frames/s")
-    print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})")
+    print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})"
+          + (f"; RSS now {res['rss_anon_mb']:.0f} MiB anonymous + {res['rss_file_mb']:.0f} MiB file-backed "
+             f"(libraries); `import torch, torchvision` alone: {res['rss_import_mb']:.0f} MiB"
+             if res.get("rss_anon_mb") else ""))
     if args.compare:
         peer = bench_keypointrcnn(opt)
         res.update(peer)
         res["ratio"] = res["e2e_ms_median"] / peer["peer_ms_median"]
-        print(f"  {peer['peer']}: median {peer['peer_ms_median']:.2f} ms; ClueNet / peer = {res['ratio']:.2f}")
+        print(f"  {peer['peer']} (eager torch): median {peer['peer_ms_median']:.2f} ms; "
+              f"ClueNet ({res['backend']}) / peer = {res['ratio']:.2f}")
+        if res["backend"] == "torch":
+            res["e2e_ms_median_torch"] = res["e2e_ms_median"]
+        else:  # the same runtime on both sides: the architectures' cost alone
+            from dataclasses import replace
+
+            res["e2e_ms_median_torch"] = bench_pipeline(replace(opt, backend="torch"))["e2e_ms_median"]
+        res["ratio_same_runtime_torch"] = res["e2e_ms_median_torch"] / peer["peer_ms_median"]
+        print(f"  same runtime (both eager torch): ClueNet {res['e2e_ms_median_torch']:.2f} ms / peer = "
+              f"{res['ratio_same_runtime_torch']:.2f}")
     if args.stage2_scaling:
         sc = bench_stage2_scaling(opt)
         res["stage2_ms_by_crops"] = sc
