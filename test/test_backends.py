@@ -132,3 +132,10 @@ def test_backend_choice_and_errors(monkeypatch):
         B.resolve_backend("openvino", cpu)
     monkeypatch.setattr(B, "installed", lambda b: b == "torch")
     assert B.resolve_backend("auto", cpu) == "torch"
+
+
+def test_random_weights_stay_eager_under_auto():
+    s1, s2 = load_model_configs(TINY)
+    pipe = ClueNetPipeline.random(PipelineConfig(device="cpu", backend="auto"), s1, s2)
+    assert pipe.backend == "torch" and pipe.config.backend == "auto"
+    assert pipe.stage1.dense_runner is None and pipe._stage2_runner is None

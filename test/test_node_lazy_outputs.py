@@ -82,3 +82,25 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
         executor.shutdown()
         listener.destroy_node()
         node.destroy_node()
+
+
+def test_node_on_a_compiled_backend_says_so(ros_context):
+    """A node process on ONNX Runtime: its start-up line and /diagnostics name the
+    backend, and frames come out."""
+    from ros_harness import Harness, start_node, stop
+
+    ns = "/cluenet_backend"
+    proc = start_node(ns, "backend:=onnxruntime", "score_threshold:=0.0", "diagnostics_period:=0.2")
+    h = Harness(ros_context, ns)
+    log = ""
+    try:
+        h.wait_ready(proc, timeout=120)
+        h.send_and_wait(rgb_image(64, 96, seed=2), topics=("detections", "mask"))
+        assert h.spin_until(lambda: any(s.values for m in h.received["diagnostics"] for s in m.status
+                                        if s.name.startswith("pedestrian_node")), 10)
+        status = [s for m in h.received["diagnostics"] for s in m.status if s.name.startswith("pedestrian_node")][-1]
+        assert {kv.key: kv.value for kv in status.values}["backend"] == "onnxruntime"
+    finally:
+        h.close()
+        log = stop(proc)
+    assert "with backend onnxruntime" in log, log

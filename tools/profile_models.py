@@ -38,6 +38,7 @@ PARTS = (("stage 1: trunk", "stage1.trunk"), ("stage 1: inception blocks", "stag
          ("stage 1: RoI box head (2 FC)", "stage1.roi_heads.box_head"),
          ("stage 1: RoI predictor", "stage1.roi_heads.box_predictor"),
          ("stage 1: RoI heads, all", "stage1.roi_heads"), ("stage 2: network", "stage2"))
+DENSE = "stage 1: dense part (compiled: trunk to segmentation)"
 
 
 def _get(obj, path: str):
@@ -47,7 +48,7 @@ def _get(obj, path: str):
 
 
 def profile(config: str | None, resolution: tuple[int, int], people: int, frames: int,
-            post_nms: int | None = None) -> dict:
+            post_nms: int | None = None, backend: str = "torch") -> dict:
     s1, s2 = load_model_configs(config)
     torch.manual_seed(0)
     pipe = ClueNetPipeline.random(PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=1.0,
@@ -56,10 +57,23 @@ def profile(config: str | None, resolution: tuple[int, int], people: int, frames
         pipe.stage1.rpn._post_nms_top_n["testing"] = post_nms
     img = frame(*resolution)
     calibrate_batchnorm(pipe, img)
+    backend = pipe.use_backend(backend, persist=False)
     pipe(img)  # warm-up
     times: dict[str, list[float]] = defaultdict(list)
     starts: dict[str, float] = {}
     hooks = []
+
+    def timed(label, fn):
+        def run(x):
+            t0 = time.perf_counter()
+            out = fn(x)
+            times[label].append(1000 * (time.perf_counter() - t0))
+            return out
+        return run
+
+    if backend != "torch":  # the compiled parts are opaque to module hooks: time the calls
+        pipe.stage1.dense_runner = timed(DENSE, pipe.stage1.dense_runner)
+        pipe._stage2_runner = timed("stage 2: network", pipe._stage2_runner)
     for label, path in PARTS:
         mod = _get(pipe, path)
         hooks.append(mod.register_forward_pre_hook(lambda m, a, label=label: starts.__setitem__(label, time.perf_counter())))
@@ -92,12 +106,13 @@ def profile(config: str | None, resolution: tuple[int, int], people: int, frames
     ops = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     op_rows = [{"op": e.key, "self_ms_per_frame": e.self_cpu_time_total / 1000 / frames,
                 "share": e.self_cpu_time_total / total_self, "calls_per_frame": e.count / frames} for e in ops[:15]]
-    return {"config": config or "full-size (paper)", "resolution": f"{resolution[0]}x{resolution[1]}",
+    return {"config": config or "full-size (paper)", "backend": backend,
+            "resolution": f"{resolution[0]}x{resolution[1]}",
             "people": people, "frames": frames, "rpn_post_nms_top_n_test": pipe.stage1.rpn._post_nms_top_n["testing"],
             "proposals_per_frame": float(np.median(proposals)) if proposals else None,
             "e2e_ms_median": float(np.median(e2e)),
             "pipeline_stages_ms": {k: float(np.median(v)) for k, v in stage_ms.items()},
-            "parts_ms": {k: float(np.median(times[k])) for k, _ in PARTS if times[k]},
+            "parts_ms": {k: float(np.median(v)) for k, v in times.items() if v},
             "operators": op_rows, "threads": torch.get_num_threads()}
 
 
@@ -110,9 +125,11 @@ def to_markdown(results: dict, load: str) -> str:
     names = list(results)
     lines += ["## Per stage (ms per frame)", "", "| part | " + " | ".join(names) + " |",
               "|---|" + "---|" * len(names)]
-    parts = [p for p, _ in PARTS]
+    parts = [p for p, _ in PARTS[:4]] + [DENSE] + [p for p, _ in PARTS[4:]]
     for p in parts:
-        lines.append(f"| {p} | " + " | ".join(f"{results[n]['parts_ms'].get(p, float('nan')):.1f}" for n in names) + " |")
+        if any(p in results[n]["parts_ms"] for n in names):
+            lines.append(f"| {p} | " + " | ".join(f"{results[n]['parts_ms'][p]:.1f}" if p in results[n]["parts_ms"]
+                                                   else "-" for n in names) + " |")
     for st in ("preprocess", "stage1", "crop_mask", "stage2", "postprocess"):
         lines.append(f"| pipeline: {st} | " + " | ".join(f"{results[n]['pipeline_stages_ms'].get(st, 0):.1f}"
                                                        for n in names) + " |")
@@ -133,12 +150,16 @@ def main() -> int:
     ap.add_argument("--resolution", default="1024x512")
     ap.add_argument("--people", type=int, default=10)
     ap.add_argument("--frames", type=int, default=3)
-    ap.add_argument("--configs", default="mobile,full")
+    ap.add_argument("--configs", default="mobile,full,mobile@openvino,full@openvino",
+                    help="NAME[@BACKEND],...; NAME one of " + ", ".join(CONFIGS))
     ap.add_argument("--out", default=str(REPO / "docs" / "bench" / "profile_1024x512.md"))
     a = ap.parse_args()
     logging.getLogger("cluenet_ros").setLevel(logging.ERROR)
     w, h = (int(v) for v in a.resolution.split("x"))
-    results = {name: profile(CONFIGS[name], (w, h), a.people, a.frames) for name in a.configs.split(",")}
+    results = {}
+    for item in a.configs.split(","):
+        name, _, backend = item.partition("@")
+        results[item] = profile(CONFIGS[name], (w, h), a.people, a.frames, backend=backend or "torch")
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out = Path(a.out)
     out.write_text(to_markdown(results, load))

@@ -102,6 +102,10 @@ class _OnnxRuntimeRunner:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no busy-waiting between runs: ONNX Runtime's workers would otherwise spin
+        # on the cores that torch's RPN/RoI heads and post-processing need next
+        # (measured at 1024x512 on 2 cores: post-processing 137 ms instead of 7 ms)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -183,7 +183,9 @@ class ClueNetPipeline:
         config = config or PipelineConfig()
         pipe = cls(ClueNetStage1(stage1), ClueNetStage2(stage2), replace(config, backend="torch"))
         pipe.config = config
-        pipe.use_backend(config.backend, persist=False)  # weights never seen again: no cache entry
+        # weights never seen again: no cache entry; and `auto` stays eager, since an
+        # export that is thrown away at exit costs more than a plumbing test saves
+        pipe.use_backend("torch" if config.backend == "auto" else config.backend, persist=False)
         return pipe
 
     # -- run-time settings ----------------------------------------------------------
