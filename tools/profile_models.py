@@ -118,7 +118,7 @@ def profile(config: str | None, resolution: tuple[int, int], people: int, frames
 
 def to_markdown(results: dict, load: str) -> str:
     lines = ["# Per-stage and per-operator CPU profile", "",
-             "Written by `tools/profile_models.py` (eager torch, fp32, random weights with calibrated batch norm, "
+             "Written by `tools/profile_models.py` (eager torch, or the backend after `@` in a column name; fp32, random weights with calibrated batch norm, "
              "pedestrians forced through stage 2 as in `cluenet bench`). Medians over the frames; the machine's "
              f"load while it ran: `{load}` (2 cores shared with other jobs: absolute times are inflated, shares "
              "are what to read).", ""]
