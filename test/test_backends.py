@@ -144,3 +144,21 @@ def test_random_weights_stay_eager_under_auto():
     pipe = ClueNetPipeline.random(PipelineConfig(device="cpu", backend="auto"), s1, s2)
     assert pipe.backend == "torch" and pipe.config.backend == "auto"
     assert pipe.stage1.dense_runner is None and pipe._stage2_runner is None
+
+
+def test_auto_falls_back_when_a_runtime_fails(models, monkeypatch, caplog):
+    from cluenet_ros.inference import pipeline as P
+
+    s1, s2 = copy.deepcopy(models[0]), copy.deepcopy(models[1])
+
+    def broken(*args, **kwargs):
+        raise OSError("no such device")
+
+    monkeypatch.setattr(P, "compile_models", broken)
+    pipe = ClueNetPipeline(s1, s2, PipelineConfig(device="cpu", backend="auto"))
+    assert pipe.backend == "torch" and pipe.stage1.dense_runner is None
+    assert len(pipe(frame())) >= 0
+    if RUNTIMES:
+        assert "trying the next one" in caplog.text
+        with pytest.raises(RuntimeError, match=f"backend {RUNTIMES[0]}: OSError: no such device"):
+            ClueNetPipeline(s1, s2, PipelineConfig(device="cpu", backend=RUNTIMES[0]))

@@ -22,7 +22,7 @@ from torchvision.ops import masks_to_boxes, roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.config import spec
-from cluenet_ros.inference.backends import BACKENDS, compile_models, resolve_backend
+from cluenet_ros.inference.backends import BACKENDS, PREFERENCE, compile_models, installed, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps
@@ -159,13 +159,26 @@ class ClueNetPipeline:
         returns the backend chosen. Exports (once per weights, cached) when needed.
         ``persist=False`` keeps the export out of the cache (random weights)."""
         chosen = resolve_backend(name, self.device)
+        # auto falls back along the preference order when a runtime fails to compile
+        candidates = [chosen] if name != "auto" else PREFERENCE[PREFERENCE.index(chosen):]
         self.stage1.dense_runner = self._stage2_runner = None
-        if chosen != "torch":
-            compiled = compile_models(self.stage1, self.stage2, chosen, persist=persist)
+        for candidate in candidates:
+            if candidate == "torch" or not installed(candidate):
+                chosen = "torch"
+                break
+            try:
+                compiled = compile_models(self.stage1, self.stage2, candidate, persist=persist)
+            except Exception as exc:
+                if name != "auto":
+                    raise RuntimeError(f"backend {candidate}: {type(exc).__name__}: {exc}") from exc
+                LOG.warning("backend %s failed (%s: %s); trying the next one", candidate, type(exc).__name__, exc)
+                continue
             self.stage1.dense_runner = compiled.stage1_dense
             self._stage2_runner = compiled.stage2
-            LOG.info("backend %s (%s %s)", chosen, "exported to" if compiled.exported else "loaded from",
+            LOG.info("backend %s (%s %s)", candidate, "exported to" if compiled.exported else "loaded from",
                      compiled.folder)
+            chosen = candidate
+            break
         self.backend = chosen
         return chosen
 
