@@ -33,6 +33,8 @@ setup(
     ],
     python_requires=">=3.10",
     install_requires=["setuptools"],
+    # optional CPU inference runtimes (backend: onnxruntime | openvino); make setup installs both
+    extras_require={"onnxruntime": ["onnxruntime>=1.18"], "openvino": ["openvino>=2024.0"]},
     zip_safe=False,
     maintainer="cluenet_ros developers",
     maintainer_email="cluenet-ros@example.com",

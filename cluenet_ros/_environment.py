@@ -20,3 +20,14 @@ def ensure_ament_prefix() -> None:
     if str(prefix) not in current:
         current.append(str(prefix))
         os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join(current)
+
+
+def packaged_file(relative: Path) -> Path:
+    """A file installed under share/cluenet_ros (config/, models/): the ament index's
+    copy where the package is installed, else the source tree's."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("cluenet_ros")) / relative
+    except Exception:  # not installed (a plain source checkout): the source tree's copy
+        return Path(__file__).resolve().parents[1] / relative

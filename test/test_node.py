@@ -166,6 +166,7 @@ def test_flood_drops_frames_instead_of_queueing(node):
     assert int(values["frames_processed"]) + int(values["frames_dropped"]) + int(values["frames_bad"]) \
         + int(values["frames_failed"]) <= int(values["frames_received"]) + 1
     assert float(values["latency_ms_median"]) >= 0
+    assert values["backend"] == "torch"  # what the harness asked for
 
 
 def run_expecting_failure(tmp_path, weights):

@@ -46,6 +46,7 @@ def test_bad_start_parameters_give_one_line_and_a_non_zero_exit(param, expected)
     ("marker_scale", float("-inf"), "inf"),
     ("max_image_pixels", 0, "out of range"),
     ("device", "tpu", "'tpu' is not one of auto, cuda, cpu"),
+    ("backend", "tensorrt", "'tensorrt' is not one of auto, torch, onnxruntime, openvino"),
 ])
 def test_bad_start_parameters_are_startup_errors(ros_context, name, value, expected):
     """The same checks in-process (each a one-line StartupError, which main() prints as FATAL)."""

@@ -197,7 +197,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "self.pipeline.set_input_scale(prm.value)", "pass", T_NODE,
       "the node ignores input_scale at run time"),
     M("node-mask-switch-ignored", "node", "cluenet_ros/ros/pedestrian_node.py",
-      'if self.p("publish.mask"):', "if True:", T_NODE, "publish.mask:=false still publishes"),
+      'if self.p("publish.mask") and _wanted(self.pub_mask):', "if _wanted(self.pub_mask):", T_NODE,
+      "publish.mask:=false still publishes"),
     # -- bags ---------------------------------------------------------------------------------
     M("bag-latency-seconds", "bags", "cluenet_ros/bag/evaluate.py",
       "latencies = [(sent[s], 1000 * (arrivals[s] - sent[s]))", "latencies = [(sent[s], (arrivals[s] - sent[s]))",

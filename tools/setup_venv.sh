@@ -21,6 +21,10 @@ else
   reqs=(requirements/python.txt requirements/ros-wheels.txt)
   venv_flags=()
 fi
+# the optional CPU inference runtimes (ONNX Runtime, OpenVINO): on unless BACKEND_EXTRAS=0
+if [ "${BACKEND_EXTRAS:-1}" != "0" ]; then
+  reqs+=(requirements/backends.txt)
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV with $PYTHON ($mode)"

@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--compile", action="store_true", help="torch.compile the trunk and stage 2")
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime", "openvino"),
+                   help="runtime of ClueNet's dense networks (auto: the fastest installed); the peer runs "
+                        "eagerly in torch, the way its users run it")
     p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
@@ -32,20 +35,33 @@ def run(args) -> int:
                                                       bench_stage2_scaling, environment)
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
-                       args.warmup, args.compile)
+                       args.warmup, args.compile, args.backend)
     res = {**bench_pipeline(opt), "environment": environment()}
-    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}), {res['people']} pedestrians, "
-          f"{res['frames']} frames")
+    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}), "
+          f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():
         print(f"  {stage:<12} {ms:9.2f} ms")
     print(f"  end to end   mean {res['e2e_ms_mean']:.2f} ms, median {res['e2e_ms_median']:.2f} ms, "
           f"p95 {res['e2e_ms_p95']:.2f} ms, {res['fps']:.2f} frames/s")
-    print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})")
+    print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})"
+          + (f"; RSS now {res['rss_anon_mb']:.0f} MiB anonymous + {res['rss_file_mb']:.0f} MiB file-backed "
+             f"(libraries); `import torch, torchvision` alone: {res['rss_import_mb']:.0f} MiB"
+             if res.get("rss_anon_mb") else ""))
     if args.compare:
         peer = bench_keypointrcnn(opt)
         res.update(peer)
         res["ratio"] = res["e2e_ms_median"] / peer["peer_ms_median"]
-        print(f"  {peer['peer']}: median {peer['peer_ms_median']:.2f} ms; ClueNet / peer = {res['ratio']:.2f}")
+        print(f"  {peer['peer']} (eager torch): median {peer['peer_ms_median']:.2f} ms; "
+              f"ClueNet ({res['backend']}) / peer = {res['ratio']:.2f}")
+        if res["backend"] == "torch":
+            res["e2e_ms_median_torch"] = res["e2e_ms_median"]
+        else:  # the same runtime on both sides: the architectures' cost alone
+            from dataclasses import replace
+
+            res["e2e_ms_median_torch"] = bench_pipeline(replace(opt, backend="torch"))["e2e_ms_median"]
+        res["ratio_same_runtime_torch"] = res["e2e_ms_median_torch"] / peer["peer_ms_median"]
+        print(f"  same runtime (both eager torch): ClueNet {res['e2e_ms_median_torch']:.2f} ms / peer = "
+              f"{res['ratio_same_runtime_torch']:.2f}")
     if args.stage2_scaling:
         sc = bench_stage2_scaling(opt)
         res["stage2_ms_by_crops"] = sc
@@ -56,7 +72,10 @@ def run(args) -> int:
         res["node"] = bench_node(people=args.people)
         for size, figs in res["node"].items():
             print(f"  node at {size}: own overhead median {figs['node_overhead_ms_median']:.2f} ms "
-                  f"(p95 {figs['node_overhead_ms_p95']:.2f}), image transport {figs['transport_ms_median']:.2f} ms")
+                  f"(p95 {figs['node_overhead_ms_p95']:.2f}) with every output subscribed, "
+                  f"{figs['node_overhead_none_subscribed_ms_median']:.2f} ms "
+                  f"(p95 {figs['node_overhead_none_subscribed_ms_p95']:.2f}) with none; "
+                  f"image transport {figs['transport_ms_median']:.2f} ms")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")

@@ -1,9 +1,11 @@
 """The node's own cost per frame, outside the inference pipeline: converting the
-incoming image, building every output message and publishing them; and the
-transport time of a camera image between two nodes over DDS."""
+incoming image, building the output messages and publishing them (all outputs
+subscribed, and none: unsubscribed outputs are not built); and the transport time
+of a camera image between two nodes over DDS."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,63 +29,84 @@ def synthetic_result(width: int, height: int, people: int, seed: int = 0) -> Fra
 
 
 def bench_node(resolutions=((1280, 720), (2048, 1024)), people: int = 10, frames: int = 30) -> dict:
+    """The node's own code per frame (``PedestrianNode._process`` with the pipeline
+    replaced by a fixed result), with every default output subscribed over DDS and
+    with none subscribed; and the DDS transport of the camera image."""
     import rclpy
     from cluenet_msgs.msg import PedestrianArray
+    from rclpy.parameter import Parameter
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
     from vision_msgs.msg import Detection2DArray
     from visualization_msgs.msg import MarkerArray
 
-    from cluenet_ros.ros import messages
-    from cluenet_ros.ros.image_codec import image_to_array, mono8_message, rgb8_message
+    from cluenet_ros._environment import packaged_file
+    from cluenet_ros.ros.image_codec import rgb8_message
+    from cluenet_ros.ros.pedestrian_node import PedestrianNode
 
     rclpy.init()
-    node = rclpy.create_node("cluenet_node_bench")
+    overrides = [Parameter("weights", value="random"), Parameter("device", value="cpu"),
+                 Parameter("backend", value="torch"),
+                 Parameter("model_config", value=str(packaged_file(Path("config") / "model_mobile.yaml")))]
+    node = PedestrianNode(parameter_overrides=overrides, namespace="/cluenet_node_bench")
+    node.stop_worker()  # frames go to _process directly
     receiver = rclpy.create_node("cluenet_node_bench_rx")
     qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
-    pubs = {"detections": node.create_publisher(Detection2DArray, "bench/detections", 10),
-            "pedestrians": node.create_publisher(PedestrianArray, "bench/pedestrians", 10),
-            "mask": node.create_publisher(Image, "bench/mask", 10),
-            "skeletons": node.create_publisher(MarkerArray, "bench/skeletons", 10)}
-    cam = node.create_publisher(Image, "bench/image", qos)
+    cam = receiver.create_publisher(Image, "bench/image", qos)
     arrived = []
     receiver.create_subscription(Image, "bench/image", lambda m: arrived.append(time.perf_counter()), qos)
+    outputs = {"detections": (Detection2DArray, node.pub_detections), "pedestrians": (PedestrianArray, node.pub_pedestrians),
+               "mask": (Image, node.pub_mask), "skeletons": (MarkerArray, node.pub_skeletons)}
+
+    def spin_until(pred, timeout=10.0):
+        deadline = time.time() + timeout
+        while not pred() and time.time() < deadline:
+            rclpy.spin_once(receiver, timeout_sec=0.01)
+        return pred()
+
+    def timed(msg) -> list[float]:
+        out = []
+        for i in range(frames + 3):
+            t0 = time.perf_counter()
+            node._process(msg, "raw")
+            if i >= 3:
+                out.append(1000 * (time.perf_counter() - t0))
+            for _ in range(4):  # drain what arrived (outside the timing)
+                rclpy.spin_once(receiver, timeout_sec=0)
+        return out
+
     out = {}
     try:
         for w, h in resolutions:
             rgb = np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8)
             msg = rgb8_message(rgb, None, Image)
-            msg.encoding = "bgr8"  # the common camera encoding: needs a conversion
+            msg.encoding = "bgr8"  # the common camera encoding
+            msg.header.stamp = node.get_clock().now().to_msg()
             result = synthetic_result(w, h, people)
-            overhead = []
-            for i in range(frames + 3):
-                t0 = time.perf_counter()
-                frame, _ = image_to_array(msg)
-                header = msg.header
-                pubs["detections"].publish(messages.detections(result, header))
-                pubs["pedestrians"].publish(messages.pedestrians(result, header))
-                pubs["mask"].publish(mono8_message(result.mask, header, Image))
-                pubs["skeletons"].publish(messages.skeleton_markers(result, header))
-                if i >= 3:
-                    overhead.append(1000 * (time.perf_counter() - t0))
-                del frame
-            deadline = time.time() + 10
-            while cam.get_subscription_count() == 0 and time.time() < deadline:
-                rclpy.spin_once(receiver, timeout_sec=0.05)
+            node.pipeline = lambda image, bgr=False: result  # everything but inference
+            none = timed(msg)
+            subs = [receiver.create_subscription(typ, f"/cluenet_node_bench/{name}", lambda m: None, 10)
+                    for name, (typ, _) in outputs.items()]
+            spin_until(lambda: all(pub.get_subscription_count() > 0 for _, pub in outputs.values()))
+            every = timed(msg)
+            for sub in subs:
+                receiver.destroy_subscription(sub)
+            spin_until(lambda: all(pub.get_subscription_count() == 0 for _, pub in outputs.values()))
+            spin_until(lambda: cam.get_subscription_count() > 0)
             transport = []
             for i in range(frames + 3):
                 arrived.clear()
                 t0 = time.perf_counter()
                 cam.publish(msg)
-                end = time.time() + 5
-                while not arrived and time.time() < end:
-                    rclpy.spin_once(receiver, timeout_sec=0.001)
+                spin_until(lambda: bool(arrived), 5)
                 if arrived and i >= 3:
                     transport.append(1000 * (arrived[0] - t0))
-            out[f"{w}x{h}"] = {"node_overhead_ms_median": float(np.median(overhead)),
-                               "node_overhead_ms_p95": float(np.percentile(overhead, 95)),
+            out[f"{w}x{h}"] = {"node_overhead_ms_median": float(np.median(every)),
+                               "node_overhead_ms_p95": float(np.percentile(every, 95)),
+                               "node_overhead_none_subscribed_ms_median": float(np.median(none)),
+                               "node_overhead_none_subscribed_ms_p95": float(np.percentile(none, 95)),
                                "transport_ms_median": float(np.median(transport)) if transport else None,
-                               "people": people}
+                               "people": people, "outputs_subscribed": list(outputs)}
     finally:
         node.destroy_node()
         receiver.destroy_node()

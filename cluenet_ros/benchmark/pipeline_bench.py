@@ -33,6 +33,7 @@ class BenchOptions:
     frames: int = 20
     warmup: int = 3
     compile: bool = False
+    backend: str = "torch"
 
 
 def frame(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -43,6 +44,54 @@ def _peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _rss_parts_mb() -> dict:
+    """Current RSS split into anonymous memory (tensors, heaps) and file-backed pages
+    (mapped libraries: the CUDA build of torch maps most of its RSS this way)."""
+    out = {}
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(("RssAnon:", "RssFile:")):
+                out["rss_" + line[3:7].lower() + "_mb"] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
+
+
+def _import_rss_mb() -> float | None:
+    """RSS of a fresh interpreter after ``import torch, torchvision`` (the floor)."""
+    import subprocess
+    import sys
+
+    code = ("import torch, torchvision\nfor l in open('/proc/self/status'):\n"
+            "    l.startswith('VmRSS:') and print(int(l.split()[1]) / 1024)")
+    try:
+        return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    timeout=120).stdout.split()[0])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def _reset_peak_rss() -> bool:
+    """Linux: restart the peak-RSS count from the current RSS (so that one-off
+    set-up, such as exporting a backend's graphs, is not counted as run time)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def _summary(times_ms: list[float]) -> dict:
@@ -102,6 +151,11 @@ def bench_pipeline(opt: BenchOptions) -> dict:
     w, h = opt.resolution
     img = frame(w, h)
     calibrate_batchnorm(pipe, img)
+    t0 = time.perf_counter()
+    backend = pipe.use_backend(opt.backend, persist=False)  # after calibration: export the calibrated model
+    setup_s = time.perf_counter() - t0
+    setup_peak = _peak_memory_mb(pipe.device)
+    reset = pipe.device.type == "cpu" and _reset_peak_rss()
     for _ in range(opt.warmup):
         pipe(img)
     if pipe.device.type == "cuda":
@@ -122,8 +176,12 @@ def bench_pipeline(opt: BenchOptions) -> dict:
     out = {"device": str(pipe.device), "resolution": f"{w}x{h}", "precision": opt.precision if pipe.device.type == "cuda" else "fp32",
            "people": int(round(statistics.mean(counts))), "frames": opt.frames, "config": opt.config or "full-size (paper)",
            **_summary(e2e), "stages_ms": {s: float(np.median(v)) for s, v in stages.items()},
-           "peak_mem_mb": _peak_memory_mb(pipe.device), "threads": torch.get_num_threads(),
-           "torch_compile": opt.compile}
+           "peak_mem_mb": (_peak_rss_mb() if reset else None) or _peak_memory_mb(pipe.device),
+           "peak_mem_mb_including_setup": max(setup_peak, _peak_memory_mb(pipe.device)),
+           **(_rss_parts_mb() if pipe.device.type == "cpu" else {}),
+           "rss_import_mb": _import_rss_mb() if pipe.device.type == "cpu" else None,
+           "threads": torch.get_num_threads(),
+           "torch_compile": opt.compile, "backend": backend, "backend_setup_s": setup_s}
     return out
 
 

@@ -86,6 +86,9 @@ def register_full(ev) -> None:
     f.add_argument("--out", required=True, help="report folder (report.md, report.json, plots)")
     f.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
     f.add_argument("--max-images", type=int, default=None)
+    f.add_argument("--backend", default="torch", choices=("auto", "torch", "onnxruntime", "openvino"),
+                   help="runtime of ClueNet's dense networks (default torch, the reference; auto: the fastest "
+                        "installed); the report records it")
     f.set_defaults(func=run_full)
     c = ev.add_parser("compare", help="several `eval full` reports side by side: tables and one occlusion plot")
     c.add_argument("--run", action="append", required=True, metavar="NAME=REPORT_FOLDER",
@@ -97,7 +100,7 @@ def register_full(ev) -> None:
 def run_full(args) -> int:
     from cluenet_ros.evaluation.full import run_full as full
 
-    path = full(args.weights, args.data, args.out, args.device, args.max_images)
+    path = full(args.weights, args.data, args.out, args.device, args.max_images, backend=args.backend)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -22,6 +22,7 @@ from torchvision.ops import masks_to_boxes, roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.config import spec
+from cluenet_ros.inference.backends import BACKENDS, PREFERENCE, compile_models, installed, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps
@@ -50,6 +51,10 @@ class PipelineConfig:
                                            "the predicted mask counts as visible")
     roi_sampling_ratio: int = spec(2, min=0, help="roi_align samples per output pixel and axis")
     channels_last: bool = spec(True, help="channels-last memory format on CUDA")
+    backend: str = spec("torch", choices=BACKENDS,
+                        help="runtime of the dense networks: eager torch, onnxruntime or openvino (CPU; "
+                             "exported once into a cache keyed by the weights' hash), or auto (the fastest "
+                             "installed)")
 
 
 @dataclass
@@ -157,6 +162,37 @@ class ClueNetPipeline:
             self.stage2.to(memory_format=torch.channels_last)
         self.crop_hw = tuple(stage2.config.input_size)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
+        self.backend = "torch"
+        self._stage2_runner = None
+        self.use_backend(self.config.backend)
+
+    def use_backend(self, name: str, persist: bool = True) -> str:
+        """Run the dense networks on backend ``name`` (see PipelineConfig.backend);
+        returns the backend chosen. Exports (once per weights, cached) when needed.
+        ``persist=False`` keeps the export out of the cache (random weights)."""
+        chosen = resolve_backend(name, self.device)
+        # auto falls back along the preference order when a runtime fails to compile
+        candidates = [chosen] if name != "auto" else PREFERENCE[PREFERENCE.index(chosen):]
+        self.stage1.dense_runner = self._stage2_runner = None
+        for candidate in candidates:
+            if candidate == "torch" or not installed(candidate):
+                chosen = "torch"
+                break
+            try:
+                compiled = compile_models(self.stage1, self.stage2, candidate, persist=persist)
+            except Exception as exc:
+                if name != "auto":
+                    raise RuntimeError(f"backend {candidate}: {type(exc).__name__}: {exc}") from exc
+                LOG.warning("backend %s failed (%s: %s); trying the next one", candidate, type(exc).__name__, exc)
+                continue
+            self.stage1.dense_runner = compiled.stage1_dense
+            self._stage2_runner = compiled.stage2
+            LOG.info("backend %s (%s %s)", candidate, "exported to" if compiled.exported else "loaded from",
+                     compiled.folder)
+            chosen = candidate
+            break
+        self.backend = chosen
+        return chosen
 
     # -- construction -----------------------------------------------------------
     @classmethod
@@ -169,7 +205,13 @@ class ClueNetPipeline:
                stage2: Stage2Config | None = None) -> "ClueNetPipeline":
         LOG.warning("ClueNet pipeline with RANDOM weights: outputs are meaningless "
                     "(for testing the plumbing only)")
-        return cls(ClueNetStage1(stage1), ClueNetStage2(stage2), config)
+        config = config or PipelineConfig()
+        pipe = cls(ClueNetStage1(stage1), ClueNetStage2(stage2), replace(config, backend="torch"))
+        pipe.config = config
+        # weights never seen again: no cache entry; and `auto` stays eager, since an
+        # export that is thrown away at exit costs more than a plumbing test saves
+        pipe.use_backend("torch" if config.backend == "auto" else config.backend, persist=False)
+        return pipe
 
     # -- run-time settings ----------------------------------------------------------
     def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
@@ -221,8 +263,11 @@ class ClueNetPipeline:
         crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
         clock.lap("crop_mask")
         if len(crops):
-            with self._autocast():
-                heatmaps = self.stage2(self._layout(crops))
+            if self._stage2_runner is not None:
+                heatmaps = self._stage2_runner(crops)
+            else:
+                with self._autocast():
+                    heatmaps = self.stage2(self._layout(crops))
         clock.lap("stage2")
         if len(crops):
             kps = decode_heatmaps(heatmaps.float(), self.stage2.config.heatmap_stride)

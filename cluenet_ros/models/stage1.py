@@ -186,6 +186,10 @@ class ClueNetStage1(nn.Module):
     probability, H x W at the input size).
     """
 
+    # an inference backend's compiled dense part (normalised, padded batch ->
+    # (mask logits, F_att)); None: the eager modules (see inference/backends.py)
+    dense_runner = None
+
     def __init__(self, config: Stage1Config | None = None):
         super().__init__()
         cfg = config or Stage1Config()
@@ -299,8 +303,11 @@ class ClueNetStage1(nn.Module):
             raise ValueError("training forward needs targets")
         original_sizes = [(int(i.shape[-2]), int(i.shape[-1])) for i in images]
         image_list, targets = self._prepare(images, targets if self.training else None)
-        feats = self.features(image_list.tensors)
-        seg_logits = self.seg_decoder(feats, tuple(image_list.tensors.shape[-2:]))
+        if self.dense_runner is not None and not self.training:
+            seg_logits, feats = self.dense_runner(image_list.tensors)
+        else:
+            feats = self.features(image_list.tensors)
+            seg_logits = self.seg_decoder(feats, tuple(image_list.tensors.shape[-2:]))
         fmap = OrderedDict([("0", feats)])
         proposals, rpn_losses = self.rpn(image_list, fmap, targets)
         detections, det_losses = self.roi_heads(fmap, proposals, image_list.image_sizes, targets)

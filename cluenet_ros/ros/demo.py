@@ -11,14 +11,13 @@ import json
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from cluenet_ros.data.split import SplitFolder
-from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
+# numpy, OpenCV and the node helpers are imported where they are used, so that
+# `cluenet --help` stays fast (the CLI imports this module to register `demo`).
 
 
 def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int) -> Path:
+    from cluenet_ros.data.split import SplitFolder
+    from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
     from cluenet_ros.synth.dataset import SynthOptions, generate
 
     out.mkdir(parents=True, exist_ok=True)
@@ -94,6 +93,8 @@ def _play(ns, images, rate, node_proc):
 
 
 def _report(out, weights, rate, size, got, sent, latencies) -> Path:
+    import numpy as np
+
     counts = [len(got["pedestrians"][k].pedestrians) for k in sent if k in got["pedestrians"]]
     occluded = [sum(kp.occluded for p in got["pedestrians"][k].pedestrians for kp in p.keypoints)
                 for k in sent if k in got["pedestrians"]]
@@ -117,11 +118,16 @@ def _report(out, weights, rate, size, got, sent, latencies) -> Path:
 
 
 def _to_bgr(msg) -> np.ndarray:
+    import numpy as np
+
     rgb = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.width, 3)
     return np.ascontiguousarray(rgb[..., ::-1])
 
 
 def _write_media(overlays, out: Path) -> None:
+    import cv2
+    import numpy as np
+
     frames = [_to_bgr(m) for m in overlays]
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(out / "demo.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (w, h))

@@ -39,6 +39,9 @@ PARAMS: tuple[Param, ...] = (
     Param("device", "auto", "Inference device.", choices=("auto", "cuda", "cpu"), read_only=True),
     Param("precision", "fp16", "Autocast precision on CUDA (the CPU runs fp32).",
           choices=("fp32", "fp16", "bf16"), read_only=True),
+    Param("backend", "auto", "Runtime of the dense networks on the CPU: torch (eager), onnxruntime or "
+          "openvino (exported once into a cache keyed by the weights' hash), or auto: the fastest installed "
+          "(eager torch on CUDA).", choices=("auto", "torch", "onnxruntime", "openvino"), read_only=True),
     Param("score_threshold", 0.5, "Minimum detection score published.", range=(0.0, 1.0)),
     Param("nms_iou", 0.5, "IoU above which non-maximum suppression drops the weaker box.", range=(0.0, 1.0)),
     Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),

@@ -182,7 +182,8 @@ class _PedestrianCore:
         return values["score_threshold"]
 
     def _ready_message(self) -> str:
-        return (f"ready on {self.pipeline.device} (score >= {self.p('score_threshold')}, "
+        return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend} "
+                f"(score >= {self.p('score_threshold')}, "
                 f"tracking {'on' if self.p('tracking.enable') else 'off'}, "
                 f"ground positions {'on' if self.p('ground.enable') else 'off'}, subscribed to "
                 f"{self.resolve_topic_name('image')})")
@@ -221,7 +222,8 @@ class _PedestrianCore:
         values = {p.name: self.p(p.name) for p in PARAMS}
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self._pipeline_score(values), nms_iou=self.p("nms_iou"),
-                             max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"))
+                             max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
+                             backend=self.p("backend"))
         weights = self.p("weights")
         try:
             if weights == "random":
@@ -363,21 +365,20 @@ class _PedestrianCore:
             dt = stamp - self._prev_stamp if self._prev_stamp is not None else 0.0
             result = tracker(result, dt=dt if dt > 0 else 0.1)
         self._prev_stamp = stamp
-        if self.p("publish.detections"):
+        if self.p("publish.detections") and _wanted(self.pub_detections):
             self.pub_detections.publish(messages.detections(result, header))
-        if self.p("publish.pedestrians"):
+        if self.p("publish.pedestrians") and _wanted(self.pub_pedestrians):
             self.pub_pedestrians.publish(messages.pedestrians(result, header))
-        if self.p("publish.mask"):
+        if self.p("publish.mask") and _wanted(self.pub_mask):
             self.pub_mask.publish(mono8_message(result.mask, header, Image))
-        if self.p("publish.skeletons"):
+        if self.p("publish.skeletons") and _wanted(self.pub_skeletons):
             self.pub_skeletons.publish(messages.skeleton_markers(result, header, scale=self.p("marker_scale")))
-        # built only while someone listens: drawing and sending a full frame is not free
-        if self.p("publish.debug_image") and self.pub_debug.get_subscription_count() > 0:
+        if self.p("publish.debug_image") and _wanted(self.pub_debug):
             rgb = image[..., ::-1] if bgr else image
             self.pub_debug.publish(rgb8_message(draw_overlay(np.ascontiguousarray(rgb), result), header, Image))
             with self._cv:
                 self.stats["debug_images"] += 1
-        if self.p("ground.enable"):
+        if self.p("ground.enable") and (_wanted(self.pub_ground) or _wanted(self.pub_ground_markers)):
             self._publish_ground(result, header)
         # the node's clock: system time, or /clock under use_sim_time, like the stamps
         now = self.get_clock().now().nanoseconds * 1e-9
@@ -439,8 +440,10 @@ class _PedestrianCore:
         height = self.p("ground.person_height")
         positions = ground_positions(camera, result.boxes, height)
         det3d = messages.ground_detections(result, header, positions, height, up_quaternion(pitch))
-        self.pub_ground.publish(det3d)
-        self.pub_ground_markers.publish(messages.ground_markers(det3d, result))
+        if _wanted(self.pub_ground):
+            self.pub_ground.publish(det3d)
+        if _wanted(self.pub_ground_markers):
+            self.pub_ground_markers.publish(messages.ground_markers(det3d, result))
         with self._cv:
             self.stats["ground_frames"] += 1
 
@@ -478,6 +481,7 @@ class _PedestrianCore:
             "tracks": len(self.tracker.tracker.tracks) if self.tracker is not None else 0,
             "ground_frames": stats["ground_frames"],
             "ground_frames_without_camera_info": stats["ground_without_camera_info"],
+            "backend": self.pipeline.backend if self.pipeline is not None else "",
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]
@@ -577,6 +581,12 @@ class ManagedPedestrianNode(_PedestrianCore, LifecycleNode):
         self.stop_worker()
         self._destroy_publishers()
         self._release_model()
+
+
+def _wanted(publisher) -> bool:
+    """Lazy outputs (as image_transport users expect): a message nobody subscribes
+    to is neither built nor published."""
+    return publisher.get_subscription_count() > 0
 
 
 def _one_line(exc: Exception) -> str:

@@ -33,7 +33,7 @@ def start_node(namespace: str, *params: str, weights: str = "random", ros_args=(
         + ["--ros-args", "-r", f"__ns:={namespace}"]
     if params_file:
         args += ["--params-file", str(REPO / "config" / "pedestrian.yaml")]
-    args += ["-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu",
+    args += ["-p", f"weights:={weights}", "-p", f"model_config:={TINY_MODEL}", "-p", "device:=cpu", "-p", "backend:=torch",
             "-p", "qos.reliability:=reliable", "-p", "qos.depth:=5"]
     for p in params:
         args += ["-p", p]

@@ -1,0 +1,179 @@
+"""Inference backends for the dense networks: eager PyTorch, ONNX Runtime, OpenVINO.
+
+What a backend runs: the dense part of stage 1 (normalised, padded image batch ->
+mask logits and F_att) and all of stage 2 (crops -> heatmaps). The region proposal
+network and the RoI heads (data-dependent NMS and sampling) stay in PyTorch for
+every backend; they consume F_att as a tensor.
+
+Export happens once per model: both graphs go to ONNX in a cache folder named by
+a hash of the weights (every parameter and buffer, the model configuration, the
+torch version and the opset), and a later start with the same weights loads the
+files from there. OpenVINO also keeps its compiled blobs in that folder. Frames
+never trigger an export: the graphs take any batch and image size.
+
+``auto`` takes the first installed of :data:`PREFERENCE` on the CPU (the order
+measured in docs/bench/backends.md) and eager PyTorch on CUDA (the ONNX runtimes
+here are CPU builds).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+LOG = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
+PREFERENCE = ("openvino", "onnxruntime", "torch")
+_MODULE = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+def installed(backend: str) -> bool:
+    if backend == "torch":
+        return True
+    return importlib.util.find_spec(_MODULE[backend]) is not None
+
+
+def available() -> list[str]:
+    return [b for b in PREFERENCE if installed(b)]
+
+
+def resolve_backend(name: str, device: torch.device) -> str:
+    """The concrete backend for ``name`` on ``device``; ValueError/RuntimeError
+    with a one-line reason when it cannot be used."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if name == "auto":
+        return "torch" if device.type != "cpu" else available()[0]
+    if name != "torch":
+        if device.type != "cpu":
+            raise ValueError(f"backend {name!r} runs on the CPU only; use device cpu or backend torch")
+        if not installed(name):
+            raise RuntimeError(f"backend {name!r} requested but the Python package '{_MODULE[name]}' is not "
+                               f"installed (pip install {_MODULE[name]})")
+    return name
+
+
+def cache_root() -> Path:
+    env = os.environ.get("CLUENET_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cluenet_ros" / "backends"
+
+
+def weights_hash(*modules: torch.nn.Module, extra: str = "") -> str:
+    """SHA-256 of every parameter and buffer (names, shapes, dtypes, bytes), the
+    modules' configurations and ``extra``: the same weights give the same key."""
+    h = hashlib.sha256()
+    h.update(f"torch {torch.__version__}; {extra}".encode())
+    for i, module in enumerate(modules):
+        h.update(f"module {i}: {getattr(module, 'config', None)!r}".encode())
+        for name, t in module.state_dict().items():
+            t = t.detach().cpu().contiguous()
+            h.update(f"{name} {tuple(t.shape)} {t.dtype}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class CompiledModels:
+    """Callables on torch tensors (CPU, float32) that replace the eager modules."""
+
+    backend: str
+    stage1_dense: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+    stage2: Callable[[torch.Tensor], torch.Tensor]
+    folder: Path
+    exported: bool  # False: the files came from the cache
+
+
+class _OnnxRuntimeRunner:
+    def __init__(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no busy-waiting between runs: ONNX Runtime's workers would otherwise spin
+        # on the cores that torch's RPN/RoI heads and post-processing need next
+        # (measured at 1024x512 on 2 cores: post-processing 137 ms instead of 7 ms)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = self.session.run(None, {"input": x.detach().float().contiguous().numpy()})
+        return [torch.from_numpy(o) for o in outs]
+
+
+class _OpenVinoRunner:
+    def __init__(self, path: Path, threads: int, cache: Path):
+        import openvino as ov
+
+        core = ov.Core()
+        core.set_property({"CACHE_DIR": str(cache)})
+        # f32 throughout: on CPUs with bf16/AMX units OpenVINO would otherwise pick
+        # bf16 and the outputs would no longer match PyTorch's
+        self.compiled = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                              "PERFORMANCE_HINT": "LATENCY",
+                                                              "INFERENCE_NUM_THREADS": threads})
+        self.request = self.compiled.create_infer_request()
+        self.outputs = list(self.compiled.outputs)
+
+    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
+        res = self.request.infer({0: x.detach().float().contiguous().numpy()})
+        # the request reuses its output buffers on the next call: copy out
+        return [torch.from_numpy(res[o].copy()) for o in self.outputs]
+
+
+def compile_models(stage1, stage2, backend: str, cache: Path | None = None, persist: bool = True,
+                   example_size: tuple[int, int] | None = None) -> CompiledModels:
+    """Export (or load from the cache) and compile both dense graphs for ``backend``.
+
+    ``persist=False`` exports into a temporary folder (random weights: a key that
+    would never be seen again)."""
+    from cluenet_ros.inference.onnx_export import OPSET, export_stage1_dense, export_stage2
+
+    if backend not in ("onnxruntime", "openvino"):
+        raise ValueError(f"no compiled form for backend {backend!r}")
+    stage1, stage2 = stage1.eval(), stage2.eval()
+    key = weights_hash(stage1, stage2, extra=f"opset {OPSET}; stage1 normalised input")
+    folder = (cache or cache_root()) / key if persist else Path(tempfile.mkdtemp(prefix="cluenet_backend_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    s1_path, s2_path = folder / "stage1_dense.onnx", folder / "stage2.onnx"
+    exported = not (s1_path.is_file() and s2_path.is_file())
+    if exported:
+        div = stage1.config.size_divisible
+        size = example_size or (max(div, 256 // div * div), max(div, 128 // div * div))
+        with torch.no_grad():
+            # write to temporary names first: a start interrupted half-way must not
+            # leave a file that a later start would take for a complete export
+            tmp1, tmp2 = folder / "stage1_dense.onnx.part", folder / "stage2.onnx.part"
+            export_stage1_dense(stage1, tmp1, size, normalize=False)
+            export_stage2(stage2, tmp2)
+            tmp2.replace(s2_path)
+            tmp1.replace(s1_path)
+        LOG.info("exported the dense networks for backend %s to %s", backend, folder)
+    threads = torch.get_num_threads()
+    if backend == "onnxruntime":
+        r1, r2 = _OnnxRuntimeRunner(s1_path, threads), _OnnxRuntimeRunner(s2_path, threads)
+    else:
+        blobs = folder / "openvino_cache"
+        blobs.mkdir(exist_ok=True)
+        r1, r2 = _OpenVinoRunner(s1_path, threads, blobs), _OpenVinoRunner(s2_path, threads, blobs)
+
+    def stage1_dense(x):
+        logits, feats = r1(x)
+        return logits, feats
+
+    def stage2_fn(x):
+        return r2(x)[0]
+
+    return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported)
