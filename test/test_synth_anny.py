@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+# pyrender over EGL: run in a pytest process of their own (`make test` does), see setup.cfg
+pytestmark = pytest.mark.egl
+
 from cluenet_ros import keypoints as kp
 
 anny_body = pytest.importorskip("cluenet_ros.synth.realistic.anny_body")

@@ -15,6 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
+# pyrender over EGL: run in a pytest process of their own (`make test` does), see setup.cfg
+pytestmark = pytest.mark.egl
+
 from cluenet_ros import keypoints as kp
 from cluenet_ros.cli import main as cluenet
 from cluenet_ros.synth.realistic import poses as P
