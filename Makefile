@@ -8,10 +8,12 @@ PYTEST_ARGS ?=
 setup:
 	@tools/setup_venv.sh
 
-# Two pytest processes: the EGL rendering tests in a fresh one of their own (setup.cfg's
-# `egl` marker says why); exit code 5 is "nothing selected" (PYTEST_ARGS named other files).
+# Three pytest processes: the in-process runtime tests and the EGL rendering tests each
+# in a fresh one of their own (setup.cfg's markers say why); exit code 5 is "nothing
+# selected" (PYTEST_ARGS named other files).
 test: setup
-	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -m "not egl" $(PYTEST_ARGS)
+	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -m "not egl and not runtimes" $(PYTEST_ARGS)
+	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -m runtimes $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -m egl $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The tests that train or compare floats after many steps, once per CPU kernel path

@@ -19,6 +19,9 @@ import copy
 
 import numpy as np
 import pytest
+
+# OpenVINO and ONNX Runtime in-process: a pytest process of their own (`make test` does), see setup.cfg
+pytestmark = pytest.mark.runtimes
 import torch
 
 from cluenet_ros.inference import ClueNetPipeline, PipelineConfig

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-# pyrender over EGL: run in a pytest process of their own (`make test` does), see setup.cfg
+# pyrender over EGL: a pytest process of their own (`make test` does), see setup.cfg
 pytestmark = pytest.mark.egl
 
 from cluenet_ros import keypoints as kp
