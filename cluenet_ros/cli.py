@@ -11,6 +11,7 @@ import sys
 
 COMMAND_MODULES = (
     "cluenet_ros.synth.cli",
+    "cluenet_ros.data.cli",
     "cluenet_ros.evaluation.cli",
     "cluenet_ros.ros.demo",
     "cluenet_ros.bag.cli",

@@ -387,3 +387,29 @@ def test_validation_keeps_the_best_and_checkpoints_on_schedule(tmp_path):
                                        logger, tmp_path, None, None, operator.gt, 0.0,
                                        lambda path, it, b: saved.append(("rank1", it)))
     assert saved == [("last.pt", 3), ("last.pt", 6)]
+
+
+def test_run_init_starts_from_a_checkpoint_and_refuses_another_architecture(tmp_path):
+    """`run.init` (fine-tuning): every tensor of the named model is taken over, in the
+    model's own dtype (the demo weights are fp16); another architecture is refused
+    with the mismatching keys named, never loaded in part."""
+    from cluenet_ros.models.checkpoint import CheckpointError, save_checkpoint
+    from cluenet_ros.models.stage1 import ClueNetStage1
+    from cluenet_training import engine
+    from conftest import tiny_stage1_config
+
+    torch.manual_seed(1)
+    source = ClueNetStage1(tiny_stage1_config())
+    save_checkpoint(tmp_path / "src.pt", {"stage1": source}, half=True)
+    torch.manual_seed(2)
+    target = ClueNetStage1(tiny_stage1_config())
+    engine.init_from(target, tmp_path / "src.pt", "stage1")
+    for k, v in target.state_dict().items():
+        assert v.dtype == source.state_dict()[k].dtype
+        if v.dtype.is_floating_point:
+            assert torch.equal(v, source.state_dict()[k].half().to(v.dtype)), k
+    other = ClueNetStage1(tiny_stage1_config(inception_channels=48))
+    with pytest.raises(CheckpointError, match="does not fit model.*other shape"):
+        engine.init_from(other, tmp_path / "src.pt", "stage1")
+    with pytest.raises(CheckpointError, match="no stage2 model"):
+        engine.init_from(other, tmp_path / "src.pt", "stage2")

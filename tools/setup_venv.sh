@@ -75,5 +75,13 @@ for exe in pedestrian_node cluenet; do ln -sfn "../../bin/$exe" "$VENV/lib/cluen
 "$VENV/bin/python" tools/build_interfaces.py --prefix "$VENV" --build-dir "$BUILD_DIR" \
   interfaces/cluenet_msgs
 
+# The real-image check set (`cluenet eval real`): images rebuilt from Debian's
+# opencv-doc (apt-get download, a few seconds; nothing when present), labels in the
+# package. Set-up goes on without it where apt-get cannot reach Debian; REAL_IMAGES=0 skips.
+if [ "${REAL_IMAGES:-1}" != "0" ]; then
+  "$VENV/bin/cluenet" --log-level WARNING data real-images \
+    || echo "[setup] warning: the real-image check set could not be built (cluenet data real-images)" >&2
+fi
+
 "$VENV/bin/python" -c "import rclpy, vision_msgs.msg, cluenet_msgs.msg, torch, torchvision, cluenet_ros" \
   && echo "[setup] ready: $VENV"

@@ -66,6 +66,10 @@ class RunConfig:
     log_every: int = spec(20, min=1)
     device: str = spec("auto", choices=("auto", "cuda", "cpu"))
     amp: bool = spec(True, help="mixed precision on CUDA")
+    init: str = spec("", help="fine-tuning: a checkpoint (a training run's or a pipeline's, e.g. the demo "
+                              "weights) whose model of this stage is the starting point; its architecture "
+                              "must match model:. Empty: initialise as model: says. Ignored on --resume "
+                              "once the run has a checkpoint of its own")
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,28 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
     return state
 
 
+def init_from(model: torch.nn.Module, path: str | Path, name: str) -> None:
+    """Loads the ``name`` model of checkpoint ``path`` into ``model`` (fine-tuning).
+
+    Shapes must match exactly: a checkpoint of another architecture is refused with
+    the mismatching keys named, never loaded in part."""
+    data = read_checkpoint(path)
+    if name not in data["models"]:
+        raise CheckpointError(path, f"run.init: no {name} model in it (it holds {', '.join(data['models'])})")
+    state = data["models"][name]["state_dict"]
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        parts = [f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                 for label, keys in (("missing", missing), ("unexpected", unexpected), ("other shape", wrong))
+                 if keys]
+        raise CheckpointError(path, f"run.init: its {name} does not fit model: ({'; '.join(parts)})")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    LOG.info("initialised %s from %s", name, path)
+
+
 def load_training_checkpoint(path: Path) -> dict:
     data = read_checkpoint(path)
     if not isinstance(data.get("training"), dict):

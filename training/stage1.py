@@ -76,6 +76,8 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
         sched.load_state_dict(t["scheduler"])
         scaler.load_state_dict(t["scaler"])
         start, best = t["iteration"], t["best"]
+    elif run.init:
+        engine.init_from(model, run.init, "stage1")
 
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)

@@ -248,6 +248,8 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
             sch.load_state_dict(s)
         start, best = t["iteration"], t["best"]
         seconds = float(t.get("train_seconds", 0.0))
+    elif cfg.run.init:
+        engine.init_from(model, cfg.run.init, "stage2")
 
     samples = Stage2Samples(source, target, cfg, proc.world, start, run.iterations)
     wrap = (lambda m: DDP(m)) if proc.world > 1 else (lambda m: m)

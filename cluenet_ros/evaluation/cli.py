@@ -30,6 +30,7 @@ def register(sub) -> None:
     s.set_defaults(func=run_segmentation)
 
     register_full(ev)
+    register_real(ev)
 
 
 def _write(path, data) -> None:
@@ -112,4 +113,54 @@ def run_compare(args) -> int:
     path = compare([parse_run(r) for r in args.run], Path(args.out))
     print(path.read_text())
     print(f"comparison written to {path.parent}")
+    return 0
+
+
+def register_real(ev) -> None:
+    r = ev.add_parser("real", help="detection on the real-image check set, beside OpenCV's HOG people detector")
+    r.add_argument("--weights", default=None, help="ClueNet checkpoint (default: the weights the node uses)")
+    r.add_argument("--images", default=None, help="the built set (default: data/real_images, or "
+                                                  "$CLUENET_REAL_IMAGES; build it with `cluenet data real-images`)")
+    r.add_argument("--labels", default=None, help="label file (default: the packaged real_images.json)")
+    r.add_argument("--score-threshold", type=float, default=None,
+                   help="ClueNet's operating point for recall and FP/image (default: the node's, 0.5)")
+    r.add_argument("--input-scale", type=float, default=1.0, help="resize factor before stage 1")
+    r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
+    r.add_argument("--no-hog", action="store_true", help="leave HOG out")
+    r.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    r.add_argument("--backend", default="torch", choices=("auto", "torch", "onnxruntime", "openvino"))
+    r.add_argument("--json", help="write the figures here")
+    r.add_argument("--overlays", help="folder for one picture per image with labels and detections")
+    r.set_defaults(func=run_real)
+
+
+def run_real(args) -> int:
+    from cluenet_ros.evaluation.real_check import (DetectorRun, cluenet_detector, format_table, hog_detector,
+                                                   run_check, write_report)
+    from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+    from cluenet_ros.inference.onnx_export import default_weights
+
+    weights = args.weights or str(default_weights())
+    operating = PipelineConfig().score_threshold if args.score_threshold is None else args.score_threshold
+    if not 0.0 <= operating <= 1.0:
+        raise ValueError(f"--score-threshold must be in [0, 1], got {operating}")
+    if args.input_scale <= 0 or args.hog_upscale <= 0:
+        raise ValueError("--input-scale and --hog-upscale must be positive")
+    # every detection down to 0.05 for AP; recall and FP/image read at the operating point
+    pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(
+        device=args.device, backend=args.backend, score_threshold=min(0.05, operating)))
+    if args.input_scale != 1.0:
+        pipeline.set_input_scale(args.input_scale)
+    runs = [DetectorRun("cluenet", cluenet_detector(pipeline), operating,
+                        note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}")]
+    if not args.no_hog:
+        runs.append(DetectorRun("hog", hog_detector(args.hog_upscale), 0.0,
+                                note=f"OpenCV HOG default people detector, image x{args.hog_upscale:g}, "
+                                     f"boxes shrunk as OpenCV's peopledetect sample"))
+    report = run_check(runs, args.images and Path(args.images), args.labels,
+                       args.overlays and Path(args.overlays))
+    report["weights"] = str(weights)
+    print(format_table(report))
+    if args.json:
+        write_report(report, Path(args.json))
     return 0

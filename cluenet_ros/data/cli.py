@@ -1,0 +1,23 @@
+"""``cluenet data``: data the project builds on each machine from package registries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("data", help="build data sets that are made on each machine (never committed)")
+    d = p.add_subparsers(dest="data_command", metavar="WHAT", required=True)
+    r = d.add_parser("real-images", help="the real-image check set (images from Debian's opencv-doc; "
+                                         "labels ship with the package); only for measuring")
+    r.add_argument("--out", default=None, help="folder (default: data/real_images, or $CLUENET_REAL_IMAGES)")
+    r.add_argument("--source-dir", default=None,
+                   help="a folder already holding opencv-doc's examples/data files (default: apt-get download)")
+    r.add_argument("--force", action="store_true", help="rebuild even when every image is present")
+    r.set_defaults(func=run_real_images)
+
+
+def run_real_images(args) -> int:
+    from cluenet_ros.data.real_images import build
+
+    build(args.out and Path(args.out), args.source_dir and Path(args.source_dir), force=args.force)
+    return 0
