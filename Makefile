@@ -29,9 +29,12 @@ test-isa: setup
 	done
 
 # Data built on each machine from package registries, never committed: the
-# real-image check set (also built by setup).
+# real-image check set (also built by setup) and the realistic world's photo textures
+# and HDR skies (apt-get downloads torcs-data, 333 MB, and blender-data, 31 MB; only
+# the listed files are kept in data/textures, about 14 MB).
 data: setup
 	$(VENV)/bin/cluenet data real-images
+	$(VENV)/bin/cluenet data textures
 
 demo: setup
 	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo

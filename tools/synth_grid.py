@@ -4,6 +4,9 @@ image may be committed). The left column shows the annotations: full boxes (gree
 visible boxes (yellow), keypoints visible (red) and hidden (blue).
 
     .venv/bin/python tools/synth_grid.py --out docs/synth/realistic_grid.jpg
+
+With ``--textures photo`` the grid shows the photo textures: such an image derives from
+third-party textures and is never committed (write it outside the repository).
 """
 from __future__ import annotations
 
@@ -40,12 +43,17 @@ def main() -> int:
     ap.add_argument("--tile", default="480x240", help="tile size WxH (the images render at 1024x512)")
     ap.add_argument("--body", default="anny")
     ap.add_argument("--quality", type=int, default=82)
+    ap.add_argument("--textures", default="procedural", choices=("procedural", "photo", "auto"),
+                    help="procedural (default): the committed grid holds no third-party pixels; a grid "
+                         "rendered with photo textures derives from them (GPL-2+ / Free Art License): "
+                         "never commit it")
     args = ap.parse_args()
     tw, th = (int(v) for v in args.tile.split("x"))
     n = args.rows * args.cols
     with tempfile.TemporaryDirectory() as tmp:
         assert cluenet(["synth", "--world", "realistic", "--body", args.body, "--out", tmp, "--images", str(n),
-                        "--seed", str(args.seed), "--split", "grid", "--people", "2-7"]) == 0
+                        "--seed", str(args.seed), "--split", "grid", "--people", "2-7",
+                        "--textures", args.textures]) == 0
         root = Path(tmp) / "grid"
         coco = json.loads((root / "coco_keypoints.json").read_text())
         by_image: dict[int, list] = {}

@@ -14,10 +14,24 @@ def register(sub) -> None:
                    help="a folder already holding opencv-doc's examples/data files (default: apt-get download)")
     r.add_argument("--force", action="store_true", help="rebuild even when every image is present")
     r.set_defaults(func=run_real_images)
+    t = d.add_parser("textures", help="photo textures and HDR skies for `cluenet synth --world realistic "
+                                      "--textures photo` (from Debian's torcs-data and blender-data)")
+    t.add_argument("--out", default=None, help="folder (default: data/textures, or $CLUENET_TEXTURES)")
+    t.add_argument("--deb-dir", default=None,
+                   help="a folder already holding the packages' .deb files (default: apt-get download)")
+    t.add_argument("--force", action="store_true", help="rebuild even when the folder is complete")
+    t.set_defaults(func=run_textures)
 
 
 def run_real_images(args) -> int:
     from cluenet_ros.data.real_images import build
 
     build(args.out and Path(args.out), args.source_dir and Path(args.source_dir), force=args.force)
+    return 0
+
+
+def run_textures(args) -> int:
+    from cluenet_ros.data.textures import build
+
+    build(args.out and Path(args.out), force=args.force, deb_dir=args.deb_dir and Path(args.deb_dir))
     return 0

@@ -15,19 +15,17 @@ No part of the project may train on these images, in any form.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cluenet_ros.errors import FileInputError, InputError
+from cluenet_ros.data.debian_packages import download_deb, extract_members, sha256
+from cluenet_ros.errors import FileInputError
 
 LABELS = Path(__file__).with_name("real_images.json")
 
@@ -88,55 +86,10 @@ def load_labels(path: str | Path = LABELS) -> tuple[dict, list[LabelledImage]]:
     return header, images
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def images_ready(out_dir: Path | None = None, labels: str | Path = LABELS) -> bool:
     out_dir = Path(out_dir or default_dir())
     _, images = load_labels(labels)
     return all((out_dir / im.file).is_file() for im in images)
-
-
-def _download_deb(package: str, version: str, into: Path) -> Path:
-    """``apt-get download`` (no root needed) of exactly the labelled version."""
-    if shutil.which("apt-get") is None:
-        raise InputError(f"apt-get is not available: get {package} {version} by hand and pass --source-dir "
-                         f"(the folder holding its examples/data files)")
-    for spec in (f"{package}={version}", package):
-        done = subprocess.run(["apt-get", "download", spec], cwd=into, capture_output=True, text=True)
-        debs = sorted(into.glob(f"{package}_*.deb"))
-        if done.returncode == 0 and debs:
-            return debs[0]
-    raise InputError(f"apt-get download {package} failed: {' '.join(done.stderr.split())[-300:]}")
-
-
-def _extract(deb: Path, root: str, names: list[str], into: Path) -> None:
-    """The named files under ``root`` in the package's data archive, flat into ``into``
-    (dpkg-deb streams the archive; only these members are written)."""
-    wanted = {f"./{root}/{n}": n for n in names}
-    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
-    try:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for member in tar:
-                name = wanted.pop(member.name, None)
-                if name is None or not member.isfile():
-                    continue
-                src = tar.extractfile(member)
-                with open(into / name, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                if not wanted:
-                    break
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
-    if wanted:
-        raise InputError(f"{deb.name} lacks {sorted(wanted.values())}")
 
 
 def build(out_dir: Path | None = None, source_dir: Path | None = None, labels: str | Path = LABELS,
@@ -161,16 +114,17 @@ def build(out_dir: Path | None = None, source_dir: Path | None = None, labels: s
     with tempfile.TemporaryDirectory(prefix="cluenet-real-") as tmp:
         tmp = Path(tmp)
         if source_dir is None:
-            deb = _download_deb(package["name"], package["version"], tmp)
+            deb = download_deb(package["name"], package["version"], tmp,
+                               hint="get it by hand and pass --source-dir (the folder holding its examples/data files)")
             log(f"real images: extracting {', '.join(sources)} from {deb.name}")
-            _extract(deb, package["root"], list(sources), tmp)
+            extract_members(deb, list(sources), tmp, root=package["root"])
             source_dir = tmp
         source_dir = Path(source_dir)
         for name, digest in sources.items():
             path = source_dir / name
             if not path.is_file():
                 raise FileInputError(path, "missing from the source folder")
-            if _sha256(path) != digest:
+            if sha256(path) != digest:
                 raise FileInputError(path, f"differs from the file the labels were drawn on (SHA-256 "
                                            f"{digest[:12]}...; package {package['name']} {package['version']})")
         by_source: dict[str, list[LabelledImage]] = {}

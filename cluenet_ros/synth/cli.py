@@ -57,6 +57,12 @@ def register(sub) -> None:
                    help="full-body heights in pixels for a 1024-row frame, scaled to --size (default 30-400)")
     r.add_argument("--antialias", choices=("on", "off"), default="on",
                    help="4x multisampling of the colour pass (off: the fast path, about 30%% less CPU)")
+    r.add_argument("--textures", choices=("auto", "photo", "procedural"), default="auto",
+                   help="photo: streets, facades, vegetation and HDR skies from the photo textures that "
+                        "`cluenet data textures` builds; procedural: drawn textures; auto (default): photo "
+                        "when they are built")
+    r.add_argument("--texture-dir", default=None,
+                   help="the photo texture folder (default: data/textures, or $CLUENET_TEXTURES)")
     r.add_argument("--poses", default="walk=0.5,stand=0.3,mocap=0.2",
                    help="pose sources and weights: walk, stand (parametric), mocap (retargeted clips)")
     p.set_defaults(func=run)
@@ -83,7 +89,8 @@ def world_options(args):
         e.strip() for e in args.effects.split(",") if e.strip())
     return WorldOptions(body=args.body, effects=tuple(effects), mounts=_weights(args.camera, "camera mount"),
                         person_px=tuple(float(v) for v in args.person_px),
-                        poses=_weights(args.poses, "pose"), antialias=args.antialias == "on").validate()
+                        poses=_weights(args.poses, "pose"), antialias=args.antialias == "on",
+                        textures=args.textures, texture_dir=args.texture_dir).validate()
 
 
 def run(args) -> int:
@@ -95,6 +102,19 @@ def run(args) -> int:
                            occlusion=parse_occlusion(args.occlusion), splits=parse_splits(args.split),
                            domain=args.domain, world=args.world,
                            world_options=world_options(args) if args.world == "realistic" else None)
+    if args.world == "realistic":
+        from cluenet_ros.synth.realistic.photo_textures import resolve
+
+        mode, folder = resolve(args.textures, args.texture_dir)
+        if mode == "photo" and not (folder / "index.json").is_file():
+            from cluenet_ros.errors import FileInputError
+
+            raise FileInputError(folder / "index.json", "missing: build the photo textures with `cluenet data "
+                                                        "textures` (or use --textures procedural)")
+        why = {"photo": f"from {folder}",
+               "procedural": "requested" if args.textures == "procedural" else
+               f"{folder} is not built: `cluenet data textures` builds it"}[mode]
+        print(f"textures: {mode} ({why})", flush=True)
     t0 = time.perf_counter()
     counts = generate(args.out, args.images, args.seed, options, workers=max(1, args.workers))
     dt = time.perf_counter() - t0

@@ -13,15 +13,19 @@ def smooth_noise(rng: np.random.Generator, h: int, w: int, scale: int, octaves: 
     """Fractal value noise in [0, 1], features about ``scale`` pixels wide."""
     out = np.zeros((h, w), np.float32)
     amp, total = 1.0, 0.0
-    for o in range(octaves):
-        s = max(1, scale >> o)
-        small = rng.random((max(2, h // s + 2), max(2, w // s + 2))).astype(np.float32)
-        out += amp * cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    for small in _noise_draws(rng, h, w, scale, octaves):
+        out += amp * cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
         total += amp
         amp *= 0.5
     out /= total
     lo, hi = out.min(), out.max()
     return (out - lo) / max(hi - lo, 1e-6)
+
+
+def _noise_draws(rng: np.random.Generator, h: int, w: int, scale: int, octaves: int) -> list[np.ndarray]:
+    """The random grids of smooth_noise's octaves (all its draws)."""
+    return [rng.random((max(2, h // max(1, scale >> o) + 2), max(2, w // max(1, scale >> o) + 2)))
+            for o in range(octaves)]
 
 
 def _finish(img: np.ndarray) -> np.ndarray:
@@ -75,12 +79,25 @@ def paving(rng: np.random.Generator, size: int = 256) -> np.ndarray:
     return _finish(img)
 
 
-def sky(rng: np.random.Generator, width: int, height: int, horizon_row: float) -> np.ndarray:
-    """Full-frame sky: a zenith-to-horizon gradient with soft clouds."""
+def _sky_colours(rng: np.random.Generator):
     zenith = np.array([0.30, 0.48, 0.80], np.float32) * rng.uniform(0.8, 1.15)
     haze = np.array([0.80, 0.85, 0.90], np.float32) * rng.uniform(0.85, 1.05)
     if rng.random() < 0.3:  # overcast
         zenith = haze * rng.uniform(0.75, 0.95)
+    return zenith, haze
+
+
+def sky_draws(rng: np.random.Generator, width: int, height: int) -> None:
+    """Makes exactly the draws :func:`sky` makes, without drawing the image (a photo
+    sky replaces it, and the world's later draws must not shift)."""
+    _sky_colours(rng)
+    _noise_draws(rng, height, width, max(16, width // 6), 4)
+    rng.uniform(0.5, 1.0)
+
+
+def sky(rng: np.random.Generator, width: int, height: int, horizon_row: float) -> np.ndarray:
+    """Full-frame sky: a zenith-to-horizon gradient with soft clouds."""
+    zenith, haze = _sky_colours(rng)
     rows = np.arange(height, dtype=np.float32)[:, None]
     t = np.clip((rows - min(horizon_row, height) + height) / (height + 1e-6), 0, 1) ** 1.5
     img = zenith * (1 - t)[..., None] + haze * t[..., None]

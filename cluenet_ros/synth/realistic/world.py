@@ -30,6 +30,7 @@ import numpy as np
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.synth.realistic import effects as fx
+from cluenet_ros.synth.realistic import photo_textures as photo
 from cluenet_ros.synth.realistic import textures as tex
 from cluenet_ros.synth.realistic.bodies import REGION, Body, FigureBodies
 from cluenet_ros.synth.realistic.gl import import_pyrender
@@ -53,6 +54,8 @@ class WorldOptions:
     poses: tuple[tuple[str, float], ...] = (("walk", 0.5), ("stand", 0.3), ("mocap", 0.2))
     fov_deg: tuple[float, float] = (40.0, 75.0)           # horizontal field of view
     antialias: bool = True   # 4x multisampling in the colour pass (off: about 30% less CPU per image)
+    textures: str = "auto"   # photo (data/textures, see photo_textures.py), procedural, or auto: photo when built
+    texture_dir: str | None = None  # the photo texture folder (None: data/textures or $CLUENET_TEXTURES)
 
     def validate(self) -> "WorldOptions":
         if self.body not in BODIES:
@@ -75,6 +78,8 @@ class WorldOptions:
                 raise ValueError(f"pose {name}={w}: choose from {', '.join(POSE_KINDS)} with a weight >= 0")
         if sum(w for _, w in self.poses) <= 0:
             raise ValueError("poses: at least one needs a positive weight")
+        if self.textures not in photo.TEXTURE_MODES:
+            raise ValueError(f"textures {self.textures!r}: choose one of {', '.join(photo.TEXTURE_MODES)}")
         if not 10 <= self.fov_deg[0] <= self.fov_deg[1] <= 120:
             raise ValueError(f"fov_deg {self.fov_deg}: expected 10 <= MIN <= MAX <= 120")
         return self
@@ -253,6 +258,18 @@ class RealisticRenderer:
             "asphalt": [self._texture(tex.asphalt(trng)) for _ in range(3)],
             "paving": [self._texture(tex.paving(trng)) for _ in range(3)],
         }
+        # photo textures: decoded once per process, uploaded once per renderer (the GPU textures
+        # are kept here and reused every frame)
+        self.texture_mode, folder = photo.resolve(self.options.textures, self.options.texture_dir)
+        self.photo = None
+        if self.texture_mode == "photo":
+            self.photo = photo.load(folder)
+            self._ptex = {cat: [(t, self._texture(t.image)) for t in self.photo.get(cat)]
+                          for cat in ("asphalt", "pavement", "grass", "facade", "brick")}
+            self._ptex["wall"] = self._ptex["facade"] + self._ptex["brick"]
+            for textures in self._ptex.values():
+                for _, texture in textures:
+                    _keep_on_gpu(texture)
         self.renderer = pr.OffscreenRenderer(width, height)
         if not self.options.antialias:
             _single_sample(self.renderer._renderer)
@@ -344,8 +361,16 @@ class RealisticRenderer:
         """Render a layout and read its truth off the render."""
         pr = self.pyrender
         cam, persons = layout.camera, layout.persons
+        # photo mode: its choices come from a side generator, so rng's draws (and with them
+        # the geometry and truth) are the same as with procedural textures
+        self._side = photo.side_rng(rng) if self.photo is not None else None
+        sky = yaw = None
+        if self._side is not None:
+            sky = self.photo.skies[int(self._side.integers(len(self.photo.skies)))]
+            yaw = float(self._side.uniform(-math.pi, math.pi))
         ambient = rng.uniform(0.25, 0.55)
-        scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=[ambient] * 3)
+        ambient_rgb = [ambient] * 3 if sky is None else list(ambient * (0.4 + 0.6 * sky.ambient))
+        scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=ambient_rgb)
         background_nodes = self._street(scene, rng, persons) if layout.street else []
         person_nodes, world_verts = [], []
         for body, position, heading in persons:
@@ -362,12 +387,17 @@ class RealisticRenderer:
             cols = np.concatenate([np.broadcast_to(np.asarray(x[2], np.float32), (len(x[0]), 3)) for x in self._solids])
             background_nodes.append(scene.add(self._solid(np.concatenate(v), faces, cols, rough=0.6, metal=0.1)))
         sun_dir = _unit(np.array([rng.uniform(-1, 1), -rng.uniform(0.4, 1.2), rng.uniform(-1, 0.6)]))
-        scene.add(pr.DirectionalLight(color=np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)]),
-                                      intensity=rng.uniform(2.0, 4.5)), pose=_look_along(sun_dir))
+        sun_colour = np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)])
+        sun_intensity = rng.uniform(2.0, 4.5)
+        if sky is not None:  # the HDR's sun: its direction (turned with the panorama), colour, share of light
+            sun_dir = -photo.sun_direction(sky, yaw)
+            sun_colour = 0.5 + 0.5 * sky.sun_colour
+            sun_intensity *= float(np.clip(0.6 + sky.sun_strength, 0.6, 1.3))
+        scene.add(pr.DirectionalLight(color=sun_colour, intensity=sun_intensity), pose=_look_along(sun_dir))
         scene.add(pr.DirectionalLight(color=np.ones(3), intensity=rng.uniform(0.5, 1.2)),
                   pose=_look_along(_unit(np.array([0.0, -0.3, -1.0]))))
         scene.add(pr.IntrinsicsCamera(cam.fx, cam.fy, cam.cx, cam.cy, znear=0.2, zfar=400.0), pose=cam.pose)
-        background_nodes.append(self._sky(scene, cam, rng))
+        background_nodes.append(self._sky(scene, cam, rng, sky, yaw))
 
         seg_map = {n: [0, 0, 255] for n in background_nodes}
         seg_map.update({n: [i + 1, 0, 0] for i, n in enumerate(person_nodes)})
@@ -399,12 +429,20 @@ class RealisticRenderer:
                                               coco17_visible=vis17, coco17_depth=z17))
         return out
 
-    def _sky(self, scene, cam: Camera, rng):
+    def _sky(self, scene, cam: Camera, rng, sky=None, yaw=0.0):
         """The sky: a self-lit quad filling the view just inside the far plane, so that
-        anti-aliased edges blend with it as with the rest of the scene."""
+        anti-aliased edges blend with it as with the rest of the scene. With a photo
+        sky, the view of its panorama (turned by ``yaw``) through this camera."""
         pitch = math.atan2(cam.pose[2, 1], cam.pose[1, 1])
         horizon = cam.cy + cam.fy * math.tan(pitch)
-        image = tex.sky(rng, self.width, self.height, horizon)
+        if sky is None:
+            image = tex.sky(rng, self.width, self.height, horizon)
+        else:
+            tex.sky_draws(rng, self.width, self.height)  # the procedural sky's draws: rng stays in step
+            # pyrender uploads a texture's last row first: the quad's top edge (v = 0) shows
+            # the image's bottom row, so the view goes in upside down
+            image = np.ascontiguousarray(photo.sky_view(sky, self.width, self.height, cam.fx, cam.fy, cam.cx,
+                                                        cam.cy, cam.pose[:3, :3], yaw)[::-1])
         D = SKY_DEPTH_M
         x0, x1 = -cam.cx / cam.fx * D, (self.width - cam.cx) / cam.fx * D
         y0, y1 = cam.cy / cam.fy * D, (cam.cy - self.height) / cam.fy * D
@@ -437,10 +475,22 @@ class RealisticRenderer:
         far, side = 300.0, 150.0
         T = self._tex
         pav, asp = T["paving"][rng.integers(3)], T["asphalt"][rng.integers(3)]
-        for z0, z1, t, s in ((0.5, -road_near, pav, 2.0), (-road_near, -road_near - road_w, asp, 6.0),
-                             (-road_near - road_w, -far, pav, 2.0)):
+        grounds = [(pav, (2.0, 2.0)), (asp, (6.0, 6.0)), (pav, (2.0, 2.0))]
+        if self._side is not None:  # photo: pavement (or grass) before and behind a road
+            side_rng, P = self._side, self._ptex
+
+            def pick(cat):
+                t, texture = P[cat][int(side_rng.integers(len(P[cat])))]
+                return texture, t.size_m
+
+            near_g = pick("pavement")
+            far_g = pick("grass") if P["grass"] and side_rng.random() < 0.3 else pick("pavement")
+            grounds = [near_g, pick("asphalt"), far_g]
+            self._facade_map = side_rng.integers(len(P["wall"]), size=len(T["facade"]))
+        for (z0, z1), (t, s) in zip(((0.5, -road_near), (-road_near, -road_near - road_w),
+                                     (-road_near - road_w, -far)), grounds):
             corners = [(-side, 0, z0), (side, 0, z0), (side, 0, z1), (-side, 0, z1)]
-            nodes.append(scene.add(self._quad(corners, t, (2 * side / s, abs(z1 - z0) / s))))
+            nodes.append(scene.add(self._quad(corners, t, (2 * side / s[0], abs(z1 - z0) / s[1]))))
         zb = max(road_near + road_w + rng.uniform(2, 8), max(zs) + rng.uniform(3, 10))
         self._facades = {}
         x = -side
@@ -458,7 +508,8 @@ class RealisticRenderer:
                     self._building(scene, nodes, rng, a, b, rng.uniform(8, 25))
                     z -= d
         for t, quads in self._facades.items():  # one draw call per facade texture
-            nodes.append(scene.add(self._quads(quads, self._tex["facade"][t])))
+            texture = self._tex["facade"][t] if self._side is None else self._ptex["wall"][t][1]
+            nodes.append(scene.add(self._quads(quads, texture)))
         return nodes
 
     def _building(self, scene, nodes, rng, a, b, height):
@@ -468,8 +519,14 @@ class RealisticRenderer:
         t = int(rng.integers(len(self._tex["facade"])))
         corners = [(a[0], 0, a[1]), (b[0], 0, b[1]), (b[0], height, b[1]), (a[0], height, a[1])]
         # the texture holds 2-4 windows a side: repeat it to about one window per bay and storey
-        self._facades.setdefault(t, []).append((corners, (bays / 3.0, storeys / 3.0),
-                                                np.clip(rng.uniform(0.8, 1.1, 3), 0, 1)))
+        repeat = (bays / 3.0, storeys / 3.0)
+        tint = np.clip(rng.uniform(0.8, 1.1, 3), 0, 1)
+        if self._side is not None:  # a photo at its metric size, its bottom row on the ground
+            t = int(self._facade_map[t])
+            size_w, size_h = self._ptex["wall"][t][0].size_m
+            repeat = (np.hypot(b[0] - a[0], b[1] - a[1]) / size_w, height / size_h)
+            tint = 0.85 + 0.15 * tint  # photos carry their own colour: a lighter tint
+        self._facades.setdefault(t, []).append((corners, repeat, tint))
 
     def _place_people(self, rng, cam: Camera, count: int):
         """Bodies on the ground at depths that give CityPersons-like pixel heights."""
@@ -591,7 +648,7 @@ class RealisticRenderer:
                 g = np.random.default_rng(spec["seed"])
                 v = np.asarray(m.vertices)
                 m.vertices = v + g.normal(0, 0.03, v.shape) * np.array([1, 0, 1])
-                colours = _leaf_colours(g, len(v))
+                colours = self._leaves(g, len(v))
             return self._mesh_node(m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), colours=colours)
         if kind == "bush":
             g = np.random.default_rng(spec["seed"])
@@ -600,8 +657,14 @@ class RealisticRenderer:
             v = np.asarray(m.vertices)
             m.vertices = v * (1 + 0.18 * (g.random(len(v)) - 0.5))[:, None] * np.array([1.0, g.uniform(0.6, 1.0), 1.0]) \
                 + np.array([0, r * 0.7, 0])
-            return self._mesh_node(m, p, 0.0, None, colours=_leaf_colours(g, len(v)))
+            return self._mesh_node(m, p, 0.0, None, colours=self._leaves(g, len(v)))
         raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush or hedge")
+
+    def _leaves(self, g: np.random.Generator, n: int) -> np.ndarray:
+        """Leaf colours of a bush or hedge: from a foliage photo in photo mode."""
+        if self.photo is not None and self.photo.get("foliage"):
+            return photo.leaf_colours(self.photo.get("foliage"), g, n)
+        return _leaf_colours(g, n)
 
     def _mesh_node(self, mesh, position, yaw, colour, colours=None) -> None:
         v = np.asarray(mesh.vertices) @ _rot_y(yaw).T + position
@@ -629,6 +692,21 @@ class RealisticRenderer:
             platform._egl_display = None  # so that pyrender's __del__ does not terminate it
         else:
             platform.delete_context()
+
+
+def _keep_on_gpu(texture) -> None:
+    """Keep a pyrender texture in the OpenGL context once uploaded. pyrender deletes the
+    textures a frame does not use and uploads them again (with mipmaps) when a later
+    frame does; the photo set is large enough for that to cost. Its memory goes with
+    the renderer's context (close)."""
+    add = texture._add_to_context
+
+    def add_once():
+        if texture._texid is None:
+            add()
+
+    texture._add_to_context = add_once
+    texture.delete = lambda: None
 
 
 def _single_sample(renderer) -> None:
