@@ -38,7 +38,8 @@ def main() -> int:
         rng = np.random.default_rng([0, k])
         r.render(rng, int(rng.integers(1, 7)), occ)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"{args.body}, effects {args.effects}, antialias {args.antialias}, textures {r.texture_mode}, {w}x{h}: {args.images / wall:.2f} images/s "
+    print(f"{args.body}, effects {args.effects}, antialias {args.antialias}, textures {r.texture_mode}, {w}x{h}: "
+          f"{args.images / wall:.2f} images/s "
           f"({cpu / args.images:.2f} CPU-s per image; start-up {start:.1f} s; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     r.close()
