@@ -22,13 +22,14 @@ from cluenet_ros.synth.realistic.world import Camera, Layout, RealisticRenderer,
 
 W, H = 96, 48
 RED, YELLOW, BLUE, GREEN, MAGENTA = (220, 20, 20), (220, 220, 20), (20, 20, 220), (20, 220, 20), (220, 20, 220)
+CYAN = (20, 220, 220)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("textures")
     cats = {}
-    for cat, colour, size in (("pavement", RED, 2), ("asphalt", YELLOW, 4), ("facade", BLUE, 10)):
+    for cat, colour, size in (("pavement", RED, 2), ("asphalt", YELLOW, 4), ("facade", BLUE, 10), ("metal", CYAN, 1)):
         (d / cat).mkdir()
         cv2.imwrite(str(d / cat / "a.png"), np.full((32, 32, 3), colour[::-1], np.uint8))
         cats[cat] = [{"name": cat, "file": f"{cat}/a.png", "size_m": [size, size]}]
@@ -94,5 +95,17 @@ def test_auto_falls_back_to_procedural(tmp_path, folder):
     r = _renderer("auto", folder)
     try:
         assert r.texture_mode == "photo"
+    finally:
+        r.close()
+
+
+def test_photo_poles(folder):
+    r = _renderer("photo", folder)
+    try:
+        cam = Camera.make(W, H, 60.0, 1.5)
+        pole = ("cylinder", dict(position=np.array([0.0, 0.0, -4.0]), radius=0.4, height=5.0,
+                                 colour=np.array([0.5, 0.5, 0.5]), metal=0.6))
+        img = r.draw(Layout(cam, [], [pole], street=False), np.random.default_rng(5)).image
+        assert _dominant(img[H // 2 - 3:H // 2 + 3, W // 2 - 2:W // 2 + 2], CYAN).all()   # the metal photo
     finally:
         r.close()

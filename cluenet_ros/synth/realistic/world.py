@@ -262,10 +262,11 @@ class RealisticRenderer:
         # are kept here and reused every frame)
         self.texture_mode, folder = photo.resolve(self.options.textures, self.options.texture_dir)
         self.photo = None
+        self._ptex, self._side = {}, None
         if self.texture_mode == "photo":
             self.photo = photo.load(folder)
             self._ptex = {cat: [(t, self._texture(t.image)) for t in self.photo.get(cat)]
-                          for cat in ("asphalt", "pavement", "grass", "facade", "brick")}
+                          for cat in ("asphalt", "pavement", "grass", "facade", "brick", "metal", "concrete")}
             self._ptex["wall"] = self._ptex["facade"] + self._ptex["brick"]
             for textures in self._ptex.values():
                 for _, texture in textures:
@@ -378,6 +379,7 @@ class RealisticRenderer:
             world_verts.append(verts)
             person_nodes.append(scene.add(self._solid(verts, body.faces, dress(body, rng), rough=0.9)))
         self._solids = []
+        self._textured = {}   # photo mode: poles, bollards and boxes by texture, (vertices, faces, uv, tint)
         for kind, spec in layout.occluders:
             self._add_occluder(kind, spec)
         if self._solids:  # all occluders in one draw call: far fewer OpenGL calls per frame
@@ -386,6 +388,8 @@ class RealisticRenderer:
             faces = np.concatenate([x[1] + o for x, o in zip(self._solids, offsets)])
             cols = np.concatenate([np.broadcast_to(np.asarray(x[2], np.float32), (len(x[0]), 3)) for x in self._solids])
             background_nodes.append(scene.add(self._solid(np.concatenate(v), faces, cols, rough=0.6, metal=0.1)))
+        for texture, parts in self._textured.items():  # one draw call per texture
+            background_nodes.append(scene.add(self._textured_solid(parts, texture)))
         sun_dir = _unit(np.array([rng.uniform(-1, 1), -rng.uniform(0.4, 1.2), rng.uniform(-1, 0.6)]))
         sun_colour = np.array([1.0, rng.uniform(0.92, 1.0), rng.uniform(0.82, 1.0)])
         sun_intensity = rng.uniform(2.0, 4.5)
@@ -636,7 +640,7 @@ class RealisticRenderer:
             r, h = spec["radius"], spec["height"]
             m = trimesh.creation.cylinder(radius=r, height=h, sections=16)
             m.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
-            return self._mesh_node(m, p, 0.0, spec["colour"])
+            return self._mesh_node(m, p, 0.0, spec["colour"], surface="metal" if spec["metal"] > 0 else "concrete")
         if kind in ("box", "hedge"):
             sx, sy, sz = spec["size"]
             m = trimesh.creation.box(extents=(sx, sy, sz))
@@ -649,7 +653,8 @@ class RealisticRenderer:
                 v = np.asarray(m.vertices)
                 m.vertices = v + g.normal(0, 0.03, v.shape) * np.array([1, 0, 1])
                 colours = self._leaves(g, len(v))
-            return self._mesh_node(m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), colours=colours)
+            return self._mesh_node(m, p, spec["yaw"], spec.get("colour", (0.2, 0.4, 0.12)), colours=colours,
+                                   surface="concrete" if kind == "box" else None)
         if kind == "bush":
             g = np.random.default_rng(spec["seed"])
             r = spec["radius"]
@@ -666,9 +671,29 @@ class RealisticRenderer:
             return photo.leaf_colours(self.photo.get("foliage"), g, n)
         return _leaf_colours(g, n)
 
-    def _mesh_node(self, mesh, position, yaw, colour, colours=None) -> None:
+    def _mesh_node(self, mesh, position, yaw, colour, colours=None, surface=None) -> None:
         v = np.asarray(mesh.vertices) @ _rot_y(yaw).T + position
+        options = self._ptex.get(surface) if self._side is not None and surface else None
+        if options:  # photo mode: a metal or concrete photo, tinted with the object's colour
+            t, texture = options[int(self._side.integers(len(options)))]
+            f = np.asarray(mesh.faces)
+            v = v[f.reshape(-1)]                       # faces of their own: a projection per face
+            uv = _box_uv(v, t.size_m)
+            tint = np.clip(np.asarray(colour, np.float32) * 1.6, 0.2, 1.0)
+            self._textured.setdefault(texture, []).append((v, np.arange(len(v)).reshape(-1, 3), uv, tint))
+            return
         self._solids.append((v, np.asarray(mesh.faces), colours if colours is not None else colour))
+
+    def _textured_solid(self, parts, texture):
+        pr = self.pyrender
+        offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+        v = np.concatenate([p[0] for p in parts]).astype(np.float32)
+        f = np.concatenate([p[1] + o for p, o in zip(parts, offsets)])
+        uv = np.concatenate([p[2] for p in parts]).astype(np.float32)
+        col = np.concatenate([np.tile(np.r_[p[3], 1.0], (len(p[0]), 1)) for p in parts]).astype(np.float32)
+        prim = pr.Primitive(positions=v, normals=_vertex_normals(v, f).astype(np.float32), texcoord_0=uv,
+                            color_0=col, indices=f, material=self._material(texture, (1, 1, 1), 0.6, 0.1))
+        return pr.Mesh([prim])
 
     def close(self):
         """Free this renderer's OpenGL context. The EGL display is shared by every
@@ -728,6 +753,20 @@ def _single_sample(renderer) -> None:
             prr.glRenderbufferStorageMultisample = multisample
 
     renderer._configure_main_framebuffer = single_sampled
+
+
+def _box_uv(v: np.ndarray, size_m) -> np.ndarray:
+    """Texture coordinates of unshared triangles (3 rows per face): each face projected
+    along its normal's largest axis, at ``size_m`` (width, height) metres per image."""
+    tri = v.reshape(-1, 3, 3)
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    axis = np.abs(n).argmax(1)
+    u_axis = np.where(axis == 0, 2, 0)                  # x-facing faces use z, others x
+    v_axis = np.where(axis == 1, 2, 1)                  # y-facing faces use z, others y
+    rows = np.arange(len(tri))[:, None]
+    u = tri[rows, np.arange(3)[None, :], u_axis[:, None]] / size_m[0]
+    w = tri[rows, np.arange(3)[None, :], v_axis[:, None]] / size_m[1]
+    return np.stack([u.reshape(-1), w.reshape(-1)], axis=1)
 
 
 def _leaf_colours(g: np.random.Generator, n: int) -> np.ndarray:
