@@ -179,3 +179,38 @@ def test_sky_draws_match_the_procedural_sky():
         tex.sky(a, 96, 48, 20.0)
         tex.sky_draws(b, 96, 48)
         assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_read_hdr_reads_openexr_after_cv2_is_imported(tmp_path):
+    """The builder enables OpenCV's EXR codec itself, also where cv2 was imported first
+    (OpenCV reads the setting at its first EXR use). Each step in a process of its own:
+    the setting cannot be undone once read."""
+    import os
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "sky.exr")
+    write = f"""
+import sys, cv2, numpy as np
+img = np.zeros((8, 16, 3), np.float32); img[..., 2] = 2.5; img[0, 0] = (0.0, 0.0, 300.0)
+try:
+    ok = cv2.imwrite({path!r}, img)
+except cv2.error:
+    ok = False
+sys.exit(0 if ok else 3)
+"""
+    env = dict(os.environ, OPENCV_IO_ENABLE_OPENEXR="1")
+    done = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True, env=env)
+    if done.returncode == 3:
+        pytest.skip("this OpenCV build cannot write OpenEXR files")
+    assert done.returncode == 0, done.stderr[-2000:]
+    read = f"""
+import cv2, numpy as np
+from cluenet_ros.data.textures import read_hdr
+hdr = read_hdr({path!r})
+assert hdr.dtype == np.float32 and hdr.shape == (8, 16, 3), hdr.shape
+assert abs(hdr[1, 1, 0] - 2.5) < 1e-3 and hdr[0, 0, 0] > 299, hdr[:2, :2]   # BGR -> RGB, linear values
+"""
+    env.pop("OPENCV_IO_ENABLE_OPENEXR")
+    done = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
