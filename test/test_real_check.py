@@ -162,3 +162,19 @@ def test_cli_data_real_images_from_a_source_folder(tmp_path, source_dir):
     assert out.returncode == 2
     assert "missing from the source folder" in out.stderr and "Traceback" not in out.stderr
     assert build(tmp_path / "o", source_dir, labels, log=lambda *_: None).joinpath("still.png").is_file()
+
+
+def test_training_configs_refuse_the_check_set(tmp_path, monkeypatch):
+    """The set only measures: a training or validation data path inside it is refused
+    when the configuration is loaded."""
+    from cluenet_ros.config import from_dict
+    from cluenet_training.config import Stage1TrainConfig
+
+    check = tmp_path / "real"
+    (check / "sub").mkdir(parents=True)
+    monkeypatch.setenv("CLUENET_REAL_IMAGES", str(check))
+    for root in (check, check / "sub"):
+        with pytest.raises(ValueError, match="real-image check set"):
+            from_dict(Stage1TrainConfig, {"train": {"format": "split", "root": str(root)}})
+    ok = from_dict(Stage1TrainConfig, {"train": {"format": "split", "root": str(tmp_path / "synth")}})
+    assert ok.train.root == str(tmp_path / "synth")

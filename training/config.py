@@ -24,6 +24,9 @@ class DataSpec:
             raise ValueError("data: 'root' is required")
         if self.format in ("citypersons", "coco") and not self.annotations:
             raise ValueError(f"data: format {self.format} needs 'annotations'")
+        from cluenet_ros.data.real_images import refuse_check_set
+
+        refuse_check_set(self.root, self.annotations)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,20 @@ def default_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "real_images"
 
 
+def refuse_check_set(*paths: str | Path) -> None:
+    """ValueError when a path lies in (or is) the real-image check set's folder: the
+    training configuration calls this for every data path, so that the set stays
+    a measurement and is never trained or selected on by mistake."""
+    check = default_dir().resolve()
+    for p in paths:
+        if not p:
+            continue
+        r = Path(p).expanduser().resolve()
+        if r == check or check in r.parents:
+            raise ValueError(f"{p} is the real-image check set ({check}): it only measures "
+                             f"(`cluenet eval real`); nothing may train or validate on it")
+
+
 @dataclass
 class LabelledImage:
     file: str

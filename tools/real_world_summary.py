@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Summary of tools/real_world_study.sh: one row per variant (and the starting point),
+real-image figures beside each world's synthetic validation figures.
+
+    tools/real_world_summary.py [--dir docs/accuracy/real_world]
+
+Writes DIR/summary.json and DIR/summary.md; variants without results yet are left out.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ORDER = ("demo", "capsules", "realistic", "realistic_figure", "realistic_noeffects")
+
+
+def _load(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def summarise(root: Path) -> dict:
+    rows = {}
+    names = [n for n in ORDER if (root / n).is_dir()] + sorted(
+        p.name for p in root.iterdir() if p.is_dir() and p.name not in ORDER)
+    for name in names:
+        real = _load(root / name / "real.json")
+        if real is None:
+            continue
+        row = {"real": {k: real["detectors"]["cluenet"][k] for k in ("recall", "ap", "fp_per_image", "max_recall")}}
+        if "hog" in real["detectors"]:
+            row["hog_real"] = {k: real["detectors"]["hog"][k] for k in ("recall", "ap", "fp_per_image")}
+        for world in ("capsules", "realistic"):
+            full = _load(root / name / f"full_{world}" / "report.json")
+            if full is not None:
+                row[f"synthetic_{world}"] = {"mr_reasonable": full["detection_mr"]["reasonable"],
+                                             "mask_iou": full["mask_iou"], "images": full["images"]}
+        rows[name] = row
+    return rows
+
+
+def table(rows: dict) -> str:
+    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    lines = ["| stage 1 | real recall | real AP | real FP/image | real max recall | MR^-2 capsules val | "
+             "MR^-2 realistic val | mask IoU capsules | mask IoU realistic |", "|---" * 9 + "|"]
+    for name, r in rows.items():
+        c, z = r.get("synthetic_capsules", {}), r.get("synthetic_realistic", {})
+        lines.append(f"| {name} | {pct(r['real']['recall'])} | {pct(r['real']['ap'])} | "
+                     f"{r['real']['fp_per_image']:.2f} | {pct(r['real']['max_recall'])} | "
+                     f"{pct(c.get('mr_reasonable'))} | {pct(z.get('mr_reasonable'))} | "
+                     f"{pct(c.get('mask_iou'))} | {pct(z.get('mask_iou'))} |")
+    hog = next((r["hog_real"] for r in rows.values() if "hog_real" in r), None)
+    if hog:
+        lines += ["", f"OpenCV HOG on the same real images: recall {pct(hog['recall'])}, AP {pct(hog['ap'])}, "
+                      f"FP/image {hog['fp_per_image']:.2f}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", type=Path, default=Path("docs/accuracy/real_world"))
+    a = ap.parse_args()
+    rows = summarise(a.dir)
+    (a.dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (a.dir / "summary.md").write_text(table(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
