@@ -109,3 +109,20 @@ def test_photo_poles(folder):
         assert _dominant(img[H // 2 - 3:H // 2 + 3, W // 2 - 2:W // 2 + 2], CYAN).all()   # the metal photo
     finally:
         r.close()
+
+
+def test_procedural_sky_is_the_right_way_up():
+    """Zenith blue at the top of the frame, horizon haze below it (the texture is
+    flipped for pyrender's last-row-first upload, as the photo sky). Over many seeds:
+    a third of the skies are overcast, where the two are close."""
+    r = _renderer("procedural", None)
+    try:
+        bluer = []
+        for seed in range(6):
+            img = r.draw(Layout(Camera.make(W, H, 60.0, 1.5), [], [], street=False),
+                         np.random.default_rng(seed)).image.astype(np.float32)
+            top, low = img[:4].reshape(-1, 3).mean(0), img[H // 2 - 6: H // 2 - 2].reshape(-1, 3).mean(0)
+            bluer.append((top[2] - top[0]) - (low[2] - low[0]))  # blue over red: larger at the zenith
+        assert np.median(bluer) > 10
+    finally:
+        r.close()

@@ -439,12 +439,12 @@ class RealisticRenderer:
         sky, the view of its panorama (turned by ``yaw``) through this camera."""
         pitch = math.atan2(cam.pose[2, 1], cam.pose[1, 1])
         horizon = cam.cy + cam.fy * math.tan(pitch)
+        # pyrender uploads a texture's last row first: the quad's top edge (v = 0) shows
+        # the image's bottom row, so either sky goes in upside down
         if sky is None:
-            image = tex.sky(rng, self.width, self.height, horizon)
+            image = np.ascontiguousarray(tex.sky(rng, self.width, self.height, horizon)[::-1])
         else:
             tex.sky_draws(rng, self.width, self.height)  # the procedural sky's draws: rng stays in step
-            # pyrender uploads a texture's last row first: the quad's top edge (v = 0) shows
-            # the image's bottom row, so the view goes in upside down
             image = np.ascontiguousarray(photo.sky_view(sky, self.width, self.height, cam.fx, cam.fy, cam.cx,
                                                         cam.cy, cam.pose[:3, :3], yaw)[::-1])
         D = SKY_DEPTH_M
