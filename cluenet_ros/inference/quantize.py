@@ -13,7 +13,9 @@ its default options) from a fixed seed that is not the benchmark's (``cluenet sy
 its dense runners receive: the normalised, padded stage-1 batch of every image and
 the segmented crops stage 2 gets (the top ``max_detections`` detections per image
 at ``score_threshold``, so a calibration set is never empty, even for random
-weights). Activation ranges: min/max over that set.
+weights). Activation ranges: min/max over that set. ``op_types`` and
+``extra_options`` (empty by default) pass through to the quantiser for variants;
+docs/bench/int8.md has the variants tried and what they cost.
 
 The quantised graphs are cached beside the fp32 ones (same folder, the weights'
 hash) under names carrying a hash of the recipe and the quantiser's version, with
@@ -53,12 +55,18 @@ class CalibrationRecipe:
     activations: str = "QUInt8"   # per tensor, asymmetric
     weights: str = "QInt8"        # per output channel, symmetric
     per_channel: bool = True
+    op_types: tuple[str, ...] = ()  # operators to quantise; empty: every one the quantiser supports
+    extra_options: tuple[tuple[str, object], ...] = ()  # quantize_static's extra_options, as (name, value) pairs
     version: int = 1              # bump when the procedure changes
 
     def key(self) -> str:
         import onnxruntime
 
-        text = json.dumps({**asdict(self), "onnxruntime": onnxruntime.__version__}, sort_keys=True)
+        fields = asdict(self)
+        for name in ("op_types", "extra_options"):  # defaults: keys written before these fields stay valid
+            if not fields[name]:
+                del fields[name]
+        text = json.dumps({**fields, "onnxruntime": onnxruntime.__version__}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -168,7 +176,9 @@ def quantize_graph(src: Path, dst: Path, inputs: list[np.ndarray], recipe: Calib
         quantize_static(str(pre), str(part), reader, quant_format=getattr(QuantFormat, recipe.format),
                         activation_type=getattr(QuantType, recipe.activations),
                         weight_type=getattr(QuantType, recipe.weights), per_channel=recipe.per_channel,
-                        calibrate_method=getattr(CalibrationMethod, recipe.method))
+                        calibrate_method=getattr(CalibrationMethod, recipe.method),
+                        op_types_to_quantize=list(recipe.op_types) or None,
+                        extra_options=dict(recipe.extra_options) or None)
         part.replace(dst)
     finally:
         shutil.rmtree(work, ignore_errors=True)
