@@ -23,6 +23,12 @@ def register(sub) -> None:
     p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime", "openvino"),
                    help="runtime of ClueNet's dense networks (auto: the fastest installed); the peer runs "
                         "eagerly in torch, the way its users run it")
+    p.add_argument("--int8", action="store_true",
+                   help="int8 dense networks (backend onnxruntime or openvino; quantised at set-up, calibrated "
+                        "on synthetic images; not counted as run time)")
+    p.add_argument("--weights", help="a ClueNet checkpoint (its own configuration; --config is then ignored) "
+                                     "instead of random weights: int8 is then calibrated on a trained model, "
+                                     "and its graphs come from / go to the backend cache")
     p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
@@ -35,9 +41,10 @@ def run(args) -> int:
                                                       bench_stage2_scaling, environment)
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
-                       args.warmup, args.compile, args.backend)
+                       args.warmup, args.compile, args.backend, args.int8, args.weights)
     res = {**bench_pipeline(opt), "environment": environment()}
-    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}), "
+    print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}"
+          f"{' int8' if res['int8'] else ''}), "
           f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():
         print(f"  {stage:<12} {ms:9.2f} ms")
@@ -58,7 +65,7 @@ def run(args) -> int:
         else:  # the same runtime on both sides: the architectures' cost alone
             from dataclasses import replace
 
-            res["e2e_ms_median_torch"] = bench_pipeline(replace(opt, backend="torch"))["e2e_ms_median"]
+            res["e2e_ms_median_torch"] = bench_pipeline(replace(opt, backend="torch", int8=False))["e2e_ms_median"]
         res["ratio_same_runtime_torch"] = res["e2e_ms_median_torch"] / peer["peer_ms_median"]
         print(f"  same runtime (both eager torch): ClueNet {res['e2e_ms_median_torch']:.2f} ms / peer = "
               f"{res['ratio_same_runtime_torch']:.2f}")

@@ -34,6 +34,8 @@ class BenchOptions:
     warmup: int = 3
     compile: bool = False
     backend: str = "torch"
+    int8: bool = False
+    weights: str | None = None  # a checkpoint instead of random weights
 
 
 def frame(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -140,19 +142,24 @@ def calibrate_batchnorm(pipe: ClueNetPipeline, image: np.ndarray, passes: int = 
 
 def bench_pipeline(opt: BenchOptions) -> dict:
     logging.getLogger("cluenet_ros").setLevel(logging.ERROR)
-    s1, s2 = load_model_configs(opt.config)
     torch.manual_seed(0)
     cfg = PipelineConfig(device=opt.device, precision=opt.precision, score_threshold=0.0, nms_iou=1.0,
                          max_detections=max(1, opt.people))
-    pipe = ClueNetPipeline.random(cfg, s1, s2)
+    if opt.weights:  # trained weights: eager at first, the backend below (from the cache when there)
+        pipe = ClueNetPipeline.from_checkpoint(opt.weights, PipelineConfig(**{**cfg.__dict__, "backend": "torch"}))
+    else:
+        s1, s2 = load_model_configs(opt.config)
+        pipe = ClueNetPipeline.random(cfg, s1, s2)
     if opt.compile:
         pipe.stage2 = torch.compile(pipe.stage2)
         pipe.stage1.trunk = torch.compile(pipe.stage1.trunk)
     w, h = opt.resolution
     img = frame(w, h)
-    calibrate_batchnorm(pipe, img)
+    if not opt.weights:
+        calibrate_batchnorm(pipe, img)
     t0 = time.perf_counter()
-    backend = pipe.use_backend(opt.backend, persist=False)  # after calibration: export the calibrated model
+    # after batch-norm calibration: export the calibrated model (random weights: no cache entry)
+    backend = pipe.use_backend(opt.backend, persist=bool(opt.weights), int8=opt.int8)
     setup_s = time.perf_counter() - t0
     setup_peak = _peak_memory_mb(pipe.device)
     reset = pipe.device.type == "cpu" and _reset_peak_rss()
@@ -174,7 +181,8 @@ def bench_pipeline(opt: BenchOptions) -> dict:
         for s in STAGES:
             stages[s].append(t.get(s, 0.0))
     out = {"device": str(pipe.device), "resolution": f"{w}x{h}", "precision": opt.precision if pipe.device.type == "cuda" else "fp32",
-           "people": int(round(statistics.mean(counts))), "frames": opt.frames, "config": opt.config or "full-size (paper)",
+           "people": int(round(statistics.mean(counts))), "frames": opt.frames,
+           "config": opt.weights or opt.config or "full-size (paper)", "int8": pipe.int8,
            **_summary(e2e), "stages_ms": {s: float(np.median(v)) for s, v in stages.items()},
            "peak_mem_mb": (_peak_rss_mb() if reset else None) or _peak_memory_mb(pipe.device),
            "peak_mem_mb_including_setup": max(setup_peak, _peak_memory_mb(pipe.device)),

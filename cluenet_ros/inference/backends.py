@@ -9,7 +9,9 @@ Export happens once per model: both graphs go to ONNX in a cache folder named by
 a hash of the weights (every parameter and buffer, the model configuration, the
 torch version and the opset), and a later start with the same weights loads the
 files from there. OpenVINO also keeps its compiled blobs in that folder. Frames
-never trigger an export: the graphs take any batch and image size.
+never trigger an export: the graphs take any batch and image size. With ``int8``
+(:func:`quantize_compiled`, :mod:`.quantize`) the fp32 graphs are quantised once,
+calibrated on synthetic images, into int8 QDQ graphs in the same folder.
 
 ``auto`` takes the first installed of :data:`PREFERENCE` on the CPU (the order
 measured in docs/bench/backends.md) and eager PyTorch on CUDA (the ONNX runtimes
@@ -92,6 +94,8 @@ class CompiledModels:
     stage2: Callable[[torch.Tensor], torch.Tensor]
     folder: Path
     exported: bool  # False: the files came from the cache
+    int8: bool = False
+    quantized: bool = False  # int8 only: True when quantised now, False: from the cache
 
 
 class _OnnxRuntimeRunner:
@@ -161,6 +165,12 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
             tmp2.replace(s2_path)
             tmp1.replace(s1_path)
         LOG.info("exported the dense networks for backend %s to %s", backend, folder)
+    stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder)
+    return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported)
+
+
+def _runners(backend: str, s1_path: Path, s2_path: Path, folder: Path):
+    """(stage-1 dense, stage-2) callables running the two ONNX files on ``backend``."""
     threads = torch.get_num_threads()
     if backend == "onnxruntime":
         r1, r2 = _OnnxRuntimeRunner(s1_path, threads), _OnnxRuntimeRunner(s2_path, threads)
@@ -176,4 +186,18 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
     def stage2_fn(x):
         return r2(x)[0]
 
-    return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported)
+    return stage1_dense, stage2_fn
+
+
+def quantize_compiled(compiled: CompiledModels, calibration_pipeline: Callable[[], object],
+                      recipe=None) -> CompiledModels:
+    """The int8 (QDQ) form of ``compiled``'s graphs on the same backend, quantised
+    once per weights and calibration recipe (see :mod:`.quantize`) and cached beside
+    the fp32 files. ``calibration_pipeline()`` returns a pipeline running
+    ``compiled``'s fp32 runners; it is called only when quantising."""
+    from cluenet_ros.inference.quantize import DEFAULT_RECIPE, quantize_models
+
+    q = quantize_models(compiled.folder, calibration_pipeline, recipe or DEFAULT_RECIPE)
+    s1, s2 = _runners(compiled.backend, q.stage1, q.stage2, compiled.folder)
+    return CompiledModels(compiled.backend, s1, s2, compiled.folder, compiled.exported, int8=True,
+                          quantized=q.quantized)

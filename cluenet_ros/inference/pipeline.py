@@ -22,7 +22,8 @@ from torchvision.ops import masks_to_boxes, roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.config import spec
-from cluenet_ros.inference.backends import BACKENDS, PREFERENCE, compile_models, installed, resolve_backend
+from cluenet_ros.inference.backends import (BACKENDS, PREFERENCE, compile_models, installed, quantize_compiled,
+                                            resolve_backend)
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps
@@ -55,6 +56,9 @@ class PipelineConfig:
                         help="runtime of the dense networks: eager torch, onnxruntime or openvino (CPU; "
                              "exported once into a cache keyed by the weights' hash), or auto (the fastest "
                              "installed)")
+    int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
+                                  "networks on backend onnxruntime or openvino; quantised once per weights and "
+                                  "cached. Off by default: see docs/bench/int8.md for its accuracy cost")
 
 
 @dataclass
@@ -163,35 +167,50 @@ class ClueNetPipeline:
         self.crop_hw = tuple(stage2.config.input_size)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
         self.backend = "torch"
+        self.int8 = False
         self._stage2_runner = None
         self.use_backend(self.config.backend)
 
-    def use_backend(self, name: str, persist: bool = True) -> str:
+    def use_backend(self, name: str, persist: bool = True, int8: bool | None = None, recipe=None) -> str:
         """Run the dense networks on backend ``name`` (see PipelineConfig.backend);
         returns the backend chosen. Exports (once per weights, cached) when needed.
-        ``persist=False`` keeps the export out of the cache (random weights)."""
+        ``persist=False`` keeps the export out of the cache (random weights).
+        ``int8`` (default: the config's) quantises the exported graphs (once per
+        weights and ``recipe``, a quantize.CalibrationRecipe; default its defaults)."""
+        int8 = self.config.int8 if int8 is None else int8
         chosen = resolve_backend(name, self.device)
+        if int8 and chosen == "torch":
+            raise ValueError(f"int8 needs backend onnxruntime or openvino (backend {name!r} runs eager torch"
+                             + (" here" if name == "auto" else "") + "); set int8 false or choose one of those")
         # auto falls back along the preference order when a runtime fails to compile
         candidates = [chosen] if name != "auto" else PREFERENCE[PREFERENCE.index(chosen):]
         self.stage1.dense_runner = self._stage2_runner = None
         for candidate in candidates:
             if candidate == "torch" or not installed(candidate):
+                if int8:
+                    raise RuntimeError("int8: no compiled backend could be used (see the warnings above)")
                 chosen = "torch"
                 break
             try:
                 compiled = compile_models(self.stage1, self.stage2, candidate, persist=persist)
+                if int8:
+                    # calibration runs this pipeline on the fp32 graphs, then they are replaced
+                    self.stage1.dense_runner, self._stage2_runner = compiled.stage1_dense, compiled.stage2
+                    compiled = quantize_compiled(compiled, lambda: self, recipe)
             except Exception as exc:
+                self.stage1.dense_runner = self._stage2_runner = None
                 if name != "auto":
                     raise RuntimeError(f"backend {candidate}: {type(exc).__name__}: {exc}") from exc
                 LOG.warning("backend %s failed (%s: %s); trying the next one", candidate, type(exc).__name__, exc)
                 continue
             self.stage1.dense_runner = compiled.stage1_dense
             self._stage2_runner = compiled.stage2
-            LOG.info("backend %s (%s %s)", candidate, "exported to" if compiled.exported else "loaded from",
-                     compiled.folder)
+            LOG.info("backend %s%s (%s %s)", candidate, " int8" if int8 else "",
+                     "exported to" if compiled.exported else "loaded from", compiled.folder)
             chosen = candidate
             break
         self.backend = chosen
+        self.int8 = int8 and chosen != "torch"
         return chosen
 
     # -- construction -----------------------------------------------------------
@@ -206,11 +225,11 @@ class ClueNetPipeline:
         LOG.warning("ClueNet pipeline with RANDOM weights: outputs are meaningless "
                     "(for testing the plumbing only)")
         config = config or PipelineConfig()
-        pipe = cls(ClueNetStage1(stage1), ClueNetStage2(stage2), replace(config, backend="torch"))
+        pipe = cls(ClueNetStage1(stage1), ClueNetStage2(stage2), replace(config, backend="torch", int8=False))
         pipe.config = config
         # weights never seen again: no cache entry; and `auto` stays eager, since an
         # export that is thrown away at exit costs more than a plumbing test saves
-        pipe.use_backend("torch" if config.backend == "auto" else config.backend, persist=False)
+        pipe.use_backend("torch" if config.backend == "auto" and not config.int8 else config.backend, persist=False)
         return pipe
 
     # -- run-time settings ----------------------------------------------------------

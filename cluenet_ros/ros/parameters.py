@@ -42,6 +42,10 @@ PARAMS: tuple[Param, ...] = (
     Param("backend", "auto", "Runtime of the dense networks on the CPU: torch (eager), onnxruntime or "
           "openvino (exported once into a cache keyed by the weights' hash), or auto: the fastest installed "
           "(eager torch on CUDA).", choices=("auto", "torch", "onnxruntime", "openvino"), read_only=True),
+    Param("int8", False, "int8 dense networks (statically quantised QDQ graphs, calibrated once on synthetic "
+          "images and cached beside the export) on backend onnxruntime or openvino; with backend torch (or "
+          "auto resolving to torch) the node does not start. Off by default: docs/bench/int8.md has its "
+          "accuracy cost and speed.", read_only=True),
     Param("score_threshold", 0.5, "Minimum detection score published.", range=(0.0, 1.0)),
     Param("nms_iou", 0.5, "IoU above which non-maximum suppression drops the weaker box.", range=(0.0, 1.0)),
     Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),

@@ -182,7 +182,8 @@ class _PedestrianCore:
         return values["score_threshold"]
 
     def _ready_message(self) -> str:
-        return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend} "
+        return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend}"
+                f"{' int8' if getattr(self.pipeline, 'int8', False) else ''} "
                 f"(score >= {self.p('score_threshold')}, "
                 f"tracking {'on' if self.p('tracking.enable') else 'off'}, "
                 f"ground positions {'on' if self.p('ground.enable') else 'off'}, subscribed to "
@@ -223,7 +224,7 @@ class _PedestrianCore:
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self._pipeline_score(values), nms_iou=self.p("nms_iou"),
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
-                             backend=self.p("backend"))
+                             backend=self.p("backend"), int8=self.p("int8"))
         weights = self.p("weights")
         try:
             if weights == "random":
@@ -482,6 +483,7 @@ class _PedestrianCore:
             "ground_frames": stats["ground_frames"],
             "ground_frames_without_camera_info": stats["ground_without_camera_info"],
             "backend": self.pipeline.backend if self.pipeline is not None else "",
+            "int8": bool(getattr(self.pipeline, "int8", False)),
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]
