@@ -14,6 +14,11 @@
 #   realistic          anny bodies, clothes, textured streets, all sensor effects
 #   realistic_figure   the realistic world with the capsule-like stand-in body (bodies ablation)
 #   realistic_noeffects  the realistic world without sensor effects (effects ablation)
+#   realistic_photo_big  the realistic world with photo textures (`cluenet data textures`) and
+#                      people at the real check's sizes (PERSON_PX per 1024 rows, default
+#                      120-880: 30-220 px at 512x256; the real images show 40-400 px)
+#   realistic_photo_big_aug  the same images, trained with photometric augmentation
+#                      (colour, exposure, grey, blur: augment.* of the training config)
 #
 # Resumable: data that exists is kept, runs continue from last.pt, evaluations are
 # redone. Results: $OUT/<variant>/{real.json, full_<world>/report.json}, summary in
@@ -33,6 +38,8 @@ INIT="${INIT:-models/cluenet_demo.pt}"
 VARIANTS="${VARIANTS:-realistic capsules realistic_figure realistic_noeffects}"
 EVAL_IMAGES="${EVAL_IMAGES:-200}"
 WORKERS="${WORKERS:-1}"
+PERSON_PX="${PERSON_PX:-120-880}"
+PHOTOMETRIC="brightness: 0.4, contrast: 0.4, saturation: 0.5, hue: 0.05, grayscale: 0.1, blur: 0.3"
 
 data_for() {  # variant -> data folder, generated when absent
   local v=$1 dir="$DATA/$1"
@@ -46,6 +53,9 @@ data_for() {  # variant -> data folder, generated when absent
                   --size "$SIZE" --people "$PEOPLE" --workers "$WORKERS" ;;
       realistic_noeffects) cluenet synth --world realistic --effects none --out "$dir" --images "$IMAGES" \
                   --seed 1 --size "$SIZE" --people "$PEOPLE" --workers "$WORKERS" ;;
+      realistic_photo_big) cluenet synth --world realistic --textures photo --person-px "$PERSON_PX" \
+                  --out "$dir" --images "$IMAGES" --seed 1 --size "$SIZE" --people "$PEOPLE" --workers "$WORKERS" ;;
+      realistic_photo_big_aug) data_for realistic_photo_big > /dev/null; dir="$DATA/realistic_photo_big" ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac > "$DATA/$v.synth.log" 2>&1
   fi
@@ -71,6 +81,8 @@ for v in $VARIANTS; do
   data="$(data_for "$v")"
   dir="$RUNS/$v"
   mkdir -p "$dir"
+  augment=""
+  case $v in *_aug) augment="augment: {scale: [0.8, 1.2], hflip: 0.5, $PHOTOMETRIC}" ;; esac
   cat > "$dir/config.yaml" <<YAML
 base: $PWD/training/configs/demo_stage1.yaml
 train: {format: split, root: $data/train}
@@ -78,6 +90,7 @@ val: {format: split, root: $data/val}
 optim: {lr: $LR, lr_step: 1000000, warmup_iterations: 20}
 run: {out_dir: $dir, iterations: $ITERATIONS, seed: 1, init: $PWD/$INIT, checkpoint_every: 50,
       val_every: $ITERATIONS, val_images: 100}
+$augment
 YAML
   echo "[real-world] $v: fine-tuning stage 1 ($ITERATIONS iterations)"
   cluenet train stage1 --config "$dir/config.yaml" --resume > "$dir/train.log" 2>&1

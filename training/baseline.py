@@ -81,7 +81,8 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
         idx = rng.integers(len(dataset), size=run.batch_size)
-        return [keypoint_image_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip) for i in idx]
+        return [keypoint_image_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip,
+                                      cfg.augment) for i in idx]
 
     net = DDP(model) if proc.world > 1 else model
     model.train()

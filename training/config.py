@@ -45,8 +45,27 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    """Geometric augmentation (scale, flip) and photometric augmentation, whose ranges
+    all default to off so that a config without them trains exactly as before. The
+    photometric part is for training on synthetic renders that must carry over to
+    real cameras (domain randomisation of colour, exposure, sharpness)."""
     scale: tuple[float, float] = spec((0.8, 1.2), min=0.1, length=2)
     hflip: float = spec(0.3, min=0.0, max=1.0)
+    brightness: float = spec(0.0, min=0.0, max=1.0, help="brightness factor drawn from [1-b, 1+b]")
+    contrast: float = spec(0.0, min=0.0, max=1.0, help="contrast factor drawn from [1-c, 1+c]")
+    saturation: float = spec(0.0, min=0.0, max=1.0, help="saturation factor drawn from [1-s, 1+s]")
+    hue: float = spec(0.0, min=0.0, max=0.5, help="hue shift drawn from [-h, h] (fraction of the colour circle)")
+    grayscale: float = spec(0.0, min=0.0, max=1.0, help="probability of a grey image (3 equal channels)")
+    blur: float = spec(0.0, min=0.0, max=1.0, help="probability of a Gaussian blur")
+    blur_sigma: tuple[float, float] = spec((0.3, 1.5), min=0.05, length=2, help="its sigma range, pixels")
+
+    def validate(self) -> None:
+        if self.blur_sigma[0] > self.blur_sigma[1]:
+            raise ValueError(f"augment.blur_sigma {list(self.blur_sigma)}: expected [MIN, MAX] with MIN <= MAX")
+
+    @property
+    def photometric(self) -> bool:
+        return any((self.brightness, self.contrast, self.saturation, self.hue, self.grayscale, self.blur))
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
         idx = rng.integers(len(dataset), size=run.batch_size)
-        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip) for i in idx]
+        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment) for i in idx]
 
     def wrapped():
         return DDP(model, find_unused_parameters=False) if proc.world > 1 else model

@@ -1,5 +1,6 @@
 """Augmentation and sample preparation: random scale and horizontal flip (both
-stages), segmented crops with Mask and Predict's patches (stage 2).
+stages), photometric jitter (off unless configured), segmented crops with Mask and
+Predict's patches (stage 2).
 
 All randomness comes from the numpy Generator passed in, which the trainer derives
 from (seed, iteration, rank): a batch is a pure function of those.
@@ -10,14 +11,47 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
+from torchvision.transforms.v2 import functional as TF
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.geometry import crop_boxes, image_to_crop
 from cluenet_ros.occlusion import random_patches
 
 
-def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keypoints: np.ndarray | None = None):
-    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale and flip.
+def photometric(img: torch.Tensor, rng: np.random.Generator, aug) -> torch.Tensor:
+    """Colour, exposure and sharpness jitter of a (3, H, W) float image in [0, 1], as
+    torchvision's ColorJitter / RandomGrayscale / GaussianBlur do, but with every draw
+    taken from ``rng`` so that a batch stays a function of (seed, iteration, rank).
+
+    ``aug`` is an AugmentConfig. Nothing is drawn when its photometric part is off, so
+    configs without it give exactly the batches they gave before it existed."""
+    if not aug.photometric:
+        return img
+    jitters = []
+    if aug.brightness:
+        jitters.append((TF.adjust_brightness, 1.0 + rng.uniform(-aug.brightness, aug.brightness)))
+    if aug.contrast:
+        jitters.append((TF.adjust_contrast, 1.0 + rng.uniform(-aug.contrast, aug.contrast)))
+    if aug.saturation:
+        jitters.append((TF.adjust_saturation, 1.0 + rng.uniform(-aug.saturation, aug.saturation)))
+    if aug.hue:
+        jitters.append((TF.adjust_hue, rng.uniform(-aug.hue, aug.hue)))
+    for k in rng.permutation(len(jitters)):  # ColorJitter's random order
+        fn, factor = jitters[k]
+        img = fn(img, float(factor))
+    if aug.grayscale and rng.random() < aug.grayscale:
+        img = TF.rgb_to_grayscale(img, num_output_channels=3)
+    if aug.blur and rng.random() < aug.blur:
+        sigma = float(rng.uniform(*aug.blur_sigma))
+        k = 2 * int(np.ceil(3 * sigma)) + 1
+        img = TF.gaussian_blur(img, kernel_size=[k, k], sigma=[sigma, sigma])
+    return img.clamp(0.0, 1.0)
+
+
+def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keypoints: np.ndarray | None = None,
+                  aug=None):
+    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale, flip and (with
+    ``aug``, an AugmentConfig) photometric jitter.
 
     With ``keypoints`` (N, 13, 3, one row per box) the target also holds them, moved
     with the image (a flip swaps left and right), and box-less rows are dropped alike.
@@ -46,6 +80,8 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keyp
         if kps is not None:
             kps[..., 0] = w - kps[..., 0]
             kps = kps[:, kp.flip_permutation()]
+    if aug is not None:
+        img = photometric(img, rng, aug)
     boxes, ignore_boxes = boxes[:n_boxes], boxes[n_boxes:]
     keep = (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
     target = {"boxes": boxes[keep], "mask": mask}
@@ -56,17 +92,17 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keyp
     return img, target
 
 
-def keypoint_image_sample(rec, rng: np.random.Generator, scale_range, hflip: float):
+def keypoint_image_sample(rec, rng: np.random.Generator, scale_range, hflip: float, aug=None):
     """(image, {'boxes', 'labels', 'keypoints'}) for torchvision's Keypoint R-CNN
     from a KeypointImageRecord; keypoint flags become torchvision's (1 labelled)."""
-    img, target = stage1_sample(rec, rng, scale_range, hflip, rec.keypoints)
+    img, target = stage1_sample(rec, rng, scale_range, hflip, rec.keypoints, aug)
     kps = target["keypoints"]
     kps[..., 2] = (kps[..., 2] > 0).float()
     return img, {"boxes": target["boxes"], "labels": torch.ones(len(kps), dtype=torch.int64), "keypoints": kps}
 
 
 def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Generator | None,
-                scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0):
+                scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0, aug=None):
     """A segmented crop as stage 2 sees it at inference (same geometry and soft
     segmentation as the pipeline: roi_align of image x mask), with keypoints in crop
     pixels and Mask and Predict's black patches.
@@ -75,7 +111,9 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
     pixel) is converted to float, not the whole image.
 
     Returns crop (3, h, w) float, keypoints (13, 3) crop x, y, v, the crop's person
-    mask (h, w) bool (after patches) and the patches (h, w) bool."""
+    mask (h, w) bool (after patches) and the patches (h, w) bool. Photometric jitter
+    (``aug``) applies to the image window before the mask multiplies it, so the crop
+    stays black outside the person."""
     box = torch.from_numpy(rec.box).float()[None]
     if rng is not None and scale_range[0] != scale_range[1]:
         # a larger scale shows the person larger: shrink the crop region around it
@@ -90,6 +128,8 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
     x1 = max(min(int(np.ceil(r[2])) + 2, w), x0 + 1)
     y1 = max(min(int(np.ceil(r[3])) + 2, h), y0 + 1)
     img = torch.from_numpy(np.ascontiguousarray(rec.image[y0:y1, x0:x1])).permute(2, 0, 1).float().div_(255)
+    if rng is not None and aug is not None:
+        img = photometric(img, rng, aug)
     m = torch.from_numpy(np.ascontiguousarray(rec.mask[y0:y1, x0:x1]).astype(np.float32))[None]
     # outside the image roi_align reads zeros (beyond one pixel) or the edge pixel, as on the
     # whole image, because the window only stops short of the image where nothing is sampled
