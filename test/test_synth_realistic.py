@@ -306,3 +306,74 @@ def test_antialiasing_changes_the_picture_not_the_truth(renderer):
         assert not np.array_equal(a.image, b.image)
     finally:
         fast.close()
+
+
+def test_carried_objects_sit_where_a_body_carries_them():
+    """Pure geometry (no rendering): a backpack behind the torso, a bag hanging beside a
+    wrist, a suitcase standing on the ground by a hand, all turned with the body."""
+    from cluenet_ros.synth.realistic.world import plan_carried
+
+    body = FigureBodies().sample(np.random.default_rng(2))
+    c = body.coco17
+    seen = set()
+    for heading in (0.0, 1.1, math.pi):
+        R = np.array([[math.cos(heading), 0, math.sin(heading)], [0, 1, 0], [-math.sin(heading), 0, math.cos(heading)]])
+        where = np.array([1.0, 0.0, -7.0])
+        forward = R @ np.array([0.0, 0.0, 1.0])  # the figure faces +z in its own frame
+        torso = R @ ((c[5] + c[6] + c[11] + c[12]) / 4) + where
+        wrists = [R @ c[9] + where, R @ c[10] + where]
+        g = np.random.default_rng(0)
+        for _ in range(40):
+            (kind, spec), = plan_carried(g, [(body, where, heading)], 1.0)
+            p, (sx, sy, sz) = spec["position"], spec["size"]
+            seen.add(spec["kind"])
+            assert kind == "carried"
+            assert spec["yaw"] == pytest.approx(heading, abs=1e-6)
+            if spec["kind"] == "backpack":
+                assert float((p - torso)[[0, 2]] @ forward[[0, 2]]) < -0.15     # behind the back
+                assert c[11][1] < p[1] + sy < c[5][1] + 0.01                     # shoulder height down
+            else:
+                near = min(np.hypot(*(p - w)[[0, 2]]) for w in wrists)
+                assert near < 0.25
+                if spec["kind"] == "suitcase":
+                    assert p[1] == pytest.approx(0.0)
+                else:
+                    top = p[1] + sy
+                    assert min(abs(top - w[1]) for w in wrists) < 0.06             # hangs from the hand
+    assert seen == {"bag", "backpack", "suitcase"}
+    assert plan_carried(np.random.default_rng(0), [(body, np.zeros(3), 0.0)], 0.0) == []
+
+
+def test_carried_objects_hide_the_body_but_change_no_truth_of_its_own(renderer):
+    """A bag is scene, not person: the full box and keypoint positions stay, the visible
+    mask only loses pixels; a backpack seen from behind covers part of the back."""
+    from cluenet_ros.synth.realistic.world import plan_carried
+
+    cam = Camera.make(W, H, 40.0, 1.6, 0.0)
+    body = FigureBodies().sample(np.random.default_rng(4))
+    person = (body, np.array([0.0, 0.0, -5.0]), math.pi)  # its back to the camera
+    g = np.random.default_rng(1)
+    backpack = next(s for s in iter(lambda: plan_carried(g, [person], 1.0)[0], None) if s[1]["kind"] == "backpack")
+    bare = renderer.draw(Layout(cam, [person], [], street=False), np.random.default_rng(2)).people[0]
+    loaded = renderer.draw(Layout(cam, [person], [backpack], street=False), np.random.default_rng(2)).people[0]
+    assert loaded.full_box == bare.full_box
+    np.testing.assert_allclose(loaded.keypoints, bare.keypoints, atol=1e-4)
+    assert not (loaded.visible_mask & ~bare.visible_mask).any()
+    assert loaded.visible_mask.sum() < 0.9 * bare.visible_mask.sum()
+    # from the same seed, render() places the same people with carried objects on or off
+    with_bags = RealisticRenderer(W, H, 6, WorldOptions(body="figure", person_px=(250.0, 900.0), effects=(),
+                                                        carried=1.0))
+    without = RealisticRenderer(W, H, 6, WorldOptions(body="figure", person_px=(250.0, 900.0), effects=(),
+                                                      carried=0.0))
+    try:
+        a = with_bags.render(np.random.default_rng(12), 4, {})
+        b = without.render(np.random.default_rng(12), 4, {})
+        assert len(a.people) == len(b.people) >= 2
+        for p, q in zip(a.people, b.people):
+            assert p.full_box == q.full_box
+            np.testing.assert_allclose(p.keypoints, q.keypoints, atol=1e-4)
+            assert not (p.visible_mask & ~q.visible_mask).any()
+        assert sum(p.visible_mask.sum() for p in a.people) < sum(p.visible_mask.sum() for p in b.people)
+    finally:
+        with_bags.close()
+        without.close()

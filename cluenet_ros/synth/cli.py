@@ -63,6 +63,8 @@ def register(sub) -> None:
                         "when they are built")
     r.add_argument("--texture-dir", default=None,
                    help="the photo texture folder (default: data/textures, or $CLUENET_TEXTURES)")
+    r.add_argument("--carried", type=float, default=0.3,
+                   help="per-person probability of carrying a handbag, backpack or suitcase (default 0.3)")
     r.add_argument("--poses", default="walk=0.5,stand=0.3,mocap=0.2",
                    help="pose sources and weights: walk, stand (parametric), mocap (retargeted clips)")
     p.set_defaults(func=run)
@@ -90,7 +92,8 @@ def world_options(args):
     return WorldOptions(body=args.body, effects=tuple(effects), mounts=_weights(args.camera, "camera mount"),
                         person_px=tuple(float(v) for v in args.person_px),
                         poses=_weights(args.poses, "pose"), antialias=args.antialias == "on",
-                        textures=args.textures, texture_dir=args.texture_dir).validate()
+                        textures=args.textures, texture_dir=args.texture_dir,
+                        carried=args.carried).validate()
 
 
 def run(args) -> int:

@@ -129,11 +129,12 @@ def _image(path: Path, max_side: int) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
-def side_rng(rng: np.random.Generator) -> np.random.Generator:
+def side_rng(rng: np.random.Generator, salt: str = "") -> np.random.Generator:
     """A generator seeded from ``rng``'s current state without drawing from it: the
     photo choices never shift the world's own draws, so a seed gives the same
-    geometry and truth with photo and procedural textures."""
-    digest = hashlib.sha256(repr(rng.bit_generator.state).encode()).digest()
+    geometry and truth with photo and procedural textures. ``salt`` gives other
+    optional features (carried objects) streams of their own."""
+    digest = hashlib.sha256((repr(rng.bit_generator.state) + salt).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "little"))
 
 

@@ -56,6 +56,7 @@ class WorldOptions:
     antialias: bool = True   # 4x multisampling in the colour pass (off: about 30% less CPU per image)
     textures: str = "auto"   # photo (data/textures, see photo_textures.py), procedural, or auto: photo when built
     texture_dir: str | None = None  # the photo texture folder (None: data/textures or $CLUENET_TEXTURES)
+    carried: float = 0.3     # per-person probability of a handbag, backpack or suitcase
 
     def validate(self) -> "WorldOptions":
         if self.body not in BODIES:
@@ -80,6 +81,8 @@ class WorldOptions:
             raise ValueError("poses: at least one needs a positive weight")
         if self.textures not in photo.TEXTURE_MODES:
             raise ValueError(f"textures {self.textures!r}: choose one of {', '.join(photo.TEXTURE_MODES)}")
+        if not 0.0 <= self.carried <= 1.0:
+            raise ValueError(f"carried {self.carried}: expected a probability in [0, 1]")
         if not 10 <= self.fov_deg[0] <= self.fov_deg[1] <= 120:
             raise ValueError(f"fov_deg {self.fov_deg}: expected 10 <= MIN <= MAX <= 120")
         return self
@@ -356,7 +359,11 @@ class RealisticRenderer:
         found) and occluders drawn with the per-kind probabilities ``occluders``."""
         cam = self._camera(rng)
         persons = self._place_people(rng, cam, people)
-        return self.draw(Layout(cam, persons, self._plan_occluders(rng, cam, persons, occluders)), rng)
+        planned = self._plan_occluders(rng, cam, persons, occluders)
+        # carried objects come from a stream of their own: with or without them, a seed
+        # gives the same camera, people, occluders and lighting
+        planned += plan_carried(photo.side_rng(rng, "carried"), persons, self.options.carried)
+        return self.draw(Layout(cam, persons, planned), rng)
 
     def draw(self, layout: "Layout", rng: np.random.Generator) -> RealisticScene:
         """Render a layout and read its truth off the render."""
@@ -618,7 +625,8 @@ class RealisticRenderer:
     def _add_occluder(self, kind: str, spec: dict) -> None:
         """Adds one occluder's meshes to the frame's solids. Kinds and their spec keys (besides ``position``, a
         ground point): car (yaw, length, width, paint), cylinder (radius, height,
-        colour, metal), box (size, colour, yaw), bush (radius, seed), hedge (size, yaw, seed)."""
+        colour, metal), box (size, colour, yaw), bush (radius, seed), hedge (size, yaw, seed),
+        carried (size, yaw, colour; ``position`` is the bottom centre, at any height)."""
         import trimesh
 
         p = np.asarray(spec["position"], float)
@@ -663,7 +671,11 @@ class RealisticRenderer:
             m.vertices = v * (1 + 0.18 * (g.random(len(v)) - 0.5))[:, None] * np.array([1.0, g.uniform(0.6, 1.0), 1.0]) \
                 + np.array([0, r * 0.7, 0])
             return self._mesh_node(m, p, 0.0, None, colours=self._leaves(g, len(v)))
-        raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush or hedge")
+        if kind == "carried":  # a bag, backpack or suitcase: a box at any height, plain colour
+            m = trimesh.creation.box(extents=spec["size"])
+            m.apply_transform(_homog(np.eye(3), (0, spec["size"][1] / 2, 0)))
+            return self._mesh_node(m, p, spec["yaw"], spec["colour"])
+        raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush, hedge or carried")
 
     def _leaves(self, g: np.random.Generator, n: int) -> np.ndarray:
         """Leaf colours of a bush or hedge: from a foliage photo in photo mode."""
@@ -772,6 +784,67 @@ def _box_uv(v: np.ndarray, size_m) -> np.ndarray:
 def _leaf_colours(g: np.random.Generator, n: int) -> np.ndarray:
     green = np.array([g.uniform(0.07, 0.2), g.uniform(0.17, 0.33), g.uniform(0.04, 0.1)], np.float32)
     return np.clip(green * (0.4 + 1.0 * g.random(n))[:, None].astype(np.float32), 0, 1)
+
+
+CARRIED_KINDS = (("bag", 0.5), ("backpack", 0.35), ("suitcase", 0.15))
+CARRIED_COLOURS = np.array([[0.05, 0.05, 0.05], [0.16, 0.1, 0.06], [0.35, 0.2, 0.1], [0.1, 0.12, 0.25],
+                            [0.45, 0.05, 0.05], [0.5, 0.45, 0.4], [0.12, 0.25, 0.12]], np.float32)
+
+
+def plan_carried(g: np.random.Generator, persons, probability: float) -> list:
+    """("carried", spec) occluders: for each person, with ``probability``, a handbag
+    hanging from a wrist, a backpack behind the shoulders or a suitcase standing by a
+    hand. Placed from the body's own keypoints (COCO order, person frame), so they
+    follow its pose and facing. They are scene objects, not the person: they hide
+    what they cover in the mask and in the keypoints' depth test, and the full-body
+    box stays the body's."""
+    specs = []
+    if probability <= 0:
+        return specs
+    names = [k for k, _ in CARRIED_KINDS]
+    weights = np.array([w for _, w in CARRIED_KINDS])
+    for body, position, heading in persons:
+        if g.random() >= probability:
+            continue
+        c = np.asarray(body.coco17, float)
+        # the torso's facing: square to the shoulder and hip lines (the head may look
+        # elsewhere), on the side the nose is
+        across = (c[5] - c[6]) + (c[11] - c[12])
+        fwd = np.cross(across, [0.0, 1.0, 0.0])
+        fwd[1] = 0.0
+        fwd = fwd / np.linalg.norm(fwd) if np.linalg.norm(fwd) > 1e-6 else np.array([0.0, 0.0, 1.0])
+        if float(fwd @ (c[0] - (c[3] + c[4]) / 2)) < 0:
+            fwd = -fwd
+        face_yaw = math.atan2(fwd[0], fwd[2])
+        kind = names[int(g.choice(len(names), p=weights / weights.sum()))]
+        colour = np.clip(CARRIED_COLOURS[g.integers(len(CARRIED_COLOURS))] * g.uniform(0.8, 1.25), 0, 1)
+        hips = (c[11] + c[12]) / 2
+        if kind == "backpack":
+            w, h, d = g.uniform(0.28, 0.34), g.uniform(0.35, 0.45), g.uniform(0.12, 0.2)
+            top = (c[5][1] + c[6][1]) / 2 - 0.02
+            spine = (c[5] + c[6] + c[11] + c[12]) / 4
+            local = spine - fwd * (0.13 + d / 2)
+            local[1] = top - h
+            size = (w, h, d)
+        else:
+            wrist = c[9 + int(g.integers(2))]          # left or right wrist
+            out = wrist - hips
+            out[1] = 0.0
+            out -= fwd * float(out @ fwd)              # sideways, away from the body
+            out = out / np.linalg.norm(out) if np.linalg.norm(out) > 1e-6 else np.cross([0.0, 1.0, 0.0], fwd)
+            if kind == "bag":
+                t, h, w = g.uniform(0.08, 0.14), g.uniform(0.22, 0.38), g.uniform(0.25, 0.4)
+                local = wrist + out * (t / 2 + 0.03)
+                local[1] = wrist[1] - 0.04 - h
+            else:
+                t, h, w = g.uniform(0.2, 0.25), g.uniform(0.55, 0.7), g.uniform(0.38, 0.45)
+                local = wrist + out * (t / 2 + 0.08)
+                local[1] = 0.0
+            size = (t, h, w)                           # thin side towards the body, wide along the walk
+        world = local @ _rot_y(heading).T + np.asarray(position, float)
+        specs.append(("carried", {"position": world, "size": tuple(float(v) for v in size),
+                                  "yaw": float(heading + face_yaw), "colour": colour, "kind": kind}))
+    return specs
 
 
 def _ground_point(cam: Camera, u: float, zc: float) -> np.ndarray | None:
