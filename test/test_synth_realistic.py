@@ -283,7 +283,7 @@ def test_same_seed_gives_the_same_realistic_dataset(dataset, tmp_path):
 def test_bad_world_options_give_one_line_errors(tmp_path, capsys):
     cases = [(["--body", "lego"], "body 'lego'"), (["--effects", "bloom"], "effects ['bloom']"),
              (["--camera", "drone=1"], "camera mount drone"), (["--poses", "dance=1"], "pose dance"),
-             (["--camera", "car=x"], "camera mount 'car=x'")]
+             (["--camera", "car=x"], "camera mount 'car=x'"), (["--carried", "1.5"], "carried 1.5")]
     for extra, message in cases:
         assert cluenet(["synth", "--world", "realistic", "--out", str(tmp_path), "--images", "1", *extra]) == 2
         err = capsys.readouterr().err
