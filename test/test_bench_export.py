@@ -39,6 +39,8 @@ def test_bench_node_and_compare(tmp_path):
     assert set(res["node"]) == {"1280x720", "2048x1024"}
     assert all(v["node_overhead_ms_median"] > 0 and v["transport_ms_median"] > 0 for v in res["node"].values())
     assert all(0 < v["node_overhead_none_subscribed_ms_median"] for v in res["node"].values())
+    assert all(0 < v["node_overhead_ms_min"] <= v["node_overhead_ms_median"] for v in res["node"].values())
+    assert all(v["raw_publishing"] is True for v in res["node"].values())  # the node's default
 
 
 def test_onnx_export_matches_pytorch(tmp_path):

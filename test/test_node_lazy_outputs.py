@@ -27,7 +27,7 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from vision_msgs.msg import Detection2DArray
 
-    from cluenet_ros.ros import messages, pedestrian_node
+    from cluenet_ros.ros import cdr, messages, pedestrian_node
     from cluenet_ros.ros.pedestrian_node import PedestrianNode
 
     built = {"detections": 0, "pedestrians": 0, "skeletons": 0, "mask": 0, "debug": 0}
@@ -38,11 +38,15 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
             return fn(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(messages, "detections", counting("detections", messages.detections))
-    monkeypatch.setattr(messages, "pedestrians", counting("pedestrians", messages.pedestrians))
-    monkeypatch.setattr(messages, "skeleton_markers", counting("skeletons", messages.skeleton_markers))
+    # both ways of building an output count: message objects (raw_publishing off) and
+    # bytes serialised from the arrays (on, the default)
+    for module in (messages, cdr):
+        monkeypatch.setattr(module, "detections", counting("detections", module.detections))
+        monkeypatch.setattr(module, "pedestrians", counting("pedestrians", module.pedestrians))
+        monkeypatch.setattr(module, "skeleton_markers", counting("skeletons", module.skeleton_markers))
     monkeypatch.setattr(messages, "draw_debug", counting("debug", messages.draw_debug))
     monkeypatch.setattr(pedestrian_node, "mono8_message", counting("mask", pedestrian_node.mono8_message))
+    monkeypatch.setattr(cdr, "mono8_image", counting("mask", cdr.mono8_image))
 
     overrides = [Parameter("weights", value="random"), Parameter("model_config", value=str(TINY_MODEL)),
                  Parameter("device", value="cpu"), Parameter("backend", value="torch"),
@@ -78,6 +82,11 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
         node.set_parameters([Parameter("publish.detections", value=False)])
         node._process(msg, "raw")
         assert built["detections"] == 1
+
+        # the message-object path (raw_publishing off) is as lazy
+        node.set_parameters([Parameter("publish.detections", value=True), Parameter("raw_publishing", value=False)])
+        node._process(msg, "raw")
+        assert built == {"detections": 2, "pedestrians": 0, "skeletons": 0, "mask": 0, "debug": 0}, built
     finally:
         executor.shutdown()
         listener.destroy_node()

@@ -44,8 +44,8 @@ T_TRAINING = ("test/test_training.py::test_schedules_follow_the_paper",
               "test/test_training.py::test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall")
 T_STAGE1 = ("test/test_stage1.py",)
 T_INFERENCE = ("test/test_pipeline.py", "test/test_pipeline_parameters.py")
-T_NODE = ("test/test_ros_conversions.py", "test/test_ros_messages.py", "test/test_node.py",
-          "test/test_node_parameters.py")
+T_NODE = ("test/test_ros_conversions.py", "test/test_ros_messages.py", "test/test_cdr_messages.py",
+          "test/test_node.py", "test/test_node_parameters.py")
 T_BAG = ("test/test_bag.py",)
 
 
@@ -190,6 +190,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "marker_scale ignored"),
     M("node-bbox-size", "node", "cluenet_ros/ros/messages.py",
       "b.size_y = y2 - y1", "b.size_y = x2 - x1", T_NODE, "box height from its width"),
+    M("node-cdr-double-alignment", "node", "cluenet_ros/ros/cdr.py",
+      "w.put(row.tobytes(), 8)", "w.put(row.tobytes(), 4)", T_NODE,
+      "published detections with their doubles aligned to 4 bytes, not 8"),
+    M("node-cdr-keypoint-padding", "node", "cluenet_ros/ros/cdr.py",
+      "stride, used = 16 * k, max(16 * k - 3, 0)", "stride, used = 16 * k, 16 * k", T_NODE,
+      "published pedestrians with padding after each one's last keypoint"),
+    M("node-cdr-mask-step", "node", "cluenet_ros/ros/cdr.py",
+      "w.put(_U32_PAIR.pack(width, data.size), 4)", "w.put(_U32_PAIR.pack(height, data.size), 4)", T_NODE,
+      "published mask with the step taken from its height"),
     M("node-nms-param-ignored", "node", "cluenet_ros/ros/pedestrian_node.py",
       "self.pipeline.set_thresholds(nms_iou=prm.value)", "pass", T_NODE,
       "the node ignores nms_iou at run time"),

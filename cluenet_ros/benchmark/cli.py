@@ -32,6 +32,8 @@ def register(sub) -> None:
     p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
+    p.add_argument("--node-message-objects", action="store_true",
+                   help="with --node: the node with raw_publishing:=false (outputs built as rclpy message objects)")
     p.add_argument("--json", help="write the figures here")
     p.set_defaults(func=run)
 
@@ -76,7 +78,7 @@ def run(args) -> int:
     if args.node:
         from cluenet_ros.benchmark.node_bench import bench_node
 
-        res["node"] = bench_node(people=args.people)
+        res["node"] = bench_node(people=args.people, raw_publishing=not args.node_message_objects)
         for size, figs in res["node"].items():
             print(f"  node at {size}: own overhead median {figs['node_overhead_ms_median']:.2f} ms "
                   f"(p95 {figs['node_overhead_ms_p95']:.2f}) with every output subscribed, "

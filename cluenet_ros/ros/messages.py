@@ -1,4 +1,9 @@
-"""FrameResult -> ROS messages. Pure functions of the result and the input header."""
+"""FrameResult -> ROS messages. Pure functions of the result and the input header.
+
+``cluenet_ros.ros.cdr`` writes the detections, pedestrians and skeleton markers
+built here already serialised, which is what the node publishes unless its
+``raw_publishing`` parameter is off; these builders are the reference it is
+tested against, and what everything else (ground outputs, tools) uses."""
 from __future__ import annotations
 
 import copy
@@ -15,12 +20,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.pipeline import FrameResult
 from cluenet_ros.overlay import draw_overlay, track_colour
+from cluenet_ros.ros.conventions import BONE_ENDS as _BONE_ENDS  # LINE_LIST order: a0 b0 a1 b1 ...
+from cluenet_ros.ros.conventions import BONE_RGBA, CLASS_ID, OCCLUDED_RGBA, VISIBLE_RGBA, lifetime
 
-CLASS_ID = "pedestrian"
-VISIBLE = ColorRGBA(r=0.1, g=0.9, b=0.2, a=1.0)
-OCCLUDED = ColorRGBA(r=1.0, g=0.35, b=0.0, a=1.0)
-BONE = ColorRGBA(r=0.2, g=0.6, b=1.0, a=1.0)
-_BONE_ENDS = [j for edge in kp.SKELETON for j in edge]  # LINE_LIST order: a0 b0 a1 b1 ...
+VISIBLE = ColorRGBA(r=VISIBLE_RGBA[0], g=VISIBLE_RGBA[1], b=VISIBLE_RGBA[2], a=VISIBLE_RGBA[3])
+OCCLUDED = ColorRGBA(r=OCCLUDED_RGBA[0], g=OCCLUDED_RGBA[1], b=OCCLUDED_RGBA[2], a=OCCLUDED_RGBA[3])
+BONE = ColorRGBA(r=BONE_RGBA[0], g=BONE_RGBA[1], b=BONE_RGBA[2], a=BONE_RGBA[3])
 
 
 def bbox2d(box) -> BoundingBox2D:
@@ -79,7 +84,8 @@ def skeleton_markers(result: FrameResult, header, namespace: str = "cluenet", sc
     out.markers.append(Marker(header=header, ns=namespace, action=Marker.DELETEALL))
     if len(result) == 0:
         return out
-    life = Duration(sec=int(lifetime_s), nanosec=int((lifetime_s % 1) * 1e9))
+    sec, nanosec = lifetime(lifetime_s)
+    life = Duration(sec=sec, nanosec=nanosec)
     width = 2.0 * scale
     xy = (result.keypoints[..., :2] * scale).reshape(-1, 2).tolist()
     pts = [Point(x=x, y=y, z=0.0) for x, y in xy]

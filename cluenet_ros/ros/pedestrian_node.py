@@ -42,7 +42,7 @@ from visualization_msgs.msg import MarkerArray
 from cluenet_ros.errors import InputError
 from cluenet_ros.ground import GroundCamera, ground_positions, up_quaternion
 from cluenet_ros.overlay import draw_overlay
-from cluenet_ros.ros import messages
+from cluenet_ros.ros import cdr, messages
 from cluenet_ros.ros.image_codec import (BadImage, ImageTooLarge, compressed_to_rgb, image_to_array, mono8_message,
                                          rgb8_message)
 from cluenet_ros.ros.parameters import BY_NAME, PARAMS
@@ -366,14 +366,22 @@ class _PedestrianCore:
             dt = stamp - self._prev_stamp if self._prev_stamp is not None else 0.0
             result = tracker(result, dt=dt if dt > 0 else 0.1)
         self._prev_stamp = stamp
+        # raw: the messages serialised straight from the result's arrays (cdr), the
+        # same bytes rclpy would send for the message objects built by `messages`
+        raw = self.p("raw_publishing")
         if self.p("publish.detections") and _wanted(self.pub_detections):
-            self.pub_detections.publish(messages.detections(result, header))
+            self.pub_detections.publish(cdr.detections(result, header) if raw
+                                        else messages.detections(result, header))
         if self.p("publish.pedestrians") and _wanted(self.pub_pedestrians):
-            self.pub_pedestrians.publish(messages.pedestrians(result, header))
+            self.pub_pedestrians.publish(cdr.pedestrians(result, header) if raw
+                                         else messages.pedestrians(result, header))
         if self.p("publish.mask") and _wanted(self.pub_mask):
-            self.pub_mask.publish(mono8_message(result.mask, header, Image))
+            self.pub_mask.publish(cdr.mono8_image(result.mask, header) if raw
+                                  else mono8_message(result.mask, header, Image))
         if self.p("publish.skeletons") and _wanted(self.pub_skeletons):
-            self.pub_skeletons.publish(messages.skeleton_markers(result, header, scale=self.p("marker_scale")))
+            scale = self.p("marker_scale")
+            self.pub_skeletons.publish(cdr.skeleton_markers(result, header, scale=scale) if raw
+                                       else messages.skeleton_markers(result, header, scale=scale))
         if self.p("publish.debug_image") and _wanted(self.pub_debug):
             rgb = image[..., ::-1] if bgr else image
             self.pub_debug.publish(rgb8_message(draw_overlay(np.ascontiguousarray(rgb), result), header, Image))
