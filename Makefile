@@ -1,5 +1,7 @@
 # Entry points for people and CI. See README.md.
 VENV ?= .venv
+# `make demo DEMO_WORLD=realistic`: the demo stream from the realistic synthetic world
+DEMO_WORLD ?= capsules
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
@@ -37,7 +39,8 @@ data: setup
 	$(VENV)/bin/cluenet data textures
 
 demo: setup
-	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo
+	ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/cluenet demo --out out/demo \
+	  --world $(DEMO_WORLD)
 
 clean:
 	rm -rf build install log .pytest_cache

@@ -377,3 +377,15 @@ def test_carried_objects_hide_the_body_but_change_no_truth_of_its_own(renderer):
     finally:
         with_bags.close()
         without.close()
+
+
+def test_demo_stream_of_the_realistic_world_has_a_folder_of_its_own(tmp_path):
+    from cluenet_ros.ros.demo import render_stream
+
+    options = WorldOptions(body="figure", effects=(), person_px=(250.0, 900.0))
+    frames = render_stream(tmp_path, 2, 3, (192, 96), "realistic", options)
+    assert len(frames) == 2 and frames[0].shape == (96, 192, 3)
+    assert (tmp_path / "stream_realistic" / "camera" / "citypersons.json").is_file()
+    assert not (tmp_path / "stream").exists()
+    again = render_stream(tmp_path, 2, 3, (192, 96), "realistic", options)  # reused, not re-rendered
+    np.testing.assert_array_equal(again[1], frames[1])

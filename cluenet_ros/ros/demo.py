@@ -15,19 +15,31 @@ from pathlib import Path
 # `cluenet --help` stays fast (the CLI imports this module to register `demo`).
 
 
-def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int) -> Path:
+def render_stream(out: Path, frames: int, seed: int, size: tuple[int, int], world: str = "capsules",
+                  world_options=None) -> list:
+    """The demo's camera frames (RGB arrays), rendered once into ``out`` and reused.
+
+    Each world has a folder of its own, so a capsule stream is never replayed as a
+    realistic one. ``world_options`` (a realistic.world.WorldOptions) is for tests."""
     from cluenet_ros.data.split import SplitFolder
-    from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
     from cluenet_ros.synth.dataset import SynthOptions, generate
 
-    out.mkdir(parents=True, exist_ok=True)
-    stream_dir = out / "stream"
+    stream_dir = out / ("stream" if world == "capsules" else f"stream_{world}")
     if not (stream_dir / "camera" / "citypersons.json").is_file():
-        print(f"[demo] rendering {frames} synthetic frames of {size[0]}x{size[1]}")
+        print(f"[demo] rendering {frames} {world} frames of {size[0]}x{size[1]}")
         generate(stream_dir, frames, seed, SynthOptions(width=size[0], height=size[1], people=(2, 6),
-                                                        splits=(("camera", 1.0),)), progress=False)
+                                                        splits=(("camera", 1.0),), world=world,
+                                                        world_options=world_options), progress=False)
     data = SplitFolder.open(stream_dir / "camera")
-    images = [data.read_rgb(img) for img in data.images[:frames]]
+    return [data.read_rgb(img) for img in data.images[:frames]]
+
+
+def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int,
+             world: str = "capsules") -> Path:
+    from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
+
+    out.mkdir(parents=True, exist_ok=True)
+    images = render_stream(out, frames, seed, size, world)
 
     weights = weights or default_weights_or_random()
     ns = "/cluenet_demo"
@@ -40,7 +52,7 @@ def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tup
         got, sent, arrival = _play(ns, images, rate, node_proc)
 
     latencies = sorted(1000 * (arrival[k] - k / 1e9) for k in got["pedestrians"] if k in arrival)
-    return _report(out, weights, rate, size, got, sent, latencies)
+    return _report(out, weights, rate, size, got, sent, latencies, world)
 
 
 def _play(ns, images, rate, node_proc):
@@ -92,7 +104,7 @@ def _play(ns, images, rate, node_proc):
     return got, sent, arrival
 
 
-def _report(out, weights, rate, size, got, sent, latencies) -> Path:
+def _report(out, weights, rate, size, got, sent, latencies, world="capsules") -> Path:
     import numpy as np
 
     counts = [len(got["pedestrians"][k].pedestrians) for k in sent if k in got["pedestrians"]]
@@ -109,6 +121,7 @@ def _report(out, weights, rate, size, got, sent, latencies) -> Path:
         "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
         "rate_hz": rate,
         "frame_size": list(size),
+        "world": world,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     overlays = [got["debug_image"][k] for k in sent if k in got["debug_image"]]
@@ -149,11 +162,14 @@ def register(sub) -> None:
     p.add_argument("--weights", default=None, help="checkpoint; default: the demo weights if installed, "
                                                    "else a random small model")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--world", default="capsules", choices=("capsules", "realistic"),
+                   help="capsules (default: the world the demo weights were trained on) or realistic "
+                        "(anny bodies, textured streets; `cluenet synth --world realistic`)")
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    out = run_demo(Path(args.out), args.frames, args.rate, args.weights, (640, 320), args.seed)
+    out = run_demo(Path(args.out), args.frames, args.rate, args.weights, (640, 320), args.seed, args.world)
     print((out / "summary.json").read_text())
     print(f"[demo] results in {out.resolve()}: summary.json, grid.png, demo.mp4, node.log")
     return 0
