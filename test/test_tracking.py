@@ -141,3 +141,196 @@ def test_pedestrian_tracker_selects_tracked_rows_with_ids_and_smooths_keypoints(
     prev, new, got = r0.keypoints[2, :, :2], r1.keypoints[0, :, :2], out1.keypoints[0, :, :2]
     assert np.all(np.abs(got - prev) < np.abs(new - prev) + 1e-4) and not np.allclose(got, new)
     assert np.array_equal(out1.keypoints[:, :, 2], r1.keypoints[[0, 1], :, 2])
+
+
+# -- the batched tracker against the per-track one it replaced (issue #20) -----------------
+
+class _RefTrack:
+    """One track with its own BoxKalman: the tracker as it was before its tracks
+    were stacked into arrays, kept here as the reference."""
+
+    def __init__(self, track_id, box, score, confirmed):
+        self.id, self.kf, self.score = track_id, BoxKalman(box), float(score)
+        self.hits, self.lost_for = 1, 0
+        self.state = "tracked" if confirmed else "tentative"
+
+    def update(self, box, score, confirm_hits):
+        self.kf.update(box)
+        self.score, self.lost_for = float(score), 0
+        self.hits += 1
+        if self.state == "lost" or self.hits >= confirm_hits:
+            self.state = "tracked"
+
+
+class _RefByteTracker:
+    def __init__(self, cfg):
+        self.cfg, self.tracks, self.next_id = cfg, [], 1
+
+    def update(self, boxes, scores):
+        from scipy.optimize import linear_sum_assignment
+
+        cfg = self.cfg
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        scores = np.asarray(scores, np.float64).reshape(-1)
+        ids = np.full(len(boxes), -1, dtype=np.int64)
+        for t in self.tracks:
+            t.kf.predict()
+        high = np.flatnonzero(scores >= cfg.high_threshold)
+        low = np.flatnonzero((scores >= cfg.low_threshold) & (scores < cfg.high_threshold))
+        matched = set()
+
+        def take(pool, dets, min_iou):
+            used = set()
+            if len(pool) and len(dets):
+                iou = iou_matrix(np.array([t.kf.box for t in pool]), boxes[dets])
+                for r, c in zip(*linear_sum_assignment(1.0 - iou)):
+                    if iou[r, c] >= min_iou and iou[r, c] > 0:
+                        t, d = pool[r], int(dets[c])
+                        t.update(boxes[d], scores[d], cfg.confirm_hits)
+                        matched.add(id(t))
+                        used.add(c)
+                        if t.state == "tracked":
+                            ids[d] = t.id
+            return ([t for t in pool if id(t) not in matched],
+                    np.array([d for i, d in enumerate(dets) if i not in used], dtype=np.int64))
+
+        confirmed = [t for t in self.tracks if t.state != "tentative"]
+        tentative = [t for t in self.tracks if t.state == "tentative"]
+        rest, rest_high = take(confirmed, high, cfg.match_iou)
+        take([t for t in rest if t.state == "tracked"], low, cfg.low_match_iou)
+        _, rest_high = take(tentative, rest_high, cfg.match_iou)
+        kept = []
+        for t in self.tracks:
+            if id(t) in matched:
+                kept.append(t)
+            elif t.state != "tentative":
+                if t.state != "lost":
+                    t.kf.x[6:8] = 0.0
+                t.state, t.lost_for = "lost", t.lost_for + 1
+                if t.lost_for <= cfg.track_buffer:
+                    kept.append(t)
+        for d in rest_high:
+            if scores[d] >= cfg.new_track_threshold:
+                t = _RefTrack(self.next_id, boxes[d], scores[d], cfg.confirm_hits <= 1)
+                self.next_id += 1
+                kept.append(t)
+                if t.state == "tracked":
+                    ids[d] = t.id
+        self.tracks = kept
+        return ids
+
+
+def _crowd_frames(seed, frames=400, people=40, size=(2048, 1024)):
+    """Pedestrians crossing the view both ways at a few heights (so that many pass
+    each other), entering and leaving; each frame some are missed, some scored low
+    (occluded), some boxes jitter, and false positives appear."""
+    rng = np.random.default_rng(seed)
+    w, _ = size
+    start = rng.integers(-100, frames, people)
+    speed = rng.uniform(2, 12, people) * rng.choice([-1, 1], people)
+    x0 = np.where(speed > 0, -50.0, w + 50.0)
+    y = rng.choice([300.0, 330.0, 600.0, 640.0], people) + rng.normal(0, 5, people)
+    h = rng.uniform(60, 260, people)
+    for k in range(frames):
+        cx = x0 + speed * (k - start)
+        on = (k >= start) & (cx > -40) & (cx < w + 40)
+        on &= rng.random(people) > 0.08                      # missed
+        n = int(on.sum())
+        hh = h[on] * (1 + rng.normal(0, 0.04, n))
+        c = np.stack([cx[on], y[on]], 1) + rng.normal(0, 0.03, (n, 1)) * h[on, None]
+        boxes = np.concatenate([c - np.stack([0.2 * hh, hh / 2], 1), c + np.stack([0.2 * hh, hh / 2], 1)], 1)
+        scores = np.where(rng.random(n) < 0.15, rng.uniform(0.1, 0.5, n), rng.uniform(0.5, 0.99, n))
+        fp = rng.poisson(1.0)
+        fc = rng.uniform([0, 100], [w, 900], (fp, 2))
+        boxes = np.concatenate([boxes, np.concatenate([fc - [20, 50], fc + [20, 50]], 1)])
+        scores = np.concatenate([scores, rng.uniform(0.05, 0.7, fp)])
+        order = rng.permutation(len(scores))
+        yield boxes[order], scores[order]
+
+
+def _street_frames(seed, frames=300):
+    from cluenet_ros.synth.sequence import DetectorNoise, make_sequence, noisy_detections
+
+    seq = make_sequence(seed, frames=frames, people=9)
+    rng = np.random.default_rng(seed)
+    noise = DetectorNoise(miss_visible=0.15, false_positives=1.0)
+    for k in range(frames):
+        yield noisy_detections(seq.truth(k), rng, seq.camera, noise)
+
+
+def _assert_same_as_reference(frames, cfg):
+    new, ref = ByteTracker(cfg), _RefByteTracker(cfg)
+    seen_ids, reported, rescued, lost = set(), 0, 0, 0
+    for k, (boxes, scores) in enumerate(frames):
+        got, want = new.update(boxes, scores), ref.update(boxes, scores)
+        assert got.tolist() == want.tolist(), f"frame {k}"
+        table = new.table
+        assert table.ids.tolist() == [t.id for t in ref.tracks], f"frame {k}"
+        assert [t.state for t in new.tracks] == [t.state for t in ref.tracks], f"frame {k}"
+        assert table.hits.tolist() == [t.hits for t in ref.tracks], f"frame {k}"
+        assert table.lost_for.tolist() == [t.lost_for for t in ref.tracks], f"frame {k}"
+        if ref.tracks:
+            np.testing.assert_allclose(table.boxes(), [t.kf.box for t in ref.tracks], rtol=1e-9, atol=1e-9,
+                                       err_msg=f"frame {k}")
+            np.testing.assert_allclose(table.means, [t.kf.x for t in ref.tracks], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(table.covs, [t.kf.P for t in ref.tracks], rtol=1e-9, atol=1e-9)
+        seen_ids.update(got[got >= 0].tolist())
+        reported += int((got >= 0).sum())
+        rescued += int(((got >= 0) & (np.asarray(scores) < cfg.high_threshold)).sum())
+        lost += sum(t.state == "lost" for t in ref.tracks)
+    return dict(ids=len(seen_ids), reported=reported, rescued=rescued, lost=lost)
+
+
+@pytest.mark.parametrize("cfg", [TrackerConfig(), TrackerConfig(confirm_hits=3, track_buffer=5),
+                                 TrackerConfig(track_buffer=0, low_match_iou=0.3)])
+def test_batched_tracker_matches_the_per_track_reference_in_a_crowd(cfg):
+    seen = _assert_same_as_reference(_crowd_frames(seed=7), cfg)
+    # the sequence exercises what it is meant to: many tracks, low-score rescues, lost tracks
+    assert seen["ids"] > 30 and seen["reported"] > 5000 and seen["rescued"] > 100, seen
+    assert seen["lost"] > 100 or cfg.track_buffer == 0, seen
+
+
+def test_batched_tracker_matches_the_per_track_reference_on_a_street():
+    seen = _assert_same_as_reference(_street_frames(seed=3), TrackerConfig(confirm_hits=2))
+    assert seen["ids"] >= 5 and seen["reported"] > 1000 and seen["lost"] > 100, seen
+
+
+def test_batched_kalman_equals_box_kalman():
+    from cluenet_ros.tracking.kalman import initiate_many, predict_many, update_many
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 900, (7, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 200, (7, 2))], 1)
+    ref = [BoxKalman(b) for b in boxes]
+    means, covs = initiate_many(boxes)
+    for step in range(30):
+        for kf in ref:
+            kf.predict()
+        means, covs = predict_many(means, covs)
+        rows = np.flatnonzero(rng.random(7) < 0.7)  # some filters see nothing this step
+        z = boxes[rows] + 3 * step + rng.normal(0, 4, (len(rows), 4))
+        for r, zz in zip(rows, z):
+            ref[r].update(zz)
+        means[rows], covs[rows] = update_many(means[rows], covs[rows], z)
+        np.testing.assert_allclose(means, [kf.x for kf in ref], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(covs, [kf.P for kf in ref], rtol=1e-12, atol=1e-12)
+
+
+def test_iou_matrix_equals_the_pairwise_definition():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 100, (30, 2))
+    a = np.concatenate([xy, xy + rng.uniform(-5, 40, (30, 2))], 1)  # some with negative sides
+    a[:3, 2:] = a[:3, :2]                                           # and some empty
+    b = a[rng.permutation(30)] + rng.normal(0, 5, (30, 4))
+
+    def pair(p, q):
+        iw = max(min(p[2], q[2]) - max(p[0], q[0]), 0.0)
+        ih = max(min(p[3], q[3]) - max(p[1], q[1]), 0.0)
+        area = lambda r: max(r[2] - r[0], 0.0) * max(r[3] - r[1], 0.0)  # noqa: E731
+        union = area(p) + area(q) - iw * ih
+        return iw * ih / union if union > 0 else 0.0
+
+    want = [[pair(p, q) for q in b] for p in a]
+    got = iou_matrix(a, b)
+    assert got.tolist() == want
+    assert (got > 0).sum() > 20 and (got == 0).sum() > 20

@@ -487,7 +487,7 @@ class _PedestrianCore:
             "frames_failed": stats["failed"],
             "frames_lost_in_transport": self._lost,
             "debug_images_published": stats["debug_images"],
-            "tracks": len(self.tracker.tracker.tracks) if self.tracker is not None else 0,
+            "tracks": self.tracker.tracker.num_tracks if self.tracker is not None else 0,
             "ground_frames": stats["ground_frames"],
             "ground_frames_without_camera_info": stats["ground_without_camera_info"],
             "backend": self.pipeline.backend if self.pipeline is not None else "",

@@ -10,6 +10,11 @@ then tentative tracks take what is left of the high-score detections. A track
 unmatched for more than ``track_buffer`` frames is dropped; high-score
 detections nobody took start new tracks.
 
+The live tracks are kept as arrays (``TrackTable``: filter states stacked, ids,
+hits, ages and states side by side), so that a frame costs the same handful of
+numpy calls whether it has 2 tracks or 50; the per-track filter ``BoxKalman``
+computes the same numbers one track at a time.
+
 No ROS and no torch here: boxes and scores in, one track id per detection out.
 """
 from __future__ import annotations
@@ -19,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from cluenet_ros.tracking.kalman import BoxKalman
+from cluenet_ros.tracking.track_table import LOST, TENTATIVE, TRACKED, State, Track, TrackTable
 
-TENTATIVE, TRACKED, LOST = "tentative", "tracked", "lost"
+__all__ = ["ByteTracker", "TrackerConfig", "Track", "iou_matrix", "assign", "TENTATIVE", "TRACKED", "LOST"]
 
 
 @dataclass(frozen=True)
@@ -51,71 +56,70 @@ class TrackerConfig:
             raise ValueError("; ".join(problems))
 
 
-class Track:
-    def __init__(self, track_id: int, box, score: float, confirmed: bool):
-        self.id = track_id
-        self.kf = BoxKalman(box)
-        self.score = float(score)
-        self.hits = 1
-        self.lost_for = 0
-        self.state = TRACKED if confirmed else TENTATIVE
-
-    def predict(self) -> np.ndarray:
-        return self.kf.predict()
-
-    def update(self, box, score: float, confirm_hits: int) -> None:
-        self.kf.update(box)
-        self.score = float(score)
-        self.hits += 1
-        self.lost_for = 0
-        if self.state == LOST or self.hits >= confirm_hits:
-            self.state = TRACKED
-
-    def mark_lost(self) -> None:
-        if self.state != LOST:
-            self.kf.x[6:8] = 0.0  # keep its size while unseen; position keeps moving
-        self.state = LOST
-        self.lost_for += 1
-
-    @property
-    def box(self) -> np.ndarray:
-        return self.kf.box
-
-
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
-    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    # corners and sides two coordinates at a time: few numpy calls (the tracker calls this every frame)
+    wh = np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2])
+    np.maximum(wh, 0.0, out=wh)
+    inter = wh[:, :, 0] * wh[:, :, 1]
+    side_a = np.maximum(a[:, 2:] - a[:, :2], 0.0)
+    side_b = np.maximum(b[:, 2:] - b[:, :2], 0.0)
+    union = (side_a[:, 0] * side_a[:, 1])[:, None] + side_b[:, 0] * side_b[:, 1] - inter
+    out = np.zeros_like(union)
+    return np.divide(inter, union, out=out, where=union > 0)
 
 
 def assign(track_boxes, det_boxes, min_iou: float) -> list[tuple[int, int]]:
     """Hungarian assignment on 1 - IoU; pairs under ``min_iou`` are not matches."""
+    rows, cols = _assign(np.asarray(track_boxes, dtype=np.float64).reshape(-1, 4),
+                         np.asarray(det_boxes, dtype=np.float64).reshape(-1, 4), min_iou)
+    return [(int(r), int(c)) for r, c in zip(rows, cols)]
+
+
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def _assign(track_boxes: np.ndarray, det_boxes: np.ndarray, min_iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """``assign`` as two index arrays (rows ascending); no IoU matrix and no
+    Hungarian call when either side is empty (a frame without people, a stage
+    without candidates: the common case of the second and third stages)."""
+    if len(track_boxes) == 0 or len(det_boxes) == 0:
+        return _NONE, _NONE
     iou = iou_matrix(track_boxes, det_boxes)
-    if iou.size == 0:
-        return []
     rows, cols = linear_sum_assignment(1.0 - iou)
-    return [(int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= min_iou and iou[r, c] > 0]
+    v = iou[rows, cols]
+    ok = (v >= min_iou) & (v > 0)
+    return rows[ok], cols[ok]
 
 
 class ByteTracker:
     def __init__(self, config: TrackerConfig | None = None):
         self.config = config or TrackerConfig()
-        self.tracks: list[Track] = []
+        self.table = TrackTable()
         self._next_id = 1
         self.frame = 0
 
     def reset(self) -> None:
-        self.tracks, self._next_id, self.frame = [], 1, 0
+        self.table, self._next_id, self.frame = TrackTable(), 1, 0
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Snapshots of the live tracks, oldest first (for inspection: the tracker
+        works on ``table``)."""
+        return self.table.snapshots()
+
+    @property
+    def track_ids(self) -> np.ndarray:
+        """The live tracks' ids, oldest first."""
+        return self.table.ids.copy()
+
+    @property
+    def num_tracks(self) -> int:
+        """Live tracks (tentative, tracked and lost), without building snapshots."""
+        return len(self.table)
 
     def update(self, boxes, scores) -> np.ndarray:
         """Track ids for one frame's detections: ``ids[i]`` is detection i's track id,
@@ -128,53 +132,55 @@ class ByteTracker:
         if len(boxes) != len(scores):
             raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
         ids = np.full(len(boxes), -1, dtype=np.int64)
-        for t in self.tracks:
-            t.predict()
+        table = self.table
+        table.predict()
+        predicted = table.boxes()
+        state = table.state  # before this frame's matches: the stages pick their pools from it
 
-        high = np.flatnonzero(scores >= cfg.high_threshold)
-        low = np.flatnonzero((scores >= cfg.low_threshold) & (scores < cfg.high_threshold))
-        confirmed = [t for t in self.tracks if t.state in (TRACKED, LOST)]
-        tentative = [t for t in self.tracks if t.state == TENTATIVE]
-        matched_tracks: set[int] = set()
+        high = (scores >= cfg.high_threshold).nonzero()[0]
+        low = ((scores >= cfg.low_threshold) & (scores < cfg.high_threshold)).nonzero()[0]
+        confirmed = (state != State.TENTATIVE).nonzero()[0]
+        tentative = (state == State.TENTATIVE).nonzero()[0]
 
         def take(pool, dets, min_iou):
-            pairs = assign(np.array([t.box for t in pool]), boxes[dets], min_iou)
-            used = set()
-            for r, c in pairs:
-                t, d = pool[r], int(dets[c])
-                t.update(boxes[d], scores[d], cfg.confirm_hits)
-                matched_tracks.add(id(t))
-                used.add(c)
-                if t.state == TRACKED:
-                    ids[d] = t.id
-            return [p for i, p in enumerate(pool) if id(p) not in matched_tracks], \
-                np.array([d for i, d in enumerate(dets) if i not in used], dtype=np.int64)
+            """Matches of the tracks ``pool`` to the detections ``dets`` (indices into
+            the table and the frame), and what is left of both, in their order."""
+            if len(pool) == 0 or len(dets) == 0:
+                return _NONE, _NONE, pool, dets
+            r, c = _assign(predicted[pool], boxes[dets], min_iou)
+            if len(r) == 0:
+                return _NONE, _NONE, pool, dets
+            pool_left = np.ones(len(pool), dtype=bool)
+            pool_left[r] = False
+            dets_left = np.ones(len(dets), dtype=bool)
+            dets_left[c] = False
+            return pool[r], dets[c], pool[pool_left], dets[dets_left]
 
         # 1: high-score detections to confirmed tracks
-        rest_tracks, rest_high = take(confirmed, high, cfg.match_iou)
+        rows1, dets1, rest_tracks, rest_high = take(confirmed, high, cfg.match_iou)
         # 2: low-score detections to the tracks seen in the previous frame
-        seen_last = [t for t in rest_tracks if t.state == TRACKED]
-        take(seen_last, low, cfg.low_match_iou)
+        rows2, dets2, _, _ = take(rest_tracks[state[rest_tracks] == State.TRACKED], low, cfg.low_match_iou)
         # 3: tentative tracks take what is left of the high-score detections
-        _, rest_high = take(tentative, rest_high, cfg.match_iou)
+        rows3, dets3, _, rest_high = take(tentative, rest_high, cfg.match_iou)
 
-        kept = []
-        for t in self.tracks:
-            if id(t) in matched_tracks:
-                kept.append(t)
-            elif t.state == TENTATIVE:
-                continue  # a new track that is not seen again is dropped
-            else:
-                t.mark_lost()
-                if t.lost_for <= cfg.track_buffer:
-                    kept.append(t)
-        for d in rest_high:
-            if scores[d] < cfg.new_track_threshold:
-                continue
-            t = Track(self._next_id, boxes[d], scores[d], confirmed=cfg.confirm_hits <= 1)
-            self._next_id += 1
-            kept.append(t)
-            if t.state == TRACKED:
-                ids[d] = t.id
-        self.tracks = kept
+        # The stages' pools are disjoint and a stage reads only unmatched tracks'
+        # boxes, so all matched filters can be corrected together, after the stages.
+        rows = np.concatenate([rows1, rows2, rows3])
+        dets = np.concatenate([dets1, dets2, dets3])
+        matched = np.zeros(len(table), dtype=bool)
+        matched[rows] = True
+        if len(rows):
+            table.update(rows, boxes[dets], scores[dets], cfg.confirm_hits)
+            ids[dets] = np.where(table.state[rows] == State.TRACKED, table.ids[rows], -1)
+        # unmatched: a new track not seen again is dropped; the others are lost
+        table.age_unmatched(~matched, cfg.track_buffer)
+
+        new = rest_high[scores[rest_high] >= cfg.new_track_threshold]
+        if len(new):
+            new_ids = np.arange(self._next_id, self._next_id + len(new), dtype=np.int64)
+            self._next_id += len(new)
+            confirmed_now = cfg.confirm_hits <= 1
+            table.add(new_ids, boxes[new], scores[new], confirmed_now)
+            if confirmed_now:
+                ids[new] = new_ids
         return ids

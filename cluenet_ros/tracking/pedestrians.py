@@ -40,7 +40,8 @@ class PedestrianTracker:
                     f = self._filters[tid] = OneEuroFilter(self.min_cutoff, self.beta)
                 kps[i, :, :2] = f(kps[i, :, :2], dt)
             out.keypoints = kps.astype(result.keypoints.dtype)
-        alive = {t.id for t in self.tracker.tracks}
-        for tid in [t for t in self._filters if t not in alive]:
-            del self._filters[tid]
+        if self._filters:  # forget the filters of dropped tracks
+            alive = set(self.tracker.track_ids.tolist())
+            for tid in [t for t in self._filters if t not in alive]:
+                del self._filters[tid]
         return out
