@@ -82,3 +82,31 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
 
     png = cv2.imread(str(tmp_path / "ablation.png"))
     assert png is not None and png.shape[1] > png.shape[0] > 300 and png.std() > 10
+
+
+def test_long_budget_variants_differ_only_in_the_mechanism_they_name():
+    """issue17_long: the study at the demo's budget with the near-zero heatmap start
+    for every variant, so that the comparison is of the mechanisms alone."""
+    from dataclasses import asdict
+
+    from cluenet_training.config import load_stage2
+
+    folder = REPO / "training" / "configs" / "ablations" / "issue17_long"
+    cfg = {v: asdict(load_stage2(folder / f"{v}.yaml")) for v in ("full", "no_mask_and_predict", "no_domain_adaptation")}
+    short = asdict(load_stage2(REPO / "training" / "configs" / "ablations" / "issue17" / "full.yaml"))
+    full = cfg["full"]
+    assert full["model"]["output_init_std"] == 0.001 and short["model"]["output_init_std"] == 0.1
+    assert (full["run"]["iterations"], full["optim"]["lr_step"]) == (4 * short["run"]["iterations"], 3600)
+    assert full["mask_and_predict"]["enabled"] and full["domain_adaptation"]["enabled"]
+
+    def without(c, *keys):
+        c = {k: dict(v) if isinstance(v, dict) else v for k, v in c.items()}
+        for k in keys:
+            c.pop(k, None)
+        c["run"].pop("out_dir")
+        return c
+
+    assert without(cfg["no_mask_and_predict"], "mask_and_predict") == without(full, "mask_and_predict")
+    assert not cfg["no_mask_and_predict"]["mask_and_predict"]["enabled"]
+    assert without(cfg["no_domain_adaptation"], "domain_adaptation") == without(full, "domain_adaptation")
+    assert not cfg["no_domain_adaptation"]["domain_adaptation"]["enabled"]

@@ -173,6 +173,22 @@ def test_mask_image_bytes_are_rclpys(width, height, frame_id):
     assert_same_message(cdr.mono8_image(view, h), mono8_message(view, h, Image))
 
 
+@pytest.mark.parametrize("width, height", [(1, 1), (3, 5), (641, 363), (2048, 1024)])
+@pytest.mark.parametrize("frame_id", ["", "ab", "camera_fr"])
+def test_debug_image_bytes_are_rclpys(width, height, frame_id):
+    from sensor_msgs.msg import Image
+
+    from cluenet_ros.ros.image_codec import rgb8_message
+
+    rgb = np.random.default_rng(width).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    h = header(frame_id)
+    assert_same_message(cdr.rgb8_image(rgb, h), rgb8_message(rgb, h, Image))
+    view = rgb[:, ::-1]  # the node's BGR input reversed: a strided view, written as its pixels
+    assert_same_message(cdr.rgb8_image(view, h), rgb8_message(view, h, Image))
+    with pytest.raises(ValueError, match="rgb8 needs"):
+        cdr.rgb8_image(rgb[..., 0], h)
+
+
 def test_the_comparison_catches_a_changed_data_byte_or_dirty_padding():
     """The checker itself: one data byte changed, or a padding byte set, fails it."""
     result = frame(2, [5, 61], seed=3)
@@ -222,7 +238,7 @@ def test_node_publishes_the_same_messages_with_and_without_raw_publishing(ros_co
     executor = SingleThreadedExecutor(context=ros_context)
     executor.add_node(listener)
     topics = {"detections": Detection2DArray, "pedestrians": PedestrianArray, "mask": Image,
-              "skeletons": MarkerArray}
+              "skeletons": MarkerArray, "debug_image": Image}
     got: dict[str, list] = {name: [] for name in topics}
     try:
         node.stop_worker()
@@ -233,7 +249,7 @@ def test_node_publishes_the_same_messages_with_and_without_raw_publishing(ros_co
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         for name, kind in topics.items():
             listener.create_subscription(kind, f"{ns}/{name}", got[name].append, qos)
-        publishers = [node.pub_detections, node.pub_pedestrians, node.pub_mask, node.pub_skeletons]
+        publishers = [node.pub_detections, node.pub_pedestrians, node.pub_mask, node.pub_skeletons, node.pub_debug]
         deadline = time.monotonic() + 20
         while not all(p.get_subscription_count() for p in publishers) and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.05)
@@ -249,6 +265,14 @@ def test_node_publishes_the_same_messages_with_and_without_raw_publishing(ros_co
         assert len(got["pedestrians"][0].pedestrians) == 4
         assert [p.track_id for p in got["pedestrians"][0].pedestrians] == [3, 1234, 7, 56]
         assert got["mask"][0].width == 97 and bytes(got["mask"][0].data) == result.mask.tobytes()
+        debug = got["debug_image"][0]
+        assert (debug.encoding, debug.width, debug.height, debug.step) == ("rgb8", 97, 65, 3 * 97)
+        # the result drawn on the input frame
+        from cluenet_ros.overlay import draw_overlay
+
+        drawn = np.frombuffer(bytes(debug.data), np.uint8).reshape(65, 97, 3)
+        source = np.frombuffer(bytes(rgb_image(65, 97, seed=1).data), np.uint8).reshape(65, 97, 3)
+        assert np.array_equal(drawn, draw_overlay(source.copy(), result)) and not np.array_equal(drawn, source)
     finally:
         executor.shutdown()
         listener.destroy_node()

@@ -10,6 +10,8 @@
 #
 # Resumable: data that exists is kept, every run continues from its last.pt
 # (--resume; a finished run does nothing), and the evaluation is redone at the end.
+# CONFIGS is the folder of variant configs (default training/configs/ablations/issue17;
+# issue17_long is the same study at 4x the budget, near-zero heatmap start).
 # EXTRA is YAML added to every run's config and RUN_EXTRA keys added to its run: mapping
 # (the test uses them for a tiny model and batch).
 set -euo pipefail
@@ -26,7 +28,7 @@ PEOPLE="${PEOPLE:-1-6}"
 VAL_PEOPLE="${VAL_PEOPLE:-300}"
 VARIANTS="${VARIANTS:-full no_mask_and_predict no_domain_adaptation}"
 EXTRA="${EXTRA:-}"
-CONFIGS="$PWD/training/configs/ablations/issue17"
+CONFIGS="$(realpath -m "${CONFIGS:-training/configs/ablations/issue17}")"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
 

@@ -59,7 +59,7 @@ PARAMS: tuple[Param, ...] = (
     Param("publish.skeletons", True, "Publish skeleton markers on 'skeletons'."),
     Param("publish.debug_image", True, "Annotated input on 'debug_image': true = built and published only "
           "while the topic has a subscriber (never otherwise); false = never."),
-    Param("raw_publishing", True, "Publish detections, pedestrians, mask and skeletons as bytes serialised "
+    Param("raw_publishing", True, "Publish detections, pedestrians, mask, skeletons and the debug image as bytes serialised "
           "straight from the result's arrays (cluenet_ros.ros.cdr) instead of building rclpy message objects: "
           "the same messages on the wire, at a fraction of the node's per-frame cost (docs/bench/README.md). "
           "False: the message-object path."),

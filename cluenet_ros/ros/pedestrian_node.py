@@ -384,7 +384,8 @@ class _PedestrianCore:
                                        else messages.skeleton_markers(result, header, scale=scale))
         if self.p("publish.debug_image") and _wanted(self.pub_debug):
             rgb = image[..., ::-1] if bgr else image
-            self.pub_debug.publish(rgb8_message(draw_overlay(np.ascontiguousarray(rgb), result), header, Image))
+            overlay = draw_overlay(np.ascontiguousarray(rgb), result)
+            self.pub_debug.publish(cdr.rgb8_image(overlay, header) if raw else rgb8_message(overlay, header, Image))
             with self._cv:
                 self.stats["debug_images"] += 1
         if self.p("ground.enable") and (_wanted(self.pub_ground) or _wanted(self.pub_ground_markers)):
