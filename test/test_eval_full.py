@@ -42,6 +42,21 @@ def test_report_files_and_fields(setup):
     assert (out / "ap_vs_occlusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_flip_test_is_recorded_and_changes_only_the_keypoints(setup, tmp_path):
+    root, out = setup
+    plain = json.loads((out / "report.json").read_text())
+    assert plain["flip_test"] is False
+    assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
+                    "--out", str(tmp_path / "flip"), "--device", "cpu", "--flip-test"]) == 0
+    flipped = json.loads((tmp_path / "flip" / "report.json").read_text())
+    assert flipped["flip_test"] is True and "flip test" in (tmp_path / "flip" / "report.md").read_text()
+    assert flipped["detection_mr"] == plain["detection_mr"] and flipped["mask_iou"] == plain["mask_iou"]
+    detections = json.loads((out / "keypoints.json").read_text())
+    mirrored = json.loads((tmp_path / "flip" / "keypoints.json").read_text())
+    assert len(detections) == len(mirrored) > 0
+    assert any(a["keypoints"] != b["keypoints"] for a, b in zip(detections, mirrored))
+
+
 def test_report_agrees_with_the_file_based_commands(setup, tmp_path):
     root, out = setup
     report = json.loads((out / "report.json").read_text())

@@ -92,6 +92,30 @@ def test_input_scale_keeps_outputs_in_input_pixels(node):
     assert not h.set_parameters(input_scale=0.0)[0].successful
 
 
+def test_flip_test_at_run_time_moves_keypoints_not_boxes(node):
+    h, _ = node
+
+    def people(stamp):
+        msg = h.outputs_for(stamp, "pedestrians")[0]
+        boxes = np.array([(p.full_box.center.position.x, p.full_box.center.position.y, p.full_box.size_x,
+                           p.full_box.size_y) for p in msg.pedestrians])
+        joints = np.array([[(k.x, k.y) for k in p.keypoints] for p in msg.pedestrians])
+        order = np.lexsort(boxes.T[::-1]) if len(boxes) else []
+        return boxes[order], joints[order]
+
+    plain = people(frame(h, seed=3, topics=("pedestrians",)))
+    try:
+        assert h.set_parameters(flip_test=True)[0].successful
+        flipped = people(frame(h, seed=3, topics=("pedestrians",)))
+    finally:
+        assert h.set_parameters(flip_test=False)[0].successful
+    again = people(frame(h, seed=3, topics=("pedestrians",)))
+    assert len(plain[0]) >= 1 and plain[0].shape == flipped[0].shape == again[0].shape
+    np.testing.assert_allclose(flipped[0], plain[0], atol=1e-3)      # stage 1 untouched
+    assert np.abs(flipped[1] - plain[1]).max() > 0.1                 # stage 2 saw the mirrors too
+    np.testing.assert_allclose(again[1], plain[1], atol=1e-3)         # and switched back
+
+
 @pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])
 def test_publish_switches(node, switch):
     h, _ = node

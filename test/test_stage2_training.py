@@ -248,3 +248,11 @@ def test_validation_reports_ap_per_hidden_share_and_selects_on_their_mean(split)
     assert selection_score(metrics, Stage2ValidationConfig(select="ap_50")) == metrics["ap_50"]
     with pytest.raises(ValueError, match="validation.select"):
         Stage2ValidationConfig(select="ap_40").validate()
+    # with the flip test, every crop is scored together with its mirror image
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append(args[0].clone()))
+    flipped = validate(model, val, 6, 1.1, torch.device("cpu"),
+                       Stage2ValidationConfig(hidden_fractions=(0.3,), flip_test=True))
+    assert len(seen) == 2 * min(6, len(val.anns)) >= 2
+    assert all(torch.equal(b, a.flip(-1)) for a, b in zip(seen[0::2], seen[1::2]))
+    assert 0.0 <= flipped["ap_30"] <= 1.0

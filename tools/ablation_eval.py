@@ -28,11 +28,14 @@ from cluenet_training.stage2 import validate
 LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
-def score(checkpoint: Path, source_val: CocoPersons, target_val: CocoPersons, people: int, padding: float) -> dict:
+def score(checkpoint: Path, source_val: CocoPersons, target_val: CocoPersons, people: int, padding: float,
+          flip_test: bool = False) -> dict:
     model = load_models(checkpoint, ("stage2",))["stage2"].float()
     device = torch.device("cpu")
-    hidden = validate(model, source_val, people, padding, device, Stage2ValidationConfig(hidden_fractions=LEVELS))
-    target = validate(model, target_val, people, padding, device, Stage2ValidationConfig(hidden_fractions=(0.0,)))
+    hidden = validate(model, source_val, people, padding, device,
+                      Stage2ValidationConfig(hidden_fractions=LEVELS, flip_test=flip_test))
+    target = validate(model, target_val, people, padding, device,
+                      Stage2ValidationConfig(hidden_fractions=(0.0,), flip_test=flip_test))
     return {"ap_vs_occlusion": {str(lv): hidden[ap_key(lv)] for lv in LEVELS}, "target_domain_ap": target["ap_0"]}
 
 
@@ -45,10 +48,11 @@ def main() -> None:
     ap.add_argument("--target-val", type=Path, required=True)
     ap.add_argument("--people", type=int, default=300, help="validation people per domain")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--flip-test", action="store_true", help="score with the flip test (each crop and its mirror)")
     a = ap.parse_args()
     source_val = CocoPersons(a.source_val / "coco_keypoints.json", a.source_val)
     target_val = CocoPersons(a.target_val / "coco_keypoints.json", a.target_val)
-    report = {"variants": {}}
+    report = {"variants": {}, **({"flip_test": True} if a.flip_test else {})}
     for variant in a.variants:
         per_seed, iterations, seconds = [], set(), []
         for seed in a.seeds:
@@ -57,7 +61,7 @@ def main() -> None:
             iterations.add(int(state["training"]["iteration"]))
             seconds.append(state["training"].get("train_seconds"))  # None: run older than the field
             padding = float(state["train_config"]["crop_padding"])
-            per_seed.append(score(ckpt, source_val, target_val, a.people, padding))
+            per_seed.append(score(ckpt, source_val, target_val, a.people, padding, a.flip_test))
         if len(iterations) != 1:
             raise SystemExit(f"{variant}: the seeds' runs stopped at different iterations {sorted(iterations)}; "
                              "finish them (tools/ablation_study.sh resumes)")

@@ -131,6 +131,8 @@ class Stage2ValidationConfig:
     select: str = spec("mean", help="best.pt is chosen on 'mean' (the mean AP over hidden_fractions) "
                                     "or on one share's AP, named ap_<percent> (e.g. ap_50)")
     seed: int = spec(0, help="seed of the validation patches (the same at every validation)")
+    flip_test: bool = spec(False, help="score each crop's heatmaps averaged with its mirror image's, as the "
+                                       "pipeline's flip_test does")
 
     def validate(self) -> None:
         if not self.hidden_fractions:

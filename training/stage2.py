@@ -19,7 +19,7 @@ from cluenet_ros import keypoints as kp
 from cluenet_ros.evaluation.pose import keypoint_ap
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models, save_checkpoint
-from cluenet_ros.models.heatmaps import decode_heatmaps, gaussian_targets
+from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average, gaussian_targets
 from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, encoder_adversarial_loss, pose_loss
 from cluenet_training import engine
 from cluenet_training.config import DataSpec, Stage2TrainConfig, Stage2ValidationConfig, ap_key
@@ -194,7 +194,11 @@ def validate(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float
             rng = np.random.default_rng([validation.seed, i, round(1000 * fraction)])
             crop, _, _, _ = person_crop(rec, hw, padding, rng, hide_fraction=fraction)
             region = crop_boxes(torch.from_numpy(rec.box)[None].float(), hw, padding)
-            kps = decode_heatmaps(model(crop[None].to(device)).float(), model.config.heatmap_stride).cpu()
+            x = crop[None].to(device)
+            heat = model(x).float()
+            if validation.flip_test:
+                heat = flip_test_average(heat, model(x.flip(-1)).float())
+            kps = decode_heatmaps(heat, model.config.heatmap_stride).cpu()
             kps = crop_to_image(kps, region, hw)[0]
             flat = torch.cat([kps[:, :2], torch.ones(len(kps), 1)], 1).flatten().tolist()
             results.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": flat,

@@ -132,7 +132,8 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 
 
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
-             score_threshold: float = 0.05, backend: str = "torch", int8: bool = False) -> Path:
+             score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
+             flip_test: bool = False) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file)."""
     from cluenet_ros.models.checkpoint import read_checkpoint
@@ -141,17 +142,18 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
         pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
-        if int8:
-            raise ValueError("--int8 applies to ClueNet checkpoints (the baseline runs eager torch)")
+        if int8 or flip_test:
+            raise ValueError("--int8 and --flip-test apply to ClueNet checkpoints (the baseline runs eager torch)")
         backend = "torch"
     else:
         pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, backend=backend,
                                                                            score_threshold=score_threshold,
-                                                                           int8=int8))
+                                                                           int8=int8, flip_test=flip_test))
         kind, backend = "ClueNet", pipeline.backend
     data = SplitFolder.open(data_dir)
     report = evaluate_split(pipeline, data, max_images)
     report["backend"] = backend
     report["int8"] = bool(int8)
-    label = backend + (" int8" if int8 else "")
+    report["flip_test"] = bool(flip_test)
+    label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

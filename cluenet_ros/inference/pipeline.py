@@ -26,7 +26,7 @@ from cluenet_ros.inference.backends import (BACKENDS, PREFERENCE, compile_models
                                             resolve_backend)
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models
-from cluenet_ros.models.heatmaps import decode_heatmaps
+from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average
 from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
 from cluenet_ros.models.stage2 import ClueNetStage2, Stage2Config
 
@@ -56,6 +56,9 @@ class PipelineConfig:
                         help="runtime of the dense networks: eager torch, onnxruntime or openvino (CPU; "
                              "exported once into a cache keyed by the weights' hash), or auto (the fastest "
                              "installed)")
+    flip_test: bool = spec(False, help="stage 2 also sees each crop mirrored and averages the two heatmaps "
+                                       "(mirrored back, left and right swapped): steadier keypoints for twice "
+                                       "the stage-2 time (docs/accuracy/README.md has its measured effect)")
     int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
                                   "networks on backend onnxruntime or openvino; quantised once per weights and "
                                   "cached. Off by default: see docs/bench/int8.md for its accuracy cost")
@@ -237,6 +240,11 @@ class ClueNetPipeline:
                        max_detections: int | None = None) -> None:
         self.stage1.set_thresholds(score, nms_iou, max_detections)
 
+    def set_flip_test(self, enabled: bool) -> None:
+        """Switch the stage-2 flip test at run time (nothing to recompile: the
+        compiled stage 2 takes any batch size)."""
+        self.config = replace(self.config, flip_test=bool(enabled))
+
     def set_input_scale(self, scale: float) -> None:
         """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
         self.stage1.set_input_scale(scale)
@@ -282,11 +290,15 @@ class ClueNetPipeline:
         crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
         clock.lap("crop_mask")
         if len(crops):
+            # flip test: the crops and their mirror images in one stage-2 batch
+            batch = torch.cat([crops, crops.flip(-1)]) if self.config.flip_test else crops
             if self._stage2_runner is not None:
-                heatmaps = self._stage2_runner(crops)
+                heatmaps = self._stage2_runner(batch)
             else:
                 with self._autocast():
-                    heatmaps = self.stage2(self._layout(crops))
+                    heatmaps = self.stage2(self._layout(batch))
+            if self.config.flip_test:
+                heatmaps = flip_test_average(heatmaps[:len(crops)], heatmaps[len(crops):])
         clock.lap("stage2")
         if len(crops):
             kps = decode_heatmaps(heatmaps.float(), self.stage2.config.heatmap_stride)

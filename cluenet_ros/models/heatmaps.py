@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from cluenet_ros import keypoints as kp
+
 
 def to_heatmap_coords(xy: torch.Tensor, stride: int) -> torch.Tensor:
     return xy / stride - 0.5
@@ -69,3 +71,17 @@ def decode_heatmaps(heatmaps: torch.Tensor, stride: int) -> torch.Tensor:
     dy = offset(at(py - 1, px), c, at(py + 1, px), (py > 0) & (py < h - 1))
     uv = torch.stack([px.float() + dx, py.float() + dy], dim=-1)
     return torch.cat([from_heatmap_coords(uv, stride), conf.unsqueeze(-1)], dim=-1)
+
+
+def flip_test_average(heatmaps: torch.Tensor, flipped: torch.Tensor) -> torch.Tensor:
+    """Flip-test fusion (as SimpleBaseline, HRNet and mmpose test): the mean of the
+    heatmaps of a crop and of its mirror image, the latter mirrored back with left
+    and right swapped.
+
+    No one-cell shift is needed: with cell k centred at (k + 0.5) * stride (see the
+    module's convention), mirroring the input maps cell k onto cell W - 1 - k
+    exactly, so mirroring the heatmap array is the inverse of mirroring the crop."""
+    if flipped.shape != heatmaps.shape:
+        raise ValueError(f"flip test: heatmaps {tuple(heatmaps.shape)} and mirrored {tuple(flipped.shape)} differ")
+    back = flipped.flip(-1)[:, kp.flip_permutation()]
+    return (heatmaps + back) * 0.5

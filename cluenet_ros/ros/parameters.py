@@ -51,6 +51,8 @@ PARAMS: tuple[Param, ...] = (
     Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),
     Param("mask_threshold", 0.5, "Probability above which a pixel is pedestrian.", range=(0.0, 1.0),
           read_only=True),
+    Param("flip_test", False, "Stage 2 also sees each crop mirrored and averages the two heatmaps: steadier "
+          "keypoints for twice the stage-2 time (docs/accuracy/README.md, flip test). Can change at run time."),
     Param("input_scale", 1.0, "Frames are resized by this factor before the network; outputs stay "
           "in input pixels.", range=(0.05, 4.0)),
     Param("publish.detections", True, "Publish vision_msgs/Detection2DArray on 'detections'."),

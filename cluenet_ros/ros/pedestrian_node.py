@@ -224,7 +224,7 @@ class _PedestrianCore:
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self._pipeline_score(values), nms_iou=self.p("nms_iou"),
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
-                             backend=self.p("backend"), int8=self.p("int8"))
+                             backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"))
         weights = self.p("weights")
         try:
             if weights == "random":
@@ -272,6 +272,8 @@ class _PedestrianCore:
                     self.pipeline.set_thresholds(max_detections=prm.value)
                 elif prm.name == "input_scale":
                     self.pipeline.set_input_scale(prm.value)
+                elif prm.name == "flip_test":
+                    self.pipeline.set_flip_test(prm.value)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         if any(prm.name.startswith("tracking.") or prm.name == "score_threshold" for prm in params):
