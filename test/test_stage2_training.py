@@ -24,6 +24,7 @@ from cluenet_training import engine
 from cluenet_training.config import (DataSpec, DomainAdaptationConfig, MaskAndPredictConfig, OptimConfig,
                                      RunConfig, Stage2TrainConfig, Stage2ValidationConfig)
 from cluenet_training.datasets import CocoPersons
+from cluenet_training.schedules import adversarial_weight
 from cluenet_training.stage2 import (Stage2Samples, hide_fraction, make_optimizers, sample_loader,
                                      selection_score, train_step, validate)
 from cluenet_training.transforms import person_crop
@@ -108,11 +109,64 @@ def test_adversarial_step_one_encoder_pass_and_one_optimizer_state():
     assert values["loss_domain_e"].item() == pytest.approx(loss_e.item(), rel=1e-5)
     ed_ref = list(ref.encoder.parameters()) + list(ref.decoder.parameters())
     ed = list(model.encoder.parameters()) + list(model.decoder.parameters())
-    grads = torch.autograd.grad(loss_pose + w * loss_e, ed_ref)
+    # balance "paper": eq. 4 sums what pose_loss averages, so L_advE is scaled by 1/(K x H x W)
+    grads = torch.autograd.grad(loss_pose + w / heat[0].numel() * loss_e, ed_ref)
     for p_ref, q, grad in zip(ed_ref, ed, grads):
         buf = grad + wd * p_ref.detach()
         torch.testing.assert_close(opt_model.state[q]["momentum_buffer"], buf, rtol=1e-3, atol=1e-6)
         torch.testing.assert_close(q.detach(), p_ref.detach() - lr * buf, rtol=1e-4, atol=1e-6)
+
+
+def test_adversarial_weight_ramp_follows_dann():
+    """The ramp starts at 0, reaches weight x (2/(1+e^-10)-1) at ramp_iterations and
+    stays there; 0 keeps the weight constant."""
+    assert adversarial_weight(0, 0.5, 0) == adversarial_weight(10_000, 0.5, 0) == 0.5
+    assert adversarial_weight(0, 0.5, 1000) == 0.0
+    assert adversarial_weight(500, 0.5, 1000) == pytest.approx(0.5 * (2 / (1 + np.exp(-5)) - 1))
+    top = 0.5 * (2 / (1 + np.exp(-10)) - 1)
+    assert adversarial_weight(1000, 0.5, 1000) == pytest.approx(top)
+    assert adversarial_weight(5000, 0.5, 1000) == pytest.approx(top)
+    ramp = [adversarial_weight(i, 0.5, 1000) for i in range(0, 1001, 50)]
+    assert all(b > a for a, b in zip(ramp, ramp[1:]))
+
+
+def test_adversarial_step_uses_the_ramped_weight():
+    """At iteration 0 of a ramp the encoder and decoder take the pose gradient alone
+    (the adversarial term weighs 0), while the classifier still learns; at the end of
+    the ramp the step equals a constant-weight step with the ramped value."""
+    def step(da, iteration):
+        cfg = config(optim=OptimConfig(lr=0.05, momentum=0.0, weight_decay=0.0, grad_clip=0.0),
+                     domain_adaptation=da)
+        torch.manual_seed(0)
+        model = ClueNetStage2(cfg.model).train()
+        g = torch.Generator().manual_seed(1)
+        batch = {"source": torch.rand(4, 3, 64, 64, generator=g), "target": torch.rand(4, 3, 64, 64, generator=g),
+                 "keypoints": torch.cat([torch.rand(4, 13, 2, generator=g) * 60 + 2, torch.full((4, 13, 1), 2.0)],
+                                        -1)}
+        opt_model, opt_cls = make_optimizers(model, cfg)
+        values = train_step(model, (model.encoder, model.decoder, model.domain_classifier), opt_model, opt_cls,
+                            batch, cfg, torch.device("cpu"), iteration=iteration)
+        return model, values
+
+    no_adv, _ = step(DomainAdaptationConfig(weight=0.0, classifier_lr=0.02), 0)
+    ramp0, v0 = step(DomainAdaptationConfig(weight=5.0, classifier_lr=0.02, ramp_iterations=100), 0)
+    full, _ = step(DomainAdaptationConfig(weight=5.0, classifier_lr=0.02), 0)
+    assert float(v0["adversarial_weight"]) == 0.0
+    for a, b in zip(no_adv.encoder.parameters(), ramp0.encoder.parameters()):
+        torch.testing.assert_close(a, b)
+    assert any(not torch.allclose(a, b) for a, b in zip(no_adv.encoder.parameters(), full.encoder.parameters()))
+    end, v1 = step(DomainAdaptationConfig(weight=5.0, classifier_lr=0.02, ramp_iterations=100), 100)
+    same, _ = step(DomainAdaptationConfig(weight=adversarial_weight(100, 5.0, 100), classifier_lr=0.02), 0)
+    assert float(v1["adversarial_weight"]) == pytest.approx(adversarial_weight(100, 5.0, 100))
+    for a, b in zip(end.encoder.parameters(), same.encoder.parameters()):
+        torch.testing.assert_close(a, b)
+    # balance "paper" is balance "mean" with the weight divided by keypoints x heatmap pixels
+    cells = 13 * tiny_stage2_config().heatmap_size[0] * tiny_stage2_config().heatmap_size[1]
+    mean, _ = step(DomainAdaptationConfig(weight=5.0 / cells, classifier_lr=0.02, balance="mean"), 0)
+    for a, b in zip(full.encoder.parameters(), mean.encoder.parameters()):
+        torch.testing.assert_close(a, b)
+    louder, _ = step(DomainAdaptationConfig(weight=5.0, classifier_lr=0.02, balance="mean"), 0)
+    assert any(not torch.allclose(a, b) for a, b in zip(full.encoder.parameters(), louder.encoder.parameters()))
 
 
 # --------------------------------------------------------------------------- item 2

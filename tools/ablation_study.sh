@@ -32,10 +32,14 @@ CONFIGS="$(realpath -m "${CONFIGS:-training/configs/ablations/issue17}")"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
 
+# SOURCE_ARGS / TARGET_ARGS: the `cluenet synth` options of each domain (default: the
+# capsule world and its shifted target; the realistic-world study passes its own).
+SOURCE_ARGS="${SOURCE_ARGS:---seed 1}"
+TARGET_ARGS="${TARGET_ARGS:---seed 101 --domain target}"
 [ -f "$DATA/source/val/citypersons.json" ] ||
-  cluenet synth --out "$DATA/source" --images "$IMAGES" --seed 1 --size "$SIZE" --people "$PEOPLE" --workers 2
+  cluenet synth --out "$DATA/source" --images "$IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $SOURCE_ARGS
 [ -f "$DATA/target/val/citypersons.json" ] ||
-  cluenet synth --out "$DATA/target" --images "$IMAGES" --seed 101 --size "$SIZE" --people "$PEOPLE" --workers 2 --domain target
+  cluenet synth --out "$DATA/target" --images "$IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $TARGET_ARGS
 
 # Seed-major, so that a study cut short still compares every variant on the same seeds.
 for seed in $SEEDS; do

@@ -150,8 +150,16 @@ def ap_key(fraction: float) -> str:
 @dataclass(frozen=True)
 class DomainAdaptationConfig:
     enabled: bool = True
-    weight: float = spec(1.0, min=0.0, help="weight of L_advE in the encoder's (generator's) update")
+    weight: float = spec(1.0, min=0.0, help="weight of L_advE in the encoder's (generator's) update, in the "
+                                            "units 'balance' names")
+    balance: str = spec("paper", choices=("paper", "mean"),
+                        help="'paper': eq. 4 is a sum of squares over each person's heatmaps and the trainer's "
+                             "pose loss is their per-pixel mean, so L_advE is divided by keypoints x heatmap "
+                             "pixels and weight 1 is the paper's balance; 'mean': weight multiplies L_advE "
+                             "against the per-pixel mean as it is (the trainer before session 9)")
     classifier_lr: float = spec(0.001, min=0.0)
+    ramp_iterations: int = spec(0, min=0, help="0: the weight is constant; N: it rises over N iterations as "
+                                               "DANN's 2/(1+exp(-10 p))-1 (training/schedules.py)")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 exactly the same course as one that never stopped."""
 from __future__ import annotations
 
+import math
+
 from cluenet_ros.models.trunk import STAGES
 
 
@@ -31,3 +33,15 @@ def learning_rate(iteration: int, base: float, step: int, gamma: float, warmup: 
     if warmup and iteration < warmup:
         lr *= 0.1 + 0.9 * iteration / warmup
     return lr
+
+
+def adversarial_weight(iteration: int, weight: float, ramp_iterations: int) -> float:
+    """Weight of the encoder's adversarial loss (eq. 3). With ``ramp_iterations`` > 0 it
+    rises as in DANN (Ganin & Lempitsky, 2015), weight x (2 / (1 + exp(-10 p)) - 1)
+    with p = iteration / ramp_iterations capped at 1, so an untrained classifier's
+    noisy gradients do not reach the encoder before the pose is learnt; 0 keeps the
+    weight constant from the first iteration."""
+    if ramp_iterations <= 0:
+        return weight
+    p = min(1.0, iteration / ramp_iterations)
+    return weight * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)

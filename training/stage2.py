@@ -24,7 +24,7 @@ from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, enc
 from cluenet_training import engine
 from cluenet_training.config import DataSpec, Stage2TrainConfig, Stage2ValidationConfig, ap_key
 from cluenet_training.datasets import CityPersonsCrops, CocoPersons, DatasetError, PedestrianCrops
-from cluenet_training.schedules import learning_rate, occlusion_fraction
+from cluenet_training.schedules import adversarial_weight, learning_rate, occlusion_fraction
 from cluenet_training.transforms import person_crop
 
 
@@ -122,7 +122,7 @@ def sample_loader(samples: Stage2Samples, batch_size: int, proc: engine.Process,
 
 # --------------------------------------------------------------------------- one step
 def train_step(model: ClueNetStage2, nets, opt_model: torch.optim.Optimizer, opt_cls: torch.optim.Optimizer | None,
-               batch: dict, cfg: Stage2TrainConfig, device) -> dict:
+               batch: dict, cfg: Stage2TrainConfig, device, iteration: int = 0) -> dict:
     """One iteration of eq. 3 and 4, alternating the two players.
 
     BatchNorm policy: the encoder runs ONCE, in training mode, on source and target
@@ -133,7 +133,10 @@ def train_step(model: ClueNetStage2, nets, opt_model: torch.optim.Optimizer, opt
     1. discriminator step: C learns to tell source (1) from target (0) on the
        features detached from E (L_advC); only C's optimizer steps;
     2. generator step: <E, D> minimise the pose loss (eq. 4) on the source plus
-       ``weight`` x L_advE on the target, scored by the just-updated C through a
+       ``weight`` x L_advE on the target (the weight ramped by
+       ``ramp_iterations``, training/schedules.adversarial_weight; with
+       ``balance: paper`` divided by keypoints x heatmap pixels, because eq. 4
+       sums the squared errors that ``pose_loss`` averages), scored by the just-updated C through a
        copy of its parameters that takes no gradient; only the E+D optimizer steps.
 
     Every parameter belongs to exactly one optimizer (E and D: ``opt_model``; C:
@@ -159,7 +162,12 @@ def train_step(model: ClueNetStage2, nets, opt_model: torch.optim.Optimizer, opt
         loss_e = encoder_adversarial_loss(functional_call(model.domain_classifier, frozen_c, (feats[n:],)))
         values.update(loss_domain_c=loss_c.detach(), loss_domain_e=loss_e.detach())
     loss_pose = pose_loss(D_(feats[:n]), heat_t, weight)
-    total = loss_pose + da.weight * loss_e if adversarial else loss_pose
+    if adversarial:
+        adv_weight = adversarial_weight(iteration, da.weight, da.ramp_iterations)
+        values["adversarial_weight"] = torch.tensor(adv_weight)
+        if da.balance == "paper":
+            adv_weight /= heat_t.shape[1] * heat_t.shape[2] * heat_t.shape[3]
+    total = loss_pose + adv_weight * loss_e if adversarial else loss_pose
     opt_model.zero_grad(set_to_none=True)
     total.backward()
     if o.grad_clip > 0:
@@ -274,7 +282,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
         for it, batch in sample_loader(samples, run.batch_size, proc, run.workers):
             engine.seed_torch(run.seed, it, proc.rank)
             values = train_step(model, nets, opt_model, opt_cls if target is not None else None, batch, cfg,
-                                proc.device)
+                                proc.device, iteration=it)
             for s in scheds:
                 s.step()
             done = it + 1
