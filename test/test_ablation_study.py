@@ -114,7 +114,7 @@ def test_long_budget_variants_differ_only_in_the_mechanism_they_name():
 
 def test_realistic_variants_differ_only_in_the_mechanism_they_name():
     """issue17_realistic: the study on the realistic world, eq. 3 at the paper's balance
-    (weight 1 against eq. 4 summed), the paper's heatmap start, 2400 iterations."""
+    (weight 1 against eq. 4 summed), the paper's heatmap start, 1200 iterations."""
     from dataclasses import asdict
 
     from cluenet_training.config import load_stage2
@@ -126,7 +126,7 @@ def test_realistic_variants_differ_only_in_the_mechanism_they_name():
     assert full["domain_adaptation"] == {"enabled": True, "weight": 1.0, "balance": "paper", "classifier_lr": 0.001,
                                          "ramp_iterations": 0}
     assert full["mask_and_predict"]["enabled"] and full["mask_and_predict"]["schedule"] == "linear"
-    assert (full["run"]["iterations"], full["optim"]["lr_step"]) == (2400, 1800)
+    assert (full["run"]["iterations"], full["optim"]["lr_step"]) == (1200, 900)
     assert full["source"]["root"] != full["target"]["root"] and "realistic" in full["target"]["root"]
 
     def without(c, *keys):

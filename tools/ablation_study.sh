@@ -23,6 +23,7 @@ OUT_JSON="${OUT_JSON:-docs/accuracy/ablation.json}"
 SEEDS="${SEEDS:-1 2 3}"
 ITERATIONS="${ITERATIONS:-1200}"
 IMAGES="${IMAGES:-1500}"
+TARGET_IMAGES="${TARGET_IMAGES:-$IMAGES}"
 SIZE="${SIZE:-512x256}"
 PEOPLE="${PEOPLE:-1-6}"
 VAL_PEOPLE="${VAL_PEOPLE:-300}"
@@ -39,7 +40,7 @@ TARGET_ARGS="${TARGET_ARGS:---seed 101 --domain target}"
 [ -f "$DATA/source/val/citypersons.json" ] ||
   cluenet synth --out "$DATA/source" --images "$IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $SOURCE_ARGS
 [ -f "$DATA/target/val/citypersons.json" ] ||
-  cluenet synth --out "$DATA/target" --images "$IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $TARGET_ARGS
+  cluenet synth --out "$DATA/target" --images "$TARGET_IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $TARGET_ARGS
 
 # Seed-major, so that a study cut short still compares every variant on the same seeds.
 for seed in $SEEDS; do
