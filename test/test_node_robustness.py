@@ -168,7 +168,11 @@ def test_fuzzed_frames_leave_the_node_alive_answering_and_counting(node):
     assert delta["frames_received"] == delta["frames_processed"] + delta["frames_dropped"] \
         + delta["frames_bad"] + delta["frames_failed"]
     assert delta["frames_received"] >= 0.95 * (sent + good)  # reliable QoS: (almost) all arrive
-    assert delta["frames_bad"] >= 0.5 * sent and delta["frames_too_large"] > 0
+    # of the frames the node looked at (not dropped from its one-deep mailbox: a loaded
+    # machine drops more), most were judged bad; and the checks ran on a good share at all
+    looked_at = sent + good - delta["frames_dropped"]
+    assert delta["frames_bad"] >= 0.5 * looked_at and delta["frames_bad"] >= 0.1 * sent
+    assert delta["frames_too_large"] > 0
     assert delta["frames_failed"] == 0, "malformed input reached the network as a failure"
     assert rise <= MEMORY_BOUND_MB
 

@@ -58,6 +58,9 @@ def stage2_config(data: Path, out: str, iterations: int, stage1: str = "", **run
            "target": {"format": "split", "root": split}, "val": {"format": "split", "root": split},
            "stage1_checkpoint": stage1,
            "mask_and_predict": {"max_fraction": 0.7, "curriculum_iterations": 20},
+           # L_advE at full weight against the per-pixel pose loss: the adversarial path
+           # must move the weights enough for the DDP check below to see it
+           "domain_adaptation": {"weight": 1.0, "balance": "mean"},
            "optim": {"lr": 0.01, "warmup_iterations": 4},
            "run": {"out_dir": str(data / out), "iterations": iterations, "batch_size": 4, "workers": 0,
                    "checkpoint_every": 5, "val_every": 20, "log_every": 5, **run}}
@@ -259,7 +262,9 @@ def test_one_ddp_step_on_two_processes_equals_one_process_on_the_joined_batch(da
         heat, weight = gaussian_targets(h["keypoints"], cfg.model.heatmap_size, cfg.model.heatmap_stride,
                                         cfg.model.heatmap_sigma)
         adv = encoder_adversarial_loss(functional_call(model.domain_classifier, c_new, (f[2:],)))
-        total = total + (pose_loss(model.decoder(f[:2]), heat, weight) + cfg.domain_adaptation.weight * adv) / 2
+        da = cfg.domain_adaptation  # balance "paper": eq. 4 sums over keypoints x heatmap pixels
+        w = da.weight / heat[0].numel() if da.balance == "paper" else da.weight
+        total = total + (pose_loss(model.decoder(f[:2]), heat, weight) + w * adv) / 2
     opt_model.zero_grad()
     total.backward()
     torch.nn.utils.clip_grad_norm_(opt_model.param_groups[0]["params"], o.grad_clip)
