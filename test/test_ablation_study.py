@@ -153,3 +153,47 @@ def test_capsule_studies_keep_the_adversarial_balance_they_ran_with():
     for name in ("stage2_paper.yaml", "stage2_small_cpu.yaml"):
         da = load_stage2(REPO / "training" / "configs" / name).domain_adaptation
         assert (da.weight, da.balance) == (1.0, "paper"), name
+
+
+def _bootstrap_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ablation_bootstrap", REPO / "tools" / "ablation_bootstrap.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bootstrap_ranks_runs_against_the_noise_of_their_people():
+    """tools/ablation_bootstrap.py: a run that is exact on every person is ahead of a
+    noisy one in every draw; a run against itself differs by exactly 0; AP on the
+    identity draw is the project's keypoint AP of the set."""
+    from cluenet_ros import keypoints as kp
+    from cluenet_ros.evaluation.pose import keypoint_ap
+
+    tool = _bootstrap_tool()
+    rng = np.random.default_rng(0)
+    n = 30
+    anns, exact, noisy = [], [], []
+    for i in range(n):
+        xy = rng.uniform(20, 80, (kp.NUM_KEYPOINTS, 2))
+        k = np.concatenate([xy, np.full((kp.NUM_KEYPOINTS, 1), 2.0)], 1)
+        anns.append({"id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0, "area": 3600.0,
+                     "bbox": [20, 20, 60, 60], "keypoints": k.ravel().tolist(), "num_keypoints": kp.NUM_KEYPOINTS})
+        exact.append({"image_id": i + 1, "category_id": 1, "score": 1.0,
+                      "keypoints": k.ravel().tolist()})
+        off = k.copy()
+        off[:, :2] += rng.normal(0, 3 + 6 * (i % 3), (kp.NUM_KEYPOINTS, 2))
+        noisy.append({"image_id": i + 1, "category_id": 1, "score": 1.0, "keypoints": off.ravel().tolist()})
+    gt = {"images": [{"id": i + 1, "width": 100, "height": 100} for i in range(n)],
+          "annotations": anns, "categories": [kp.coco_category()]}
+    out = tool.bootstrap(gt, {"exact": exact, "noisy": noisy, "noisy_again": noisy}, resamples=40, seed=1)
+    assert out["people"] == n
+    assert out["runs"]["exact"]["ap"] == 1.0
+    assert out["runs"]["noisy"]["ap"] == keypoint_ap(gt, noisy)["AP"] < 0.9
+    lo, hi = out["runs"]["noisy"]["ci95"]
+    assert lo < out["runs"]["noisy"]["ap"] < hi  # the people's spread shows
+    ahead = out["pairs"]["exact - noisy"]
+    assert ahead["share_first_ahead"] == 1.0 and ahead["ci95"][0] > 0
+    same = out["pairs"]["noisy - noisy_again"]
+    assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0] and same["share_first_ahead"] == 0.0

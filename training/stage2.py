@@ -178,14 +178,9 @@ def train_step(model: ClueNetStage2, nets, opt_model: torch.optim.Optimizer, opt
 
 
 # --------------------------------------------------------------------------- validation
-@torch.inference_mode()
-def validate(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float, device,
-             validation: Stage2ValidationConfig) -> dict:
-    """COCO keypoint AP on the first ``limit`` validation persons, once per hidden
-    share of ``validation.hidden_fractions`` (the same patches at every validation),
-    and their mean."""
-    model.eval()
-    hw = tuple(model.config.input_size)
+def validation_ground_truth(data: CocoPersons, limit: int) -> dict:
+    """COCO ground truth of the first ``limit`` validation persons in the 13-keypoint
+    schema (COCO-17 files are mapped)."""
     anns = data.anns[:limit]
     gt = dict(data.coco.dataset)
     ids = {a["id"] for a in anns}
@@ -194,23 +189,48 @@ def validate(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float
     gt["annotations"] = [dict(a, keypoints=k.ravel().tolist(), num_keypoints=int((k[:, 2] > 0).sum()))
                          for a, k in zip(gt["annotations"], mapped)]
     gt["categories"] = [kp.coco_category()]
-    records = [data[i] for i in range(len(anns))]
+    return gt
+
+
+@torch.inference_mode()
+def crop_predictions(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float, device,
+                     fraction: float, validation: Stage2ValidationConfig, records=None) -> list[dict]:
+    """Stage 2's COCO keypoint results, one per validation person (in ``data.anns``
+    order), on true crops hidden by ``fraction`` with validation's fixed patches."""
+    was_training = model.training
+    model.eval()
+    hw = tuple(model.config.input_size)
+    anns = data.anns[:limit]
+    records = records if records is not None else [data[i] for i in range(len(anns))]
+    results = []
+    for i, (ann, rec) in enumerate(zip(anns, records)):
+        rng = np.random.default_rng([validation.seed, i, round(1000 * fraction)])
+        crop, _, _, _ = person_crop(rec, hw, padding, rng, hide_fraction=fraction)
+        region = crop_boxes(torch.from_numpy(rec.box)[None].float(), hw, padding)
+        x = crop[None].to(device)
+        heat = model(x).float()
+        if validation.flip_test:
+            heat = flip_test_average(heat, model(x.flip(-1)).float())
+        kps = decode_heatmaps(heat, model.config.heatmap_stride).cpu()
+        kps = crop_to_image(kps, region, hw)[0]
+        flat = torch.cat([kps[:, :2], torch.ones(len(kps), 1)], 1).flatten().tolist()
+        results.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": flat,
+                        "score": float(kps[:, 2].clamp(0, 1).mean())})
+    model.train(was_training)
+    return results
+
+
+@torch.inference_mode()
+def validate(model: ClueNetStage2, data: CocoPersons, limit: int, padding: float, device,
+             validation: Stage2ValidationConfig) -> dict:
+    """COCO keypoint AP on the first ``limit`` validation persons, once per hidden
+    share of ``validation.hidden_fractions`` (the same patches at every validation),
+    and their mean."""
+    gt = validation_ground_truth(data, limit)
+    records = [data[i] for i in range(len(data.anns[:limit]))]
     metrics = {}
     for fraction in validation.hidden_fractions:
-        results = []
-        for i, (ann, rec) in enumerate(zip(anns, records)):
-            rng = np.random.default_rng([validation.seed, i, round(1000 * fraction)])
-            crop, _, _, _ = person_crop(rec, hw, padding, rng, hide_fraction=fraction)
-            region = crop_boxes(torch.from_numpy(rec.box)[None].float(), hw, padding)
-            x = crop[None].to(device)
-            heat = model(x).float()
-            if validation.flip_test:
-                heat = flip_test_average(heat, model(x.flip(-1)).float())
-            kps = decode_heatmaps(heat, model.config.heatmap_stride).cpu()
-            kps = crop_to_image(kps, region, hw)[0]
-            flat = torch.cat([kps[:, :2], torch.ones(len(kps), 1)], 1).flatten().tolist()
-            results.append({"image_id": ann["image_id"], "category_id": 1, "keypoints": flat,
-                            "score": float(kps[:, 2].clamp(0, 1).mean())})
+        results = crop_predictions(model, data, limit, padding, device, fraction, validation, records)
         metrics[ap_key(fraction)] = keypoint_ap(gt, results)["AP"]
     metrics["ap_mean"] = float(np.mean(list(metrics.values())))
     model.train()
