@@ -140,6 +140,10 @@ def test_realistic_variants_differ_only_in_the_mechanism_they_name():
     assert not cfg["no_mask_and_predict"]["mask_and_predict"]["enabled"]
     assert without(cfg["no_domain_adaptation"], "domain_adaptation") == without(full, "domain_adaptation")
     assert not cfg["no_domain_adaptation"]["domain_adaptation"]["enabled"]
+    # the same-data pair for the balance fix: only eq. 3's weighting differs
+    old = asdict(load_stage2(folder / "full_balance_mean.yaml"))
+    assert without(old, "domain_adaptation") == without(full, "domain_adaptation")
+    assert old["domain_adaptation"] == dict(full["domain_adaptation"], weight=0.1, balance="mean")
 
 
 def test_capsule_studies_keep_the_adversarial_balance_they_ran_with():
