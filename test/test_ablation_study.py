@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from cluenet_ros.cli import main as cluenet
@@ -201,3 +202,48 @@ def test_bootstrap_ranks_runs_against_the_noise_of_their_people():
     assert ahead["share_first_ahead"] == 1.0 and ahead["ci95"][0] > 0
     same = out["pairs"]["noisy - noisy_again"]
     assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0] and same["share_first_ahead"] == 0.0
+
+
+def test_unoccluded_round_changes_only_which_people_stage2_sees():
+    """issue17_unoccluded: the session-9 realistic study, variant for variant, with
+    the source and validation people chosen by visibility 'unoccluded' (the target
+    domain is unlabelled, so it has no such choice)."""
+    from dataclasses import asdict
+
+    from cluenet_training.config import load_stage2
+
+    root = REPO / "training" / "configs" / "ablations"
+    for v in ("full", "no_mask_and_predict", "no_domain_adaptation"):
+        new = asdict(load_stage2(root / "issue17_unoccluded" / f"{v}.yaml"))
+        old = asdict(load_stage2(root / "issue17_realistic" / f"{v}.yaml"))
+        assert new["source"] == dict(old["source"], visibility="unoccluded"), v
+        assert new["val"] == dict(old["val"], visibility="unoccluded"), v
+        assert old["source"]["visibility"] == old["val"]["visibility"] == "coco", v
+        assert new["target"] == old["target"], v
+        assert new["run"]["out_dir"].endswith(f"ablation17_unoccluded/{v}"), v
+        for section in set(new) - {"source", "val", "run"}:
+            assert new[section] == old[section], (v, section)
+        assert dict(new["run"], out_dir="") == dict(old["run"], out_dir=""), v
+
+
+def test_a_study_is_scored_on_the_people_its_runs_validated_on(tmp_path):
+    """tools/ablation_eval.py and ablation_bootstrap.py take the validation people from
+    the runs (val.visibility; runs older than the key validated on 'coco') and refuse
+    runs that disagree."""
+    import torch
+
+    from cluenet_training.datasets import DatasetError
+    from cluenet_training.stage2 import runs_visibility
+
+    def run(name, val):
+        path = tmp_path / f"{name}.pt"
+        torch.save({"train_config": {"val": val}}, path)
+        return path
+
+    old = run("old", {"format": "split", "root": "x"})
+    a = run("a", {"format": "split", "root": "x", "visibility": "unoccluded"})
+    b = run("b", {"format": "split", "root": "x", "visibility": "unoccluded"})
+    assert runs_visibility([old]) == "coco"
+    assert runs_visibility([a, b]) == "unoccluded"
+    with pytest.raises(DatasetError, match="different people"):
+        runs_visibility([a, old])

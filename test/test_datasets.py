@@ -151,3 +151,61 @@ def test_source_and_target_crops_are_segmented_alike(split):
         assert agree > 0.999, agree
         compared += 1
     assert compared > 0
+
+
+def _person(ann_id: int, own: np.ndarray, k13: np.ndarray, vis_ratio: float = 1.0) -> dict:
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(own.astype(np.uint8)))
+    labelled = np.where(k13[:, 2:3] == 2, k13, 0.0)
+    return {"id": ann_id, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [10, 5, 20, 50],
+            "area": float(own.sum()), "segmentation": {"size": list(own.shape), "counts": rle["counts"].decode()},
+            "keypoints": labelled.ravel().tolist(), "num_keypoints": int((labelled[:, 2] > 0).sum()),
+            "keypoints_full": k13.ravel().tolist(), "full_bbox": [10, 5, 20, 50], "vis_ratio": vis_ratio}
+
+
+def test_unoccluded_people_keep_what_their_own_body_hides(tmp_path):
+    """visibility 'unoccluded' (the paper's completely visible people on synthetic
+    truth): a keypoint hidden behind the person's own body keeps the person, and is a
+    target; one hidden by something else, or outside the image, drops the person.
+    visibility 'coco' keeps only people with every keypoint labelled visible."""
+    h, w = 64, 48
+    own = np.zeros((h, w), bool)
+    own[5:55, 10:30] = True  # the person's visible pixels
+    base = np.c_[np.linspace(12, 28, 13), np.linspace(8, 52, 13), np.full(13, 2.0)]
+    behind_self = base.copy()
+    behind_self[7, 2] = 1          # a wrist on its own pixels, hidden by the depth test (own torso)
+    behind_other = base.copy()
+    behind_other[7] = [40, 30, 1]  # a wrist off its own pixels: a pole or a car is in front
+    outside = base.copy()
+    outside[12] = [20, h + 3, 1]   # an ankle below the image
+    anns = [_person(1, own, base), _person(2, own, behind_self), _person(3, own, behind_other),
+            _person(4, own, outside), _person(5, own, base, vis_ratio=0.8)]
+    coco = {"images": [{"id": 1, "file_name": "images/a.png", "width": w, "height": h}],
+            "annotations": anns, "categories": [kp.coco_category()]}
+    path = tmp_path / "coco_keypoints.json"
+    path.write_text(json.dumps(coco))
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), np.full((h, w, 3), 90, np.uint8))
+
+    strict = CocoPersons(path, tmp_path)
+    assert [a["id"] for a in strict.anns] == [1]
+    ds = CocoPersons(path, tmp_path, visibility="unoccluded")
+    assert [a["id"] for a in ds.anns] == [1, 2]
+    rec = ds[1]
+    np.testing.assert_allclose(rec.keypoints[:, :2], behind_self[:, :2])
+    assert (rec.keypoints[:, 2] == 2).all()  # the self-occluded wrist is a target too
+    # validation scores all 13 true keypoints of the same people
+    from cluenet_training.stage2 import validation_ground_truth
+
+    gt = validation_ground_truth(ds, 10)
+    assert [a["num_keypoints"] for a in gt["annotations"]] == [13, 13]
+    # the COCO reading of the same person leaves the hidden wrist out
+    assert CocoPersons._keypoints(anns[1])[7, 2] == 0
+
+    real = dict(coco, annotations=[{k: v for k, v in a.items() if k != "keypoints_full"} for a in anns])
+    path.write_text(json.dumps(real))
+    with pytest.raises(DatasetError, match="keypoints_full"):
+        CocoPersons(path, tmp_path, visibility="unoccluded")
+    with pytest.raises(DatasetError, match="visibility"):
+        CocoPersons(path, tmp_path, visibility="amodal")

@@ -26,8 +26,8 @@ import torch
 from cluenet_ros.evaluation.pose import keypoint_ap
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_training.config import Stage2ValidationConfig
-from cluenet_training.datasets import CocoPersons
-from cluenet_training.stage2 import crop_predictions, validation_ground_truth
+from cluenet_training.datasets import VISIBILITY, CocoPersons
+from cluenet_training.stage2 import crop_predictions, runs_visibility, validation_ground_truth
 
 LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -71,18 +71,21 @@ def main() -> None:
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--bootstrap-seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--visibility", choices=VISIBILITY,
+                    help="which validation people count as fully visible (default: as the runs validated)")
     a = ap.parse_args()
     if a.resamples < 10:
         raise SystemExit("--resamples: at least 10")
-    domains = {"source": CocoPersons(a.source_val / "coco_keypoints.json", a.source_val),
-               "target": CocoPersons(a.target_val / "coco_keypoints.json", a.target_val)}
+    visibility = a.visibility or runs_visibility([a.runs / v / f"seed{a.seed}" / "last.pt" for v in a.variants])
+    domains = {"source": CocoPersons(a.source_val / "coco_keypoints.json", a.source_val, visibility=visibility),
+               "target": CocoPersons(a.target_val / "coco_keypoints.json", a.target_val, visibility=visibility)}
     checks = [("source", lv) for lv in LEVELS] + [("target", 0.0)]
     models, padding = {}, {}
     for v in a.variants:
         ckpt = a.runs / v / f"seed{a.seed}" / "last.pt"
         models[v] = load_models(ckpt, ("stage2",))["stage2"].float()
         padding[v] = float(torch.load(ckpt, weights_only=True)["train_config"]["crop_padding"])
-    report = {"resamples": a.resamples, "seed": a.seed, "levels": {}}
+    report = {"resamples": a.resamples, "seed": a.seed, "visibility": visibility, "levels": {}}
     device = torch.device("cpu")
     for domain, level in checks:
         data = domains[domain]

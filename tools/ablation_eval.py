@@ -22,8 +22,8 @@ import torch
 
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_training.config import Stage2ValidationConfig, ap_key
-from cluenet_training.datasets import CocoPersons
-from cluenet_training.stage2 import validate
+from cluenet_training.datasets import VISIBILITY, CocoPersons
+from cluenet_training.stage2 import runs_visibility, validate
 
 LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -49,10 +49,14 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=300, help="validation people per domain")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--flip-test", action="store_true", help="score with the flip test (each crop and its mirror)")
+    ap.add_argument("--visibility", choices=VISIBILITY,
+                    help="which validation people count as fully visible (default: as the runs validated)")
     a = ap.parse_args()
-    source_val = CocoPersons(a.source_val / "coco_keypoints.json", a.source_val)
-    target_val = CocoPersons(a.target_val / "coco_keypoints.json", a.target_val)
-    report = {"variants": {}, **({"flip_test": True} if a.flip_test else {})}
+    visibility = a.visibility or runs_visibility(
+        [a.runs / v / f"seed{s}" / "last.pt" for v in a.variants for s in a.seeds])
+    source_val = CocoPersons(a.source_val / "coco_keypoints.json", a.source_val, visibility=visibility)
+    target_val = CocoPersons(a.target_val / "coco_keypoints.json", a.target_val, visibility=visibility)
+    report = {"variants": {}, "visibility": visibility, **({"flip_test": True} if a.flip_test else {})}
     for variant in a.variants:
         per_seed, iterations, seconds = [], set(), []
         for seed in a.seeds:

@@ -27,7 +27,7 @@ from cluenet_ros.evaluation.pose import keypoint_ap
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average
-from cluenet_training.datasets import CocoPersons
+from cluenet_training.datasets import VISIBILITY, CocoPersons
 from cluenet_training.transforms import person_crop
 
 
@@ -37,7 +37,7 @@ def ground_truth(data: CocoPersons, people: int) -> dict:
     ids = {a["id"] for a in data.anns[:people]}
     anns = [a for a in gt["annotations"] if a["id"] in ids]
     gt["annotations"] = [dict(a, keypoints=k.ravel().tolist(), num_keypoints=int((k[:, 2] > 0).sum()))
-                         for a, k in zip(anns, (data._keypoints(a) for a in anns))]
+                         for a, k in zip(anns, (data.keypoints_of(a) for a in anns))]
     gt["categories"] = [kp.coco_category()]
     return gt
 
@@ -105,8 +105,10 @@ def main() -> None:
     ap.add_argument("--noise", type=float, nargs="*", default=[0.0, 0.02],
                     help="Gaussian keypoint noise of the ceiling, as a share of person height")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--visibility", choices=VISIBILITY, default="coco",
+                    help="which people count as fully visible (training/datasets.CocoPersons)")
     a = ap.parse_args()
-    data = CocoPersons(a.data / "coco_keypoints.json", a.data)
+    data = CocoPersons(a.data / "coco_keypoints.json", a.data, visibility=a.visibility)
     report = {"data": str(a.data), "ceiling_ap": {
         f"swap_{p:g}_noise_{n:g}": swap_ceiling(data, a.people, p, n) for n in a.noise for p in (0.0, 0.25, 0.5)}}
     print(json.dumps(report["ceiling_ap"]), flush=True)

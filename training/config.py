@@ -18,6 +18,11 @@ class DataSpec:
     root: str = spec("", help="split folder, Cityscapes root, or COCO image folder")
     annotations: str = spec("", help="anno_<split>.mat (citypersons) or the COCO JSON (coco)")
     split: str = spec("train", help="Cityscapes split name (citypersons)")
+    visibility: str = spec("coco", choices=("coco", "unoccluded"),
+                           help="stage-2 source and validation people: which count as fully visible. coco: "
+                                "all 13 keypoints labelled visible (all real COCO can tell; drops people whose "
+                                "own body hides a keypoint); unoccluded: nothing else hides them, from the "
+                                "synthetic sets' exact truth, scored on all 13 true keypoints (datasets.CocoPersons)")
 
     def validate(self) -> None:
         if not self.root and not (self.format == "coco" and self.annotations):

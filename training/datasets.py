@@ -133,17 +133,40 @@ class PersonRecord:
     keypoints: np.ndarray      # (13, 3) x, y, v (v > 0 labelled); zeros for target-domain people
 
 
+VISIBILITY = ("coco", "unoccluded")
+SELF_OCCLUSION_TOLERANCE_PX = 3
+
+
 class CocoPersons(Dataset):
     """Source domain: fully visible COCO-format persons with their keypoints,
     segmented by the image's person mask (all persons, as for the target domain). Works on real COCO person_keypoints files (17 keypoints, mapped to the
-    schema) and on files already in the 13-keypoint schema (the synthetic sets)."""
+    schema) and on files already in the 13-keypoint schema (the synthetic sets).
+
+    What "fully visible" means is ``visibility``:
+
+    * ``coco``: all 13 keypoints labelled visible (v=2) and at most ``max_vis_loss``
+      of the full box hidden. All that real COCO can tell, and stricter than the
+      paper needs: COCO marks a wrist behind its own torso v=1, so people turned
+      sideways are lost (on the realistic synthetic world 259 of 4020 people pass).
+    * ``unoccluded``: nothing else hides the person (the paper's "completely visible
+      individual human instances"). Needs the synthetic sets' exact truth
+      (``keypoints_full``): every keypoint inside the image, at most
+      ``max_vis_loss`` of the full box hidden, and each keypoint the depth test
+      hides lies on the person's own visible pixels (within
+      ``SELF_OCCLUSION_TOLERANCE_PX``), i.e. behind its own body, not behind a car,
+      pole or other person. The targets are then all 13 true positions, the
+      self-occluded ones included.
+    """
 
     def __init__(self, annotation_file: str | Path, image_root: str | Path | None = None,
-                 min_keypoints: int = 13, max_vis_loss: float = 0.05):
+                 min_keypoints: int = 13, max_vis_loss: float = 0.05, visibility: str = "coco"):
         from pycocotools.coco import COCO
         import contextlib
         import io
 
+        if visibility not in VISIBILITY:
+            raise DatasetError(f"visibility must be one of {VISIBILITY}, not {visibility!r}")
+        self.visibility = visibility
         path = Path(annotation_file)
         if not path.is_file():
             raise DatasetError(f"{path}: COCO annotation file not found")
@@ -155,12 +178,46 @@ class CocoPersons(Dataset):
         self.root = Path(image_root) if image_root else path.parent
         self.anns = []
         for ann in self.coco.loadAnns(self.coco.getAnnIds(iscrowd=False)):
-            k = self._keypoints(ann)
-            fully_visible = int((k[:, 2] == 2).sum()) >= min_keypoints
-            if fully_visible and float(ann.get("vis_ratio", 1.0)) >= 1.0 - max_vis_loss:
+            if float(ann.get("vis_ratio", 1.0)) < 1.0 - max_vis_loss:
+                continue
+            if visibility == "coco":
+                if int((self._keypoints(ann)[:, 2] == 2).sum()) >= min_keypoints:
+                    self.anns.append(ann)
+            elif self._unoccluded(ann, path):
                 self.anns.append(ann)
         if not self.anns:
-            raise DatasetError(f"{path}: no fully visible person with {min_keypoints} visible keypoints")
+            raise DatasetError(f"{path}: no fully visible person (visibility {visibility!r}"
+                               + (f", {min_keypoints} visible keypoints)" if visibility == "coco" else ")"))
+
+    def _unoccluded(self, ann: dict, path: Path) -> bool:
+        if "keypoints_full" not in ann:
+            raise DatasetError(f"{path}: visibility 'unoccluded' needs the synthetic sets' 'keypoints_full' "
+                               f"(annotation {ann.get('id')} has none); use visibility 'coco' for real COCO")
+        k = np.asarray(ann["keypoints_full"], np.float64).reshape(kp.NUM_KEYPOINTS, 3)
+        info = self.coco.imgs[ann["image_id"]]
+        w, h = int(info["width"]), int(info["height"])
+        inside = (k[:, 0] >= 0) & (k[:, 0] < w) & (k[:, 1] >= 0) & (k[:, 1] < h)
+        if not inside.all():
+            return False
+        hidden = k[:, 2] != 2
+        if not hidden.any():
+            return True
+        if not ann.get("segmentation"):
+            return False
+        own = self.coco.annToMask(ann).astype(np.uint8)
+        r = SELF_OCCLUSION_TOLERANCE_PX
+        own = cv2.dilate(own, np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+        cols, rows = k[hidden, 0].astype(int), k[hidden, 1].astype(int)
+        return bool(own[rows, cols].all())
+
+    def keypoints_of(self, ann: dict) -> np.ndarray:
+        """The training and validation targets of one selected person: its labelled
+        keypoints, or with ``unoccluded`` all 13 true positions (v=2)."""
+        if self.visibility == "unoccluded":
+            k = np.asarray(ann["keypoints_full"], np.float64).reshape(kp.NUM_KEYPOINTS, 3).copy()
+            k[:, 2] = 2
+            return k
+        return self._keypoints(ann)
 
     @staticmethod
     def _keypoints(ann) -> np.ndarray:
@@ -186,7 +243,7 @@ class CocoPersons(Dataset):
                 continue
             mask |= self.coco.annToMask(other).astype(bool)
         x, y, w, h = ann.get("full_bbox", ann["bbox"])
-        return PersonRecord(rgb, mask, np.array([x, y, x + w, y + h], np.float32), self._keypoints(ann))
+        return PersonRecord(rgb, mask, np.array([x, y, x + w, y + h], np.float32), self.keypoints_of(ann))
 
 
 class PedestrianCrops(Dataset):

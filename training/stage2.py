@@ -33,9 +33,9 @@ COMBINED = "cluenet.pt"
 
 def source_dataset(spec: DataSpec) -> CocoPersons:
     if spec.format == "coco":
-        return CocoPersons(spec.annotations, spec.root or None)
+        return CocoPersons(spec.annotations, spec.root or None, visibility=spec.visibility)
     if spec.format == "split":
-        return CocoPersons(Path(spec.root) / "coco_keypoints.json", spec.root)
+        return CocoPersons(Path(spec.root) / "coco_keypoints.json", spec.root, visibility=spec.visibility)
     raise DatasetError(f"stage-2 source data must be 'coco' or 'split', not {spec.format!r}")
 
 
@@ -185,11 +185,21 @@ def validation_ground_truth(data: CocoPersons, limit: int) -> dict:
     gt = dict(data.coco.dataset)
     ids = {a["id"] for a in anns}
     gt["annotations"] = [a for a in gt["annotations"] if a["id"] in ids]
-    mapped = [data._keypoints(a) for a in gt["annotations"]]  # COCO-17 files -> the 13-keypoint schema
+    mapped = [data.keypoints_of(a) for a in gt["annotations"]]  # COCO-17 -> 13; 'unoccluded': all 13 true
     gt["annotations"] = [dict(a, keypoints=k.ravel().tolist(), num_keypoints=int((k[:, 2] > 0).sum()))
                          for a, k in zip(gt["annotations"], mapped)]
     gt["categories"] = [kp.coco_category()]
     return gt
+
+
+def runs_visibility(checkpoints) -> str:
+    """The people every run validated on (its ``val.visibility``): a study scored on
+    other people than its runs were selected on would mix two benchmarks."""
+    seen = {torch.load(c, weights_only=True)["train_config"]["val"].get("visibility", "coco") for c in checkpoints}
+    if len(seen) != 1:
+        raise DatasetError(f"the runs validated on different people (val.visibility {sorted(seen)}); "
+                           "score them on one set explicitly")
+    return seen.pop()
 
 
 @torch.inference_mode()
