@@ -213,7 +213,7 @@ def test_unoccluded_round_changes_only_which_people_stage2_sees():
     from cluenet_training.config import load_stage2
 
     root = REPO / "training" / "configs" / "ablations"
-    for v in ("full", "no_mask_and_predict", "no_domain_adaptation"):
+    for v in ("full", "no_mask_and_predict", "no_domain_adaptation", "full_balance_mean"):
         new = asdict(load_stage2(root / "issue17_unoccluded" / f"{v}.yaml"))
         old = asdict(load_stage2(root / "issue17_realistic" / f"{v}.yaml"))
         assert new["source"] == dict(old["source"], visibility="unoccluded"), v
