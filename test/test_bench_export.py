@@ -29,18 +29,37 @@ def test_bench_json(tmp_path):
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("rclpy"), reason="needs rclpy")
-def test_bench_node_and_compare(tmp_path):
+def test_bench_node(tmp_path):
     out = tmp_path / "bench.json"
     assert cluenet(["bench", "--device", "cpu", "--backend", "torch", "--resolution", "128x64", "--config", TINY,
-                    "--people", "2",
-                    "--frames", "2", "--warmup", "1", "--compare", "keypointrcnn", "--node", "--json", str(out)]) == 0
+                    "--people", "2", "--frames", "2", "--warmup", "1", "--node", "--json", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert res["peer_ms_median"] > 0 and res["ratio"] == pytest.approx(res["e2e_ms_median"] / res["peer_ms_median"])
     assert set(res["node"]) == {"1280x720", "2048x1024"}
     assert all(v["node_overhead_ms_median"] > 0 and v["transport_ms_median"] > 0 for v in res["node"].values())
     assert all(0 < v["node_overhead_none_subscribed_ms_median"] for v in res["node"].values())
     assert all(0 < v["node_overhead_ms_min"] <= v["node_overhead_ms_median"] for v in res["node"].values())
     assert all(v["raw_publishing"] is True for v in res["node"].values())  # the node's default
+
+
+@pytest.mark.runtimes
+def test_bench_compares_the_peer_on_both_runtimes(tmp_path):
+    """--compare times keypointrcnn eagerly and, exported whole, on ONNX Runtime: the
+    exported peer gives the eager peer's detections, and each ratio is the quotient
+    of the medians it names (ClueNet's own onnxruntime run when the bench ran torch)."""
+    out = tmp_path / "bench.json"
+    assert cluenet(["bench", "--device", "cpu", "--backend", "torch", "--resolution", "128x64", "--config", TINY,
+                    "--people", "2", "--frames", "2", "--warmup", "1", "--compare", "keypointrcnn",
+                    "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["peer_ms_median"] > 0 and res["ratio"] == pytest.approx(res["e2e_ms_median"] / res["peer_ms_median"])
+    assert res["ratio_same_runtime_torch"] == pytest.approx(res["e2e_ms_median_torch"] / res["peer_ms_median"])
+    assert res["e2e_ms_median_torch"] == res["e2e_ms_median"]  # the bench itself ran torch
+    peer_ort = res["peer_onnxruntime_ms_median"]
+    assert peer_ort > 0 and res["peer_onnxruntime_export_s"] > 0
+    assert res["peer_onnxruntime_max_abs_diff"] < 1e-2  # boxes in pixels, scores, keypoints: the same network
+    assert res["e2e_ms_median_onnxruntime"] > 0 and res["e2e_ms_median_onnxruntime"] != res["e2e_ms_median"]
+    assert res["ratio_same_runtime_onnxruntime"] == pytest.approx(res["e2e_ms_median_onnxruntime"] / peer_ort)
+    assert res["ratio_against_peer_onnxruntime"] == pytest.approx(res["e2e_ms_median"] / peer_ort)
 
 
 def test_onnx_export_matches_pytorch(tmp_path):

@@ -29,7 +29,9 @@ def register(sub) -> None:
     p.add_argument("--weights", help="a ClueNet checkpoint (its own configuration; --config is then ignored) "
                                      "instead of random weights: int8 is then calibrated on a trained model, "
                                      "and its graphs come from / go to the backend cache")
-    p.add_argument("--compare", choices=("keypointrcnn",), help="also time a torchvision peer")
+    p.add_argument("--compare", choices=("keypointrcnn",),
+                   help="also time a torchvision peer: eagerly, and on the CPU also exported to ONNX Runtime "
+                        "where that is installed (ratios on the same runtime and across runtimes)")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",
@@ -39,8 +41,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from cluenet_ros.benchmark.pipeline_bench import (BenchOptions, bench_keypointrcnn, bench_pipeline,
+    from dataclasses import replace
+
+    from cluenet_ros.benchmark.pipeline_bench import (BenchOptions, bench_keypointrcnn,
+                                                      bench_keypointrcnn_onnxruntime, bench_pipeline,
                                                       bench_stage2_scaling, environment)
+    from cluenet_ros.inference.backends import installed
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
                        args.warmup, args.compile, args.backend, args.int8, args.weights)
@@ -65,12 +71,25 @@ def run(args) -> int:
         if res["backend"] == "torch":
             res["e2e_ms_median_torch"] = res["e2e_ms_median"]
         else:  # the same runtime on both sides: the architectures' cost alone
-            from dataclasses import replace
-
             res["e2e_ms_median_torch"] = bench_pipeline(replace(opt, backend="torch", int8=False))["e2e_ms_median"]
         res["ratio_same_runtime_torch"] = res["e2e_ms_median_torch"] / peer["peer_ms_median"]
         print(f"  same runtime (both eager torch): ClueNet {res['e2e_ms_median_torch']:.2f} ms / peer = "
               f"{res['ratio_same_runtime_torch']:.2f}")
+        if res["device"] == "cpu" and installed("onnxruntime"):  # the peer exports whole: time it there too
+            res.update(bench_keypointrcnn_onnxruntime(opt))
+            if res["backend"] == "onnxruntime" and not res["int8"]:
+                res["e2e_ms_median_onnxruntime"] = res["e2e_ms_median"]
+            else:
+                res["e2e_ms_median_onnxruntime"] = bench_pipeline(
+                    replace(opt, backend="onnxruntime", int8=False))["e2e_ms_median"]
+            peer_ort = res["peer_onnxruntime_ms_median"]
+            res["ratio_same_runtime_onnxruntime"] = res["e2e_ms_median_onnxruntime"] / peer_ort
+            res["ratio_against_peer_onnxruntime"] = res["e2e_ms_median"] / peer_ort
+            print(f"  {peer['peer']} on onnxruntime (exported in {res['peer_onnxruntime_export_s']:.0f} s, "
+                  f"max |diff| to eager {res['peer_onnxruntime_max_abs_diff']:.2g}): median {peer_ort:.2f} ms")
+            print(f"  same runtime (both onnxruntime): ClueNet {res['e2e_ms_median_onnxruntime']:.2f} ms / peer = "
+                  f"{res['ratio_same_runtime_onnxruntime']:.2f}; ClueNet ({res['backend']}) / peer on onnxruntime = "
+                  f"{res['ratio_against_peer_onnxruntime']:.2f}")
     if args.stage2_scaling:
         sc = bench_stage2_scaling(opt)
         res["stage2_ms_by_crops"] = sc

@@ -11,8 +11,10 @@ import logging
 import os
 import resource
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -216,19 +218,26 @@ def bench_stage2_scaling(opt: BenchOptions, counts=(1, 20)) -> dict:
     return out
 
 
-def bench_keypointrcnn(opt: BenchOptions) -> dict:
-    """torchvision's keypointrcnn_resnet50_fpn on the same input, device and
-    precision, with its internal resize set to the input size (no rescaling)."""
+def _keypointrcnn(opt: BenchOptions, device: torch.device):
+    """The peer as its users build it (random weights: the arithmetic is the same),
+    with its internal resize set to the input size (no rescaling)."""
     from torchvision.models.detection import keypointrcnn_resnet50_fpn
 
+    w, h = opt.resolution
+    torch.manual_seed(0)
+    return keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=min(w, h),
+                                     max_size=max(w, h), box_detections_per_img=max(1, opt.people),
+                                     box_score_thresh=0.0).eval().to(device)
+
+
+def bench_keypointrcnn(opt: BenchOptions) -> dict:
+    """torchvision's keypointrcnn_resnet50_fpn on the same input, device and
+    precision, run eagerly (the way its users run it)."""
     from cluenet_ros.inference.pipeline import resolve_device
 
     device = resolve_device(opt.device)
     w, h = opt.resolution
-    torch.manual_seed(0)
-    model = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=min(w, h),
-                                      max_size=max(w, h), box_detections_per_img=max(1, opt.people),
-                                      box_score_thresh=0.0).eval().to(device)
+    model = _keypointrcnn(opt, device)
     img = torch.from_numpy(frame(w, h)).to(device).permute(2, 0, 1).float() / 255
     use_amp = device.type == "cuda" and opt.precision != "fp32"
     dtype = torch.float16 if opt.precision == "fp16" else torch.bfloat16
@@ -244,6 +253,45 @@ def bench_keypointrcnn(opt: BenchOptions) -> dict:
                 times.append(1000 * (time.perf_counter() - t0))
     return {"peer": "keypointrcnn_resnet50_fpn", "peer_ms_median": float(np.median(times)),
             "peer_ms_p95": float(np.percentile(times, 95))}
+
+
+def bench_keypointrcnn_onnxruntime(opt: BenchOptions) -> dict:
+    """The same peer (same weights, same frame) exported whole to ONNX (torchvision's
+    detection models export with the TorchScript exporter at opset 11) and run by
+    ONNX Runtime with the session options of ClueNet's own onnxruntime backend, so
+    that a ratio between the two is the architectures' cost on one runtime.
+
+    The export is set-up, not run time. ``peer_onnxruntime_max_abs_diff`` compares
+    the exported peer's boxes, scores and keypoints with the eager model's on the
+    timed frame: it says the timed graph is the same network (NaN when the two keep
+    a different number of detections, which random weights can cause at a near-tie)."""
+    from cluenet_ros.inference.backends import _OnnxRuntimeRunner
+
+    w, h = opt.resolution
+    model = _keypointrcnn(opt, torch.device("cpu"))
+    img = torch.from_numpy(frame(w, h)).permute(2, 0, 1).float() / 255
+    with tempfile.TemporaryDirectory(prefix="cluenet_peer_") as tmp:
+        path = Path(tmp) / "keypointrcnn.onnx"
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            torch.onnx.export(model, ([img],), str(path), opset_version=11, dynamo=False, input_names=["input"],
+                              output_names=["boxes", "labels", "scores", "keypoints", "keypoints_scores"])
+        export_s = time.perf_counter() - t0
+        runner = _OnnxRuntimeRunner(path, torch.get_num_threads())
+        times, outs = [], None
+        for i in range(opt.warmup + opt.frames):
+            t0 = time.perf_counter()
+            outs = runner(img)
+            if i >= opt.warmup:
+                times.append(1000 * (time.perf_counter() - t0))
+    with torch.inference_mode():
+        ref = model([img])[0]
+    pairs = [(outs[0], ref["boxes"]), (outs[2], ref["scores"]), (outs[3], ref["keypoints"])]
+    diff = (max(float((a - b).abs().max()) if a.numel() else 0.0 for a, b in pairs)
+            if all(a.shape == b.shape for a, b in pairs) else float("nan"))
+    return {"peer_onnxruntime_ms_median": float(np.median(times)),
+            "peer_onnxruntime_ms_p95": float(np.percentile(times, 95)),
+            "peer_onnxruntime_export_s": export_s, "peer_onnxruntime_max_abs_diff": diff}
 
 
 def environment() -> dict:
