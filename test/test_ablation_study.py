@@ -226,18 +226,20 @@ def test_unoccluded_round_changes_only_which_people_stage2_sees():
         assert dict(new["run"], out_dir="") == dict(old["run"], out_dir=""), v
 
 
-def test_curriculum_pair_changes_only_the_schedule():
-    """issue17_unoccluded/full_uniform is full with Mask and Predict's uniform
-    schedule, and nothing else (the curriculum pair of session 12)."""
+@pytest.mark.parametrize("variant", ["full", "no_domain_adaptation"])
+def test_curriculum_pair_changes_only_the_schedule(variant):
+    """issue17_unoccluded/{variant}_uniform is {variant} with Mask and Predict's uniform
+    schedule, and nothing else (the curriculum pair of session 12, and the
+    domain-adaptation pair on that schedule of session 13)."""
     from dataclasses import asdict
 
     from cluenet_training.config import load_stage2
 
     root = REPO / "training" / "configs" / "ablations" / "issue17_unoccluded"
-    full, uniform = (asdict(load_stage2(root / f"{v}.yaml")) for v in ("full", "full_uniform"))
+    full, uniform = (asdict(load_stage2(root / f"{v}.yaml")) for v in (variant, f"{variant}_uniform"))
     assert full["mask_and_predict"]["schedule"] == "linear"
     assert uniform["mask_and_predict"] == dict(full["mask_and_predict"], schedule="uniform")
-    assert uniform["run"]["out_dir"].endswith("ablation17_unoccluded/full_uniform")
+    assert uniform["run"]["out_dir"].endswith(f"ablation17_unoccluded/{variant}_uniform")
     for section in set(full) - {"mask_and_predict", "run"}:
         assert uniform[section] == full[section], section
     assert dict(uniform["run"], out_dir="") == dict(full["run"], out_dir="")
