@@ -245,6 +245,14 @@ def test_curriculum_pair_changes_only_the_schedule(variant):
     assert dict(uniform["run"], out_dir="") == dict(full["run"], out_dir="")
 
 
+def test_the_paper_config_keeps_the_papers_curriculum_and_the_small_one_the_winner():
+    from cluenet_training.config import load_stage2
+
+    configs = REPO / "training" / "configs"
+    assert load_stage2(configs / "stage2_paper.yaml").mask_and_predict.schedule == "linear"
+    assert load_stage2(configs / "stage2_small_cpu.yaml").mask_and_predict.schedule == "uniform"
+
+
 def test_a_study_is_scored_on_the_people_its_runs_validated_on(tmp_path):
     """tools/ablation_eval.py and ablation_bootstrap.py take the validation people from
     the runs (val.visibility; runs older than the key validated on 'coco') and refuse
