@@ -274,3 +274,60 @@ def test_a_study_is_scored_on_the_people_its_runs_validated_on(tmp_path):
     assert runs_visibility([a, b]) == "unoccluded"
     with pytest.raises(DatasetError, match="different people"):
         runs_visibility([a, old])
+
+
+def _tool(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stage2_score_compares_checkpoints_with_the_trainers_validation(tmp_path, capsys):
+    """tools/stage2_score.py: a run's checkpoint and a combined file score as the
+    trainer's validate() does, each at its own crop padding; bad input is one line."""
+    from cluenet_ros.models import ClueNetStage2
+    from cluenet_ros.models.checkpoint import save_checkpoint
+    from cluenet_training.config import Stage2ValidationConfig
+    from cluenet_training.datasets import CocoPersons
+    from cluenet_training.stage2 import validate
+    from conftest import tiny_stage2_config
+
+    assert cluenet(["synth", "--out", str(tmp_path / "data"), "--images", "4", "--seed", "5", "--size", "256x128",
+                    "--split", "val", "--people", "3-4"]) == 0
+    val_dir = tmp_path / "data" / "val"
+    torch.manual_seed(0)
+    models = [ClueNetStage2(tiny_stage2_config()) for _ in range(2)]
+    run_ck, combined, bare = tmp_path / "last.pt", tmp_path / "combined.pt", tmp_path / "bare.pt"
+    save_checkpoint(run_ck, {"stage2": models[0]}, train_config={"crop_padding": 1.1})
+    save_checkpoint(combined, {"stage2": models[1]}, provenance={"stage2": {"train_config": {"crop_padding": 1.3}}})
+    save_checkpoint(bare, {"stage2": models[1]})
+    out = tmp_path / "score.json"
+    tool = _tool("stage2_score")
+    calls = []  # random tiny models score about 0 AP: check what each was scored with, too
+
+    def spy(model, data, limit, padding, device, validation):
+        calls.append((model.state_dict()["decoder.body.9.weight"].clone(), limit, padding, validation.hidden_fractions))
+        return validate(model, data, limit, padding, device, validation)
+
+    tool.validate = spy
+    assert tool.main(["--checkpoint", f"run={run_ck}", "--checkpoint", f"combined={combined}", "--val", str(val_dir),
+                      "--levels", "0", "0.5", "--people", "6", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["visibility"] == "coco" and set(report["checkpoints"]) == {"run", "combined"}
+    val = CocoPersons(val_dir / "coco_keypoints.json", val_dir, visibility="coco")
+    assert len(val) > 0
+    for call, (name, model, pad) in zip(calls, (("run", models[0], 1.1), ("combined", models[1], 1.3)), strict=True):
+        got = report["checkpoints"][name]
+        assert got["crop_padding"] == pad
+        assert torch.equal(call[0], model.state_dict()["decoder.body.9.weight"]) and call[1:] == (6, pad, (0.0, 0.5))
+        want = validate(model.float(), val, 6, pad, torch.device("cpu"),
+                        Stage2ValidationConfig(hidden_fractions=(0.0, 0.5)))
+        assert got["ap_vs_occlusion"] == {"0.0": want["ap_0"], "0.5": want["ap_50"]}
+    assert "run " in capsys.readouterr().out
+    assert tool.main(["--checkpoint", f"bare={bare}", "--val", str(val_dir), "--levels", "0"]) == 2
+    assert "no stage-2 crop_padding" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        tool.main(["--checkpoint", str(bare), "--val", str(val_dir)])  # no NAME=
