@@ -2,7 +2,8 @@
 mask, skeleton markers, an optional debug image and diagnostics out.
 
 Frames are never queued: the subscription callback only parks the newest frame
-in a one-slot mailbox (replacing any frame still waiting there) and a worker
+in a one-slot mailbox (replacing any frame still waiting there, unless that one is
+newer and came on the other image topic) and a worker
 thread runs the inference pipeline on whatever is in the mailbox when it is
 free. The output is therefore at most one frame behind the camera, and frames
 the node cannot keep up with are counted as dropped.
@@ -297,10 +298,19 @@ class _PedestrianCore:
 
     # -- frames -------------------------------------------------------------------------
     def _offer(self, msg, kind: str) -> None:
+        """Park the frame, replacing the one waiting, unless the waiting one is newer and
+        came on the other image topic: the executor serves the raw and compressed
+        subscriptions in no particular order, so a frame queued on one can be taken
+        after a later frame on the other (with image_transport publishing both, every
+        frame comes twice). Within one topic the newest arrival always wins, so a bag
+        that loops back to its first stamp is followed."""
         with self._cv:
             self.stats["received"] += 1
             if self._mailbox is not None:
                 self.stats["dropped"] += 1
+                waiting, waiting_kind = self._mailbox
+                if waiting_kind != kind and _stamp_ns(msg) < _stamp_ns(waiting):
+                    return
             self._mailbox = (msg, kind)
             self._cv.notify()
 
@@ -614,6 +624,10 @@ def _invalid(spec, value) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a finite number"
     return None
+
+
+def _stamp_ns(msg) -> int:
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
 def _share_file(relative: Path) -> str:

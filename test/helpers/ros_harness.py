@@ -114,21 +114,6 @@ class Harness:
         assert self.spin_until(arrived, timeout), f"no outputs for stamp {stamp} on {topics}"
         return stamp
 
-    def send_until_answered(self, make_msg, topics=("mask",), attempts: int = 3, timeout: float = 15.0):
-        """Send fresh frames until one is answered; returns (stamp, frames sent).
-
-        For frames sent just after a burst on the *other* image topic: the node's
-        executor may take this frame before older ones still queued on that topic,
-        and one of those then replaces it in the one-slot mailbox (a documented drop,
-        not a fault). A dead or wedged node still fails after ``attempts``."""
-        for attempt in range(1, attempts + 1):
-            msg = make_msg()
-            stamp = self.next_stamp(msg)
-            self.pub_raw.publish(msg)
-            if self.spin_until(lambda: all(self._stamped(t, stamp) for t in topics), timeout):
-                return stamp, attempt
-        raise AssertionError(f"no outputs on {topics} for any of {attempts} frames (last stamp {stamp})")
-
     def _stamped(self, topic, stamp):
         if topic in ("skeletons", "ground_markers"):
             return any(m.markers and m.markers[0].header.stamp.sec == stamp for m in self.received[topic])
