@@ -245,6 +245,27 @@ def test_curriculum_pair_changes_only_the_schedule(variant):
     assert dict(uniform["run"], out_dir="") == dict(full["run"], out_dir="")
 
 
+@pytest.mark.parametrize("variant", ["full_uniform", "no_mask_and_predict", "no_domain_adaptation_uniform"])
+def test_long_study_changes_only_the_budget(variant):
+    """issue17_unoccluded_long/{variant} is the session-13 variant at four times the
+    iterations, with the learning-rate step at the same three-quarter point; nothing
+    about the model, data or mechanisms differs, so the two studies compare."""
+    from dataclasses import asdict
+
+    from cluenet_training.config import load_stage2
+
+    root = REPO / "training" / "configs" / "ablations"
+    short = asdict(load_stage2(root / "issue17_unoccluded" / f"{variant}.yaml"))
+    long = asdict(load_stage2(root / "issue17_unoccluded_long" / f"{variant}.yaml"))
+    assert long["run"]["iterations"] == 4 * short["run"]["iterations"] == 4800
+    assert long["optim"] == dict(short["optim"], lr_step=4 * short["optim"]["lr_step"])
+    assert long["run"]["out_dir"].endswith(f"ablation17_unoccluded_long/{variant}")
+    same = dict(long["run"], out_dir="", iterations=0, val_every=0)
+    assert same == dict(short["run"], out_dir="", iterations=0, val_every=0)
+    for section in set(long) - {"optim", "run"}:
+        assert long[section] == short[section], section
+
+
 def test_the_paper_config_keeps_the_papers_curriculum_and_the_small_one_the_winner():
     from cluenet_training.config import load_stage2
 
