@@ -51,6 +51,9 @@ from cluenet_ros.ros.parameters import BY_NAME, PARAMS
 DEMO_WEIGHTS = Path("models") / "cluenet_demo.pt"
 FASTDDS_PROFILE = Path("config") / "fastdds_shm.xml"
 THROTTLE_S = 5.0
+# How many stamps per image topic are remembered to recognise a frame that came on both:
+# the two copies of one image arrive a few frames apart at most (one executor, two queues).
+RECENT_STAMPS = 16
 
 
 class StartupError(Exception):
@@ -71,6 +74,9 @@ class _PedestrianCore:
     def _init_state(self) -> None:
         self._cv = threading.Condition()
         self._mailbox = None
+        # the stamps of the last frames offered on each image topic, to know a frame that
+        # image_transport also published on the other topic (see _offer)
+        self._recent_stamps = {"raw": deque(maxlen=RECENT_STAMPS), "compressed": deque(maxlen=RECENT_STAMPS)}
         self._stop = False
         self._worker: threading.Thread | None = None
         self.pipeline = None
@@ -82,8 +88,8 @@ class _PedestrianCore:
         self._prev_stamp: float | None = None
         self._lost = 0
         self._warned_loss = self._warned_incompatible = False
-        self.stats = {"received": 0, "processed": 0, "dropped": 0, "bad": 0, "too_large": 0, "failed": 0,
-                      "debug_images": 0, "ground_frames": 0, "ground_without_camera_info": 0}
+        self.stats = {"received": 0, "processed": 0, "dropped": 0, "duplicates": 0, "bad": 0, "too_large": 0,
+                      "failed": 0, "debug_images": 0, "ground_frames": 0, "ground_without_camera_info": 0}
         self._last_reported = dict(self.stats)
         self._last_skip_reason = ""
         self._latencies: deque[float] = deque(maxlen=100)
@@ -303,13 +309,25 @@ class _PedestrianCore:
         subscriptions in no particular order, so a frame queued on one can be taken
         after a later frame on the other (with image_transport publishing both, every
         frame comes twice). Within one topic the newest arrival always wins, so a bag
-        that loops back to its first stamp is followed."""
+        that loops back to its first stamp is followed.
+
+        A frame whose stamp was among the last ones offered on the other topic is the
+        same frame published twice (image_transport's raw and compressed of one image):
+        it is counted as dropped and as a duplicate, and never processed a second time.
+        Unstamped frames (stamp 0) cannot be matched and are not treated this way."""
+        stamp = _stamp_ns(msg)
+        other = "compressed" if kind == "raw" else "raw"
         with self._cv:
             self.stats["received"] += 1
+            if stamp and stamp in self._recent_stamps[other]:
+                self.stats["dropped"] += 1
+                self.stats["duplicates"] += 1
+                return
+            self._recent_stamps[kind].append(stamp)
             if self._mailbox is not None:
                 self.stats["dropped"] += 1
                 waiting, waiting_kind = self._mailbox
-                if waiting_kind != kind and _stamp_ns(msg) < _stamp_ns(waiting):
+                if waiting_kind != kind and stamp < _stamp_ns(waiting):
                     return
             self._mailbox = (msg, kind)
             self._cv.notify()
@@ -495,6 +513,7 @@ class _PedestrianCore:
             "frames_received": stats["received"],
             "frames_processed": stats["processed"],
             "frames_dropped": stats["dropped"],
+            "frames_duplicate": stats["duplicates"],
             "frames_bad": stats["bad"],
             "frames_too_large": stats["too_large"],
             "frames_failed": stats["failed"],
