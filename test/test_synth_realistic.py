@@ -389,3 +389,33 @@ def test_demo_stream_of_the_realistic_world_has_a_folder_of_its_own(tmp_path):
     assert not (tmp_path / "stream").exists()
     again = render_stream(tmp_path, 2, 3, (192, 96), "realistic", options)  # reused, not re-rendered
     np.testing.assert_array_equal(again[1], frames[1])
+
+
+def test_coplanar_surfaces_are_drawn_in_the_order_they_were_added(renderer):
+    """Depth-test ties go to the surface drawn first, so the draw order must not follow
+    object addresses (pyrender's sets): the realistic world was not byte-reproducible
+    from one process to the next. With 16 coplanar quads the first one added covers
+    the picture, whichever order they are added in; a plain pyrender Scene picks one
+    of them by address."""
+    import trimesh
+
+    from cluenet_ros.synth.realistic.gl import ordered_scene
+
+    pr = renderer.pyrender
+    quad = np.array([[-5, -5, 0], [5, -5, 0], [5, 5, 0], [-5, 5, 0]], np.float32)
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    for order in (list(range(16)), list(range(15, -1, -1)), [7, 3, 12, 0, 9, 15, 1, 4, 11, 2, 14, 6, 10, 5, 13, 8]):
+        scene = ordered_scene(pr, bg_color=[0, 0, 0, 0])
+        seg_map = {}
+        for k in order:
+            node = scene.add(pr.Mesh.from_trimesh(trimesh.Trimesh(quad, faces, process=False), smooth=False))
+            seg_map[node] = [k + 1, 0, 0]
+        scene.add(pr.DirectionalLight(color=np.ones(3), intensity=1.0))
+        scene.add(pr.DirectionalLight(color=np.ones(3), intensity=2.0))
+        pose = np.eye(4)
+        pose[2, 3] = 4.0  # looking down -z at the quads' plane
+        scene.add(pr.IntrinsicsCamera(200.0, 200.0, W / 2, H / 2, znear=0.2, zfar=50.0), pose=pose)
+        assert [seg_map[n][0] - 1 for n in scene.mesh_nodes] == order
+        assert [n.light.intensity for n in scene.light_nodes] == [1.0, 2.0]
+        seg, _ = renderer.renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
+        assert set(np.unique(seg[..., 0]).tolist()) == {order[0] + 1}, order

@@ -33,7 +33,7 @@ from cluenet_ros.synth.realistic import effects as fx
 from cluenet_ros.synth.realistic import photo_textures as photo
 from cluenet_ros.synth.realistic import textures as tex
 from cluenet_ros.synth.realistic.bodies import REGION, Body, FigureBodies
-from cluenet_ros.synth.realistic.gl import import_pyrender
+from cluenet_ros.synth.realistic.gl import import_pyrender, ordered_scene
 from cluenet_ros.synth.scene import RenderedPerson, RenderedScene
 
 KEYPOINT_TOLERANCE_PX = 2
@@ -378,7 +378,7 @@ class RealisticRenderer:
             yaw = float(self._side.uniform(-math.pi, math.pi))
         ambient = rng.uniform(0.25, 0.55)
         ambient_rgb = [ambient] * 3 if sky is None else list(ambient * (0.4 + 0.6 * sky.ambient))
-        scene = pr.Scene(bg_color=[0, 0, 0, 0], ambient_light=ambient_rgb)
+        scene = ordered_scene(pr, bg_color=[0, 0, 0, 0], ambient_light=ambient_rgb)
         background_nodes = self._street(scene, rng, persons) if layout.street else []
         person_nodes, world_verts = [], []
         for body, position, heading in persons:
