@@ -7,6 +7,7 @@ import ast
 import importlib.util
 import os
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import yaml
@@ -152,3 +153,20 @@ def test_lifecycle_arguments_pick_the_executable():
 def test_lifecycle_executable_is_a_console_script():
     text = (REPO / "setup.py").read_text()
     assert "pedestrian_lifecycle_node = cluenet_ros.ros.pedestrian_node:lifecycle_entry_point" in text
+
+
+def test_every_console_script_is_where_launch_and_ros2_run_look():
+    """launch_ros and `ros2 run` look for a package's executables in <prefix>/lib/<package>/;
+    make setup links them there in the venv (colcon does so in an install). Checked
+    for every console script, so lifecycle:=true finds pedestrian_lifecycle_node."""
+    import re
+    import sys
+
+    lib = Path(sys.prefix) / "lib" / "cluenet_ros"
+    if not lib.is_dir():
+        pytest.skip(f"not run from a prefix with lib/cluenet_ros ({sys.prefix})")
+    names = re.findall(r'"([a-z_]+) = cluenet_ros[.:a-z_]+"', (REPO / "setup.py").read_text())
+    assert {"cluenet", "pedestrian_node", "pedestrian_lifecycle_node"} <= set(names)
+    for name in names:
+        exe = lib / name
+        assert exe.exists() and os.access(exe, os.X_OK), f"{exe} missing: run make setup"

@@ -67,7 +67,10 @@ ln -sfn "$PWD/package.xml" "$share/package.xml"
 touch "$VENV/share/ament_index/resource_index/packages/cluenet_ros"
 # executables where launch_ros and `ros2 run` look for them (lib/<package>/)
 mkdir -p "$VENV/lib/cluenet_ros"
-for exe in pedestrian_node cluenet; do ln -sfn "../../bin/$exe" "$VENV/lib/cluenet_ros/$exe"; done
+# every console script of setup.py (pedestrian_lifecycle_node too: launch's lifecycle:=true)
+for exe in $(sed -n 's/^ *"\([a-z_]*\) = cluenet_ros[.:a-z_]*",$/\1/p' setup.py); do
+  ln -sfn "../../bin/$exe" "$VENV/lib/cluenet_ros/$exe"
+done
 
 # vision_msgs only where no installation provides it; cluenet_msgs always (ours).
 "$VENV/bin/python" tools/build_interfaces.py --prefix "$VENV" --build-dir "$BUILD_DIR" \
