@@ -72,6 +72,26 @@ def test_nms_iou_at_start_and_at_run_time(node):
     assert len(loose) > len(tight) and max_pairwise_iou(loose) > 0.3
 
 
+def test_mask_threshold_at_run_time(node):
+    """A higher threshold marks fewer pixels as pedestrian on the same frame; 0 marks
+    every pixel whose probability is above 0, and 1 none (the random model's
+    probabilities are strictly between)."""
+    h, _ = node
+
+    def pixels(threshold):
+        assert h.set_parameters(mask_threshold=threshold)[0].successful
+        stamp = frame(h, seed=3, topics=("mask",))
+        m = h.outputs_for(stamp, "mask")[0]
+        return int((np.frombuffer(bytes(m.data), np.uint8) > 0).sum())
+
+    try:
+        counts = [pixels(t) for t in (0.0, 0.5, 1.0)]
+    finally:
+        assert h.set_parameters(mask_threshold=0.5)[0].successful
+    assert counts[0] == H * W and counts[2] == 0, counts
+    assert not h.set_parameters(mask_threshold=1.5)[0].successful
+
+
 def test_input_scale_keeps_outputs_in_input_pixels(node):
     h, _ = node
     plain = boxes_of(h.outputs_for(frame(h, seed=2), "detections")[0])

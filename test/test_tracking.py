@@ -334,3 +334,22 @@ def test_iou_matrix_equals_the_pairwise_definition():
     got = iou_matrix(a, b)
     assert got.tolist() == want
     assert (got > 0).sum() > 20 and (got == 0).sum() > 20
+
+
+def test_new_smoothing_settings_reach_the_running_tracks():
+    """tracking.smoothing_* at run time: a track's filter keeps its state and takes
+    the new cut-offs (before, only tracks started afterwards did)."""
+    t = PedestrianTracker(smooth_keypoints=True, min_cutoff=0.01, beta=0.0)
+    r0 = _result([box(100)], [0.9])
+    t(r0)
+    t.set_smoothing(1000.0, 0.0)  # a cut-off so high the filter passes the signal through
+    r1 = _result([box(102)], [0.9], seed=1)
+    out = t(r1, dt=0.1)
+    assert out.ids == ["1"]
+    # alpha = 1 / (1 + 1 / (2 pi 1000 x 0.1)) = 0.9984: within 0.2% of each step of up to 100 px
+    np.testing.assert_allclose(out.keypoints[0, :, :2], r1.keypoints[0, :, :2], atol=0.2)
+    # with the old cut-off (alpha = 0.006) the keypoints would have stayed near the first frame's
+    assert np.abs(r1.keypoints[0, :, :2] - r0.keypoints[0, :, :2]).max() > 10
+    with pytest.raises(ValueError, match="min_cutoff"):
+        t.set_smoothing(0.0, 0.0)
+    assert (t.min_cutoff, t.beta) == (1000.0, 0.0)

@@ -240,6 +240,13 @@ class ClueNetPipeline:
                        max_detections: int | None = None) -> None:
         self.stage1.set_thresholds(score, nms_iou, max_detections)
 
+    def set_mask_threshold(self, threshold: float) -> None:
+        """Probability above which a pixel is pedestrian, at run time (the mask is
+        thresholded per frame, after the network)."""
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
+        self.config = replace(self.config, mask_threshold=float(threshold))
+
     def set_flip_test(self, enabled: bool) -> None:
         """Switch the stage-2 flip test at run time (nothing to recompile: the
         compiled stage 2 takes any batch size)."""

@@ -49,8 +49,8 @@ PARAMS: tuple[Param, ...] = (
     Param("score_threshold", 0.5, "Minimum detection score published.", range=(0.0, 1.0)),
     Param("nms_iou", 0.5, "IoU above which non-maximum suppression drops the weaker box.", range=(0.0, 1.0)),
     Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),
-    Param("mask_threshold", 0.5, "Probability above which a pixel is pedestrian.", range=(0.0, 1.0),
-          read_only=True),
+    Param("mask_threshold", 0.5, "Probability above which a pixel is pedestrian. Can change at run time.",
+          range=(0.0, 1.0)),
     Param("flip_test", False, "Stage 2 also sees each crop mirrored and averages the two heatmaps: steadier "
           "keypoints for twice the stage-2 time (docs/accuracy/README.md, flip test). Can change at run time."),
     Param("input_scale", 1.0, "Frames are resized by this factor before the network; outputs stay "

@@ -281,6 +281,8 @@ class _PedestrianCore:
                     self.pipeline.set_input_scale(prm.value)
                 elif prm.name == "flip_test":
                     self.pipeline.set_flip_test(prm.value)
+                elif prm.name == "mask_threshold":
+                    self.pipeline.set_mask_threshold(prm.value)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         if any(prm.name.startswith("tracking.") or prm.name == "score_threshold" for prm in params):
@@ -288,8 +290,9 @@ class _PedestrianCore:
         return SetParametersResult(successful=True)
 
     def _apply_tracking(self, values: dict, config) -> None:
-        """Tracking settings at run time: thresholds apply to the running tracker
-        (tracks and ids kept); switching tracking on starts from id 1."""
+        """Tracking settings at run time: thresholds and smoothing apply to the running
+        tracker (tracks, ids and filter states kept); switching tracking off forgets
+        the tracks, so switching it on again starts from id 1."""
         from cluenet_ros.tracking import PedestrianTracker
 
         if config is None:
@@ -299,8 +302,7 @@ class _PedestrianCore:
             self.tracker = PedestrianTracker(config)
         self.tracker.tracker.config = config
         self.tracker.smooth_keypoints = values["tracking.smooth_keypoints"]
-        self.tracker.min_cutoff = values["tracking.smoothing_min_cutoff"]
-        self.tracker.beta = values["tracking.smoothing_beta"]
+        self.tracker.set_smoothing(values["tracking.smoothing_min_cutoff"], values["tracking.smoothing_beta"])
 
     # -- frames -------------------------------------------------------------------------
     def _offer(self, msg, kind: str) -> None:

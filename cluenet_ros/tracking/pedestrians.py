@@ -23,6 +23,14 @@ class PedestrianTracker:
     def config(self) -> TrackerConfig:
         return self.tracker.config
 
+    def set_smoothing(self, min_cutoff: float, beta: float) -> None:
+        """New One Euro settings for every track, the running ones included: their
+        filters keep their state (no jump in the keypoints), only the cut-offs change."""
+        OneEuroFilter(min_cutoff, beta)  # validates
+        self.min_cutoff, self.beta = min_cutoff, beta
+        for f in self._filters.values():
+            f.min_cutoff, f.beta = min_cutoff, beta
+
     def reset(self) -> None:
         self.tracker.reset()
         self._filters.clear()
