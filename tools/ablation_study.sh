@@ -11,7 +11,8 @@
 # Resumable: data that exists is kept, every run continues from its last.pt
 # (--resume; a finished run does nothing), and the evaluation is redone at the end.
 # CONFIGS is the folder of variant configs (default training/configs/ablations/issue17;
-# issue17_long is the same study at 4x the budget, near-zero heatmap start).
+# issue17_long is the same study at 4x the budget, near-zero heatmap start; give each
+# study its own RUNS and OUT_JSON, or it resumes and overwrites the default study's).
 # EXTRA is YAML added to every run's config and RUN_EXTRA keys added to its run: mapping
 # (the test uses them for a tiny model and batch).
 set -euo pipefail
@@ -21,7 +22,9 @@ DATA="${DATA:-data/ablation}"
 RUNS="${RUNS:-runs/ablation17}"
 OUT_JSON="${OUT_JSON:-docs/accuracy/ablation.json}"
 SEEDS="${SEEDS:-1 2 3}"
-ITERATIONS="${ITERATIONS:-1200}"
+# ITERATIONS: every run's budget; unset, each variant config's own run.iterations (1200
+# for issue17*, 4800 for the *_long folders)
+ITERATIONS="${ITERATIONS:-}"
 IMAGES="${IMAGES:-1500}"
 TARGET_IMAGES="${TARGET_IMAGES:-$IMAGES}"
 SIZE="${SIZE:-512x256}"
@@ -52,7 +55,7 @@ base: $CONFIGS/$variant.yaml
 source: {format: split, root: $DATA/source/train}
 target: {format: split, root: $DATA/target/train}
 val: {format: split, root: $DATA/source/val}
-run: {out_dir: $dir, seed: $seed, iterations: $ITERATIONS${RUN_EXTRA:+, $RUN_EXTRA}}
+run: {out_dir: $dir, seed: $seed${ITERATIONS:+, iterations: $ITERATIONS}${RUN_EXTRA:+, $RUN_EXTRA}}
 $EXTRA
 YAML
     echo "[ablation] $variant seed $seed"
