@@ -14,11 +14,11 @@ BUILD_DIR=${BUILD_DIR:-build/interfaces}
 
 if [ -n "${ROS_DISTRO:-}" ]; then
   mode="ros-$ROS_DISTRO"
-  reqs=(requirements/python.txt)
+  reqs=(requirements/rosdep-keyed.txt requirements/python.txt)
   venv_flags=(--system-site-packages)
 else
   mode="wheels"
-  reqs=(requirements/python.txt requirements/ros-wheels.txt)
+  reqs=(requirements/rosdep-keyed.txt requirements/python.txt requirements/ros-wheels.txt)
   venv_flags=()
 fi
 # the optional CPU inference runtimes (ONNX Runtime, OpenVINO): on unless BACKEND_EXTRAS=0
