@@ -57,6 +57,22 @@ def test_flip_test_is_recorded_and_changes_only_the_keypoints(setup, tmp_path):
     assert any(a["keypoints"] != b["keypoints"] for a, b in zip(detections, mirrored))
 
 
+def test_input_scale_is_recorded_and_keeps_results_in_frame_pixels(setup, tmp_path):
+    """--input-scale resizes frames before stage 1 as the node's parameter does: the
+    model sees other pixels (other detections), which stay in the frame's coordinates."""
+    root, out = setup
+    plain = json.loads((out / "report.json").read_text())
+    assert plain["input_scale"] == 1.0
+    assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
+                    "--out", str(tmp_path / "half"), "--device", "cpu", "--input-scale", "0.5"]) == 0
+    half = json.loads((tmp_path / "half" / "report.json").read_text())
+    assert half["input_scale"] == 0.5 and "input scale 0.5" in (tmp_path / "half" / "report.md").read_text()
+    boxes = [d["bbox"] for d in json.loads((tmp_path / "half" / "detections.json").read_text())]
+    assert boxes and boxes != [d["bbox"] for d in json.loads((out / "detections.json").read_text())]
+    right = max(b[0] + b[2] for b in boxes)
+    assert 0.6 * 256 < right <= 256 + 1e-3  # boxes reach across the 256-pixel frame, not half of it
+
+
 def test_report_agrees_with_the_file_based_commands(setup, tmp_path):
     root, out = setup
     report = json.loads((out / "report.json").read_text())

@@ -93,6 +93,8 @@ def register_full(ev) -> None:
     f.add_argument("--int8", action="store_true",
                    help="int8 dense networks (backend onnxruntime or openvino; quantised once, calibrated on "
                         "synthetic images, cached); the report records it")
+    f.add_argument("--input-scale", type=float, default=None,
+                   help="resize factor before stage 1, as the node's input_scale (default: the checkpoint's)")
     f.add_argument("--flip-test", action="store_true",
                    help="stage 2 also on each crop's mirror image, heatmaps averaged; the report records it")
     f.set_defaults(func=run_full)
@@ -107,7 +109,7 @@ def run_full(args) -> int:
     from cluenet_ros.evaluation.full import run_full as full
 
     path = full(args.weights, args.data, args.out, args.device, args.max_images, backend=args.backend,
-                int8=args.int8, flip_test=args.flip_test)
+                int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0

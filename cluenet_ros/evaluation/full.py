@@ -133,27 +133,34 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
-             flip_test: bool = False) -> Path:
+             flip_test: bool = False, input_scale: float | None = None) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
-    kind is read from the file)."""
+    kind is read from the file). ``input_scale``: frames resized by this factor before
+    stage 1, as the node's parameter does (default: the checkpoint's own)."""
     from cluenet_ros.models.checkpoint import read_checkpoint
 
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
         pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
-        if int8 or flip_test:
-            raise ValueError("--int8 and --flip-test apply to ClueNet checkpoints (the baseline runs eager torch)")
+        if int8 or flip_test or input_scale is not None:
+            raise ValueError("--int8, --flip-test and --input-scale apply to ClueNet checkpoints "
+                             "(the baseline runs eager torch at its own size)")
         backend = "torch"
     else:
         pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, backend=backend,
                                                                            score_threshold=score_threshold,
                                                                            int8=int8, flip_test=flip_test))
         kind, backend = "ClueNet", pipeline.backend
+        if input_scale is not None:
+            pipeline.set_input_scale(input_scale)
     data = SplitFolder.open(data_dir)
     report = evaluate_split(pipeline, data, max_images)
     report["backend"] = backend
     report["int8"] = bool(int8)
     report["flip_test"] = bool(flip_test)
+    if kind == "ClueNet":
+        report["input_scale"] = float(pipeline.stage1.config.input_scale)
     label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
+    label += f", input scale {input_scale:g}" if input_scale is not None else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")
