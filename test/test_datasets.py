@@ -1,5 +1,5 @@
-"""The training datasets read the real formats: CityPersons' anno_<split>.mat with a
-Cityscapes tree, and COCO person keypoints with 17 keypoints. The files are built
+"""The training datasets read the real formats: CityPersons' anno_<split>.mat or the
+Cityscapes download's gtBboxCityPersons JSON with a Cityscapes tree, and COCO person keypoints with 17 keypoints. The files are built
 here from a synthetic split, in those formats."""
 from __future__ import annotations
 
@@ -39,17 +39,32 @@ def cityscapes_tree(split: Path, root: Path) -> Path:
         sem = cv2.imread(str(split / img["semantic_mask"]), cv2.IMREAD_UNCHANGED)
         labels = np.where(sem == 1, CITYSCAPES_PERSON, 7).astype(np.uint8)  # 7 = road
         cv2.imwrite(str(root / "gtFine" / "train" / "testcity" / name.replace("leftImg8bit", "gtFine_labelIds")), labels)
-        rows = [[1, *a["bbox"], a["instance_id"], *a["vis_bbox"]] for a in cp["annotations"] if a["image_id"] == img["id"]]
+        # Cityscapes' instance ids: class x 1000 + index (person: 24)
+        rows = [[1, *a["bbox"], 24000 + a["instance_id"], *a["vis_bbox"]] for a in cp["annotations"]
+                if a["image_id"] == img["id"]]
         rows.append([0, 200, 10, 20, 30, 0, 0, 0, 0, 0])
         cells[0, i] = {"cityname": "testcity", "im_name": name, "bbs": np.array(rows, dtype=np.float64)}
+        # the same rows as the Cityscapes download ships them: one JSON per image
+        labels_of = {0: "ignore", 1: "pedestrian"}
+        objects = [{"label": labels_of[int(r[0])], "bbox": list(r[1:5]), "instanceId": int(r[5]),
+                    "bboxVis": list(r[6:10])} for r in rows]
+        folder = root / "gtBboxCityPersons" / "train" / "testcity"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name.replace("_leftImg8bit.png", "_gtBboxCityPersons.json")).write_text(
+            json.dumps({"imgHeight": 128, "imgWidth": 256, "objects": objects}))
     (root / "annotations").mkdir()
     savemat(str(root / "annotations" / "anno_train.mat"), {"anno_train_aligned": cells})
     return root
 
 
-def test_citypersons_mat_and_cityscapes(split, tmp_path):
+ANNOTATIONS = {"mat": "annotations/anno_train.mat", "json": "gtBboxCityPersons",
+               "json_split_folder": "gtBboxCityPersons/train"}
+
+
+@pytest.mark.parametrize("source", list(ANNOTATIONS))
+def test_citypersons_mat_or_json_and_cityscapes(split, tmp_path, source):
     root = cityscapes_tree(split, tmp_path / "cityscapes")
-    ds = CityPersonsStage1(root, root / "annotations" / "anno_train.mat", "train")
+    ds = CityPersonsStage1(root, root / ANNOTATIONS[source], "train")
     cp = json.loads((split / "citypersons.json").read_text())
     assert len(ds) == 3
     i = next(k for k, img in enumerate(cp["images"]) if any(a["image_id"] == img["id"] for a in cp["annotations"]))
@@ -64,11 +79,44 @@ def test_citypersons_mat_and_cityscapes(split, tmp_path):
     outside = np.ones_like(sem, bool)
     outside[10:40, 200:220] = False
     np.testing.assert_array_equal(rec.mask[outside] == 1, sem[outside] == 1)
-    crops = CityPersonsCrops(root, root / "annotations" / "anno_train.mat", "train", min_height=1)
+    crops = CityPersonsCrops(root, root / ANNOTATIONS[source], "train", min_height=1)
     assert len(crops) == len(cp["annotations"])
     assert crops[0].keypoints.sum() == 0 and crops[0].mask.any()
-    with pytest.raises(DatasetError, match="nope.mat: CityPersons annotation file not found"):
+
+
+def test_citypersons_annotation_errors_name_the_file(split, tmp_path):
+    root = cityscapes_tree(split, tmp_path / "cityscapes")
+    with pytest.raises(DatasetError, match="nope.mat: CityPersons annotations not found"):
         CityPersonsStage1(root, root / "nope.mat")
+    # the .mat of one split read as another: said at once, not at the first missing image
+    with pytest.raises(DatasetError, match="holds the 'train' split .* set split: train"):
+        CityPersonsStage1(root, root / ANNOTATIONS["mat"], "val")
+    with pytest.raises(DatasetError, match="no <city>/\\*_gtBboxCityPersons.json"):
+        CityPersonsStage1(root, root / "leftImg8bit", "train")
+    bad = next((root / "gtBboxCityPersons" / "train" / "testcity").glob("*.json"))
+    d = json.loads(bad.read_text())
+    d["objects"][0]["label"] = "cyclist"
+    bad.write_text(json.dumps(d))
+    with pytest.raises(DatasetError, match="unknown label 'cyclist'"):
+        CityPersonsStage1(root, root / "gtBboxCityPersons", "train")
+    bad.write_text(json.dumps({"objects": [{"label": "pedestrian", "bbox": [1, 2, 3]}]}))
+    with pytest.raises(DatasetError, match="not a gtBboxCityPersons file"):
+        CityPersonsStage1(root, root / "gtBboxCityPersons", "train")
+
+
+def test_citypersons_json_labels_map_to_the_mat_classes(tmp_path):
+    from cluenet_training.datasets import read_citypersons
+
+    folder = tmp_path / "gtBboxCityPersons" / "val" / "aachen"
+    folder.mkdir(parents=True)
+    labels = ["pedestrian", "rider", "sitting person", "person (other)", "person group", "ignore"]
+    objects = [{"label": lab, "bbox": [10 * k, 5, 8, 20], "bboxVis": [10 * k, 6, 8, 10], "instanceId": 24000 + k}
+               for k, lab in enumerate(labels)]
+    (folder / "aachen_000000_000019_gtBboxCityPersons.json").write_text(json.dumps({"objects": objects}))
+    [(city, name, rows)] = read_citypersons(tmp_path / "gtBboxCityPersons", "val")
+    assert (city, name) == ("aachen", "aachen_000000_000019_leftImg8bit.png")
+    assert rows[:, 0].tolist() == [1, 2, 3, 4, 5, 0]
+    np.testing.assert_array_equal(rows[1], [2, 10, 5, 8, 20, 24001, 10, 6, 8, 10])
 
 
 def test_convert_citypersons_to_a_split_folder_that_validation_reads(split, tmp_path):
@@ -79,7 +127,7 @@ def test_convert_citypersons_to_a_split_folder_that_validation_reads(split, tmp_
     root = cityscapes_tree(split, tmp_path / "cityscapes")
     out = tmp_path / "converted"
     assert cluenet(["train", "convert-citypersons", "--cityscapes", str(root), "--annotations",
-                    str(root / "annotations" / "anno_train.mat"), "--split", "train", "--out", str(out)]) == 0
+                    str(root / "gtBboxCityPersons"), "--split", "train", "--out", str(out)]) == 0
     conv = SplitFolder.open(out)
     orig = json.loads((split / "citypersons.json").read_text())
     assert len(conv.images) == 3
@@ -88,6 +136,7 @@ def test_convert_citypersons_to_a_split_folder_that_validation_reads(split, tmp_
     assert sum(a["ignore"] for a in conv.citypersons["annotations"]) == 3  # one ignore region per image
     for a, o in zip(regular, orig["annotations"]):
         assert a["bbox"] == pytest.approx(o["bbox"]) and a["vis_ratio"] == pytest.approx(o["vis_ratio"], abs=1e-3)
+        assert a["instance_id"] == 24000 + o["instance_id"]
     rec = SplitStage1(out)[0]
     assert (rec.mask[10:40, 200:220] == IGNORE).all() and rec.image.shape == (128, 256, 3)
     # the ground truth as detections scores a perfect MR on the converted file
@@ -95,6 +144,19 @@ def test_convert_citypersons_to_a_split_folder_that_validation_reads(split, tmp_
     dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 1.0} for a in regular]
     mr = evaluate_detections(gt, load_detections(dets, gt))
     assert mr["reasonable"] == 0.0 and all(v == 0.0 or np.isnan(v) for v in mr.values())
+    # an id that is not a Cityscapes person id would select a whole class's pixels: left out
+    from cluenet_training.convert import convert_citypersons
+
+    for f in sorted((root / "gtBboxCityPersons" / "train" / "testcity").glob("*.json")):
+        d = json.loads(f.read_text())
+        if d["objects"][0]["label"] == "pedestrian":
+            d["objects"][0]["instanceId"] = 7
+            f.write_text(json.dumps(d))
+            break
+    summary = convert_citypersons(root, root / "gtBboxCityPersons", "train", tmp_path / "converted2")
+    assert summary["pedestrians_without_instance_mask"] == 1
+    anns = json.loads((tmp_path / "converted2" / "citypersons.json").read_text())["annotations"]
+    assert sum("instance_id" not in a for a in anns if not a["ignore"]) == 1
 
 
 def to_coco17(k13: np.ndarray) -> list[float]:

@@ -33,7 +33,8 @@ def add_arguments(sub) -> None:
     v = sub.add_parser("convert-citypersons", help="CityPersons (anno_<split>.mat + Cityscapes) -> a split folder "
                                                    "for validation, eval full and bag make")
     v.add_argument("--cityscapes", required=True, help="Cityscapes root (leftImg8bit/, gtFine/)")
-    v.add_argument("--annotations", required=True, help="CityPersons anno_<split>.mat")
+    v.add_argument("--annotations", required=True,
+                   help="CityPersons anno_<split>.mat, or the Cityscapes download's gtBboxCityPersons folder")
     v.add_argument("--split", default="val")
     v.add_argument("--out", required=True)
     v.set_defaults(func=convert)

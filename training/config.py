@@ -14,9 +14,10 @@ from cluenet_ros.models.stage2 import Stage2Config
 class DataSpec:
     format: str = spec("split", choices=("split", "citypersons", "coco"),
                        help="split: a folder written by `cluenet synth` (or converted data); citypersons: "
-                            "a Cityscapes root + anno_<split>.mat; coco: a COCO person_keypoints file")
+                            "a Cityscapes root + CityPersons annotations; coco: a COCO person_keypoints file")
     root: str = spec("", help="split folder, Cityscapes root, or COCO image folder")
-    annotations: str = spec("", help="anno_<split>.mat (citypersons) or the COCO JSON (coco)")
+    annotations: str = spec("", help="citypersons: anno_<split>.mat, or the gtBboxCityPersons folder of the "
+                                     "Cityscapes download; coco: the COCO JSON")
     split: str = spec("train", help="Cityscapes split name (citypersons)")
     visibility: str = spec("coco", choices=("coco", "unoccluded"),
                            help="stage-2 source and validation people: which count as fully visible. coco: "

@@ -8,6 +8,7 @@ Every dataset yields plain numpy records so augmentation and batching stay in
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,31 +76,83 @@ class SplitStage1(Dataset):
                             np.asarray(ignore, np.float32).reshape(-1, 4))
 
 
-class CityPersonsStage1(Dataset):
-    """CityPersons as distributed: ``anno_<split>.mat`` (per image rows of class
-    label, x, y, w, h, instance id, visible x, y, w, h; label 1 = pedestrian, 0 =
-    ignore region, others = riders, sitting, unusual) next to a Cityscapes tree
-    (``leftImg8bit/<split>/<city>/`` images, ``gtFine/<split>/<city>/`` labels)."""
+# CityPersons' classes, as its .mat rows number them (cityscapesScripts' labels in the
+# per-image JSON of the Cityscapes download): 1 is the pedestrian the detector learns,
+# every other class is an ignore region for training and evaluation.
+CITYPERSONS_CLASSES = {"ignore": 0, "pedestrian": 1, "rider": 2, "sitting person": 3,
+                       "person (other)": 4, "person group": 5}
 
-    def __init__(self, cityscapes_root: str | Path, annotation_mat: str | Path, split: str = "train"):
-        from scipy.io import loadmat
 
-        self.root = Path(cityscapes_root)
-        path = Path(annotation_mat)
-        if not path.is_file():
-            raise DatasetError(f"{path}: CityPersons annotation file not found")
+def read_citypersons(annotations: str | Path, split: str) -> list[tuple[str, str, np.ndarray]]:
+    """CityPersons annotations as (city, image file name, rows), each row class, x, y,
+    w, h, instance id, visible x, y, w, h (top-left corners, pixels), from either
+    distribution:
+
+    - ``anno_<split>.mat`` (the CityPersons repository's MATLAB file,
+      ``anno_<split>_aligned``), or
+    - the ``gtBboxCityPersons`` folder of the Cityscapes download (its root or its
+      ``<split>`` folder): ``<city>/<city>_<seq>_<frame>_gtBboxCityPersons.json`` with
+      ``objects`` of ``label``, ``bbox``, ``bboxVis`` and ``instanceId``.
+    """
+    path = Path(annotations)
+    if path.is_dir():
+        return _read_citypersons_json(path, split)
+    if not path.is_file():
+        raise DatasetError(f"{path}: CityPersons annotations not found (anno_<split>.mat, or the "
+                           "gtBboxCityPersons folder of the Cityscapes download)")
+    from scipy.io import loadmat
+
+    try:
+        mat = loadmat(str(path))
+    except Exception as exc:
+        raise DatasetError(f"{path}: not a readable .mat file ({exc})") from None
+    key = next((k for k in mat if k.startswith("anno_")), None)
+    if key is None:
+        raise DatasetError(f"{path}: no 'anno_<split>_aligned' array inside")
+    named = key.split("_")[1] if key.count("_") >= 1 else ""
+    if named in ("train", "val", "test") and named != split:
+        raise DatasetError(f"{path}: holds the '{named}' split ({key}) but split is '{split}'; "
+                           f"set split: {named}")
+    items = []
+    for entry in mat[key][0]:
+        rec = entry[0][0]
+        city, name, bbs = str(rec[0][0]), str(rec[1][0]), np.asarray(rec[2], np.float64).reshape(-1, 10)
+        items.append((city, name, bbs))
+    return items
+
+
+def _read_citypersons_json(path: Path, split: str) -> list[tuple[str, str, np.ndarray]]:
+    folder = path / split if (path / split).is_dir() else path
+    files = sorted(folder.glob("*/*_gtBboxCityPersons.json"))
+    if not files:
+        raise DatasetError(f"{folder}: no <city>/*_gtBboxCityPersons.json inside (give the "
+                           f"gtBboxCityPersons folder or its '{split}' folder)")
+    items = []
+    for f in files:
         try:
-            mat = loadmat(str(path))
-        except Exception as exc:
-            raise DatasetError(f"{path}: not a readable .mat file ({exc})") from None
-        key = next((k for k in mat if k.startswith("anno_")), None)
-        if key is None:
-            raise DatasetError(f"{path}: no 'anno_<split>_aligned' array inside")
-        self.items = []
-        for entry in mat[key][0]:
-            rec = entry[0][0]
-            city, name, bbs = str(rec[0][0]), str(rec[1][0]), np.asarray(rec[2], np.float64).reshape(-1, 10)
-            self.items.append((city, name, bbs))
+            objects = json.loads(f.read_text())["objects"]
+            rows = []
+            for o in objects:
+                if o["label"] not in CITYPERSONS_CLASSES:
+                    raise DatasetError(f"{f}: unknown label {o['label']!r} (known: {', '.join(CITYPERSONS_CLASSES)})")
+                rows.append([CITYPERSONS_CLASSES[o["label"]], *map(float, o["bbox"]), float(o.get("instanceId", 0)),
+                             *map(float, o["bboxVis"])])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{f}: not a gtBboxCityPersons file ({type(exc).__name__}: {exc})") from None
+        name = f.name.replace("_gtBboxCityPersons.json", "_leftImg8bit.png")
+        items.append((f.parent.name, name, np.asarray(rows, np.float64).reshape(-1, 10)))
+    return items
+
+
+class CityPersonsStage1(Dataset):
+    """CityPersons as distributed (``read_citypersons``: the .mat file or the Cityscapes
+    download's gtBboxCityPersons JSON; label 1 = pedestrian, every other class an
+    ignore region) next to a Cityscapes tree (``leftImg8bit/<split>/<city>/`` images,
+    ``gtFine/<split>/<city>/`` labels)."""
+
+    def __init__(self, cityscapes_root: str | Path, annotations: str | Path, split: str = "train"):
+        self.root = Path(cityscapes_root)
+        self.items = read_citypersons(annotations, split)
         self.split = split
 
     def __len__(self) -> int:
@@ -274,13 +327,13 @@ class CityPersonsCrops(Dataset):
     """Target domain from CityPersons as distributed: pedestrians (label 1) of at
     least ``min_height`` px, segmented by the Cityscapes person mask."""
 
-    def __init__(self, cityscapes_root: str | Path, annotation_mat: str | Path, split: str = "train",
+    def __init__(self, cityscapes_root: str | Path, annotations: str | Path, split: str = "train",
                  min_height: float = 50.0):
-        self.images = CityPersonsStage1(cityscapes_root, annotation_mat, split)
+        self.images = CityPersonsStage1(cityscapes_root, annotations, split)
         self.items = [(i, j) for i, (_, _, bbs) in enumerate(self.images.items)
                       for j, row in enumerate(bbs) if int(row[0]) == 1 and row[4] >= min_height]
         if not self.items:
-            raise DatasetError(f"{annotation_mat}: no pedestrian of height >= {min_height}")
+            raise DatasetError(f"{annotations}: no pedestrian of height >= {min_height}")
 
     def __len__(self) -> int:
         return len(self.items)
