@@ -1,6 +1,7 @@
 """Evaluation metrics against cases computed by hand."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -173,12 +174,38 @@ def test_occluded_ap_scores_only_hidden_keypoints():
 
 def test_pose_input_errors(tmp_path):
     gt = pose_gt()
-    with pytest.raises(EvaluationInputError, match=r"\[0\].keypoints must hold 39"):
-        keypoint_ap(gt, [{"image_id": 0, "keypoints": [0] * 51, "score": 1.0}])
+    with pytest.raises(EvaluationInputError, match=r"\[0\].keypoints must hold 39 numbers \(or 51"):
+        keypoint_ap(gt, [{"image_id": 0, "keypoints": [0] * 45, "score": 1.0}])
     bad = pose_gt()
-    bad["annotations"][0]["keypoints"] = [0] * 51
-    with pytest.raises(EvaluationInputError, match=r"annotations\[0\].keypoints must hold 39"):
+    bad["annotations"][0]["keypoints"] = [0] * 45
+    with pytest.raises(EvaluationInputError, match=r"annotations\[0\].keypoints must hold 39 .* or 51"):
         keypoint_ap(bad, [])
+
+
+def _to_coco17(flat13) -> list:
+    k13 = np.asarray(flat13, float).reshape(13, 3)
+    out = np.zeros((17, 3))
+    for i, j in kp.COCO_INDEX_OF.items():
+        out[j] = k13[i]
+    out[0] = k13[0]  # the head as the nose: the mean of the labelled face points
+    return out.ravel().tolist()
+
+
+def test_pose_ap_reads_cocos_17_keypoints():
+    """A real person_keypoints file (17 keypoints, its own category) and a COCO-17
+    detector's results score exactly as their 13-keypoint mappings."""
+    gt = pose_gt(12)
+    res = results_from(gt, 6.0)
+    gt17 = copy.deepcopy(gt)
+    for a in gt17["annotations"]:
+        a["keypoints"] = _to_coco17(a["keypoints"])
+        a["num_keypoints"] = 17  # as COCO counts them: must be recounted on the 13
+    gt17["categories"] = [{"id": 1, "name": "person", "keypoints": list(kp.COCO_NAMES), "skeleton": []}]
+    res17 = [dict(r, keypoints=_to_coco17(r["keypoints"])) for r in res]
+    plain = keypoint_ap(gt, res)
+    assert 0.1 < plain["AP"] < 0.95
+    assert keypoint_ap(gt17, res17) == pytest.approx(plain, nan_ok=True)
+    assert keypoint_ap(gt17, res) == pytest.approx(plain, nan_ok=True)
 
 
 def test_keypoints_inside_masks():

@@ -1,6 +1,10 @@
 """Keypoint AP with pycocotools' COCOeval, using the 13-keypoint OKS sigmas.
 
-``keypoint_ap`` scores the labelled keypoints (v > 0), as the paper does.
+``keypoint_ap`` scores the labelled keypoints (v > 0), as the paper does. Ground
+truth and results may hold COCO's 17 keypoints (a real person_keypoints file, a
+COCO-17 detector's results): they are mapped to the 13 of the schema
+(``keypoints.from_coco17``) and scored with its sigmas, so the figures are 13-keypoint
+AP, not comparable with COCO's 17-keypoint leaderboard.
 ``occluded_keypoint_ap`` scores only keypoints that were hidden, against their
 true positions; it needs ground truth that knows them (the synthetic sets keep
 them in the extra annotation field ``keypoints_full``: 13 x (x, y, v) with v = 2
@@ -31,18 +35,25 @@ def load_coco(source: str | Path | Mapping[str, Any]) -> dict:
     if not isinstance(data, Mapping) or not all(isinstance(data.get(k), list)
                                                  for k in ("images", "annotations")):
         raise EvaluationInputError(name, "expected a COCO object with 'images' and 'annotations' lists")
+    coco17 = False
     for i, ann in enumerate(data["annotations"]):
         k = ann.get("keypoints") if isinstance(ann, Mapping) else None
+        if isinstance(k, list) and len(k) == 3 * len(kp.COCO_NAMES):
+            k = ann["keypoints"] = kp.from_coco17(k).ravel().tolist()
+            ann["num_keypoints"] = int(np.count_nonzero(np.asarray(k)[2::3] > 0))
+            coco17 = True
         if not isinstance(k, list) or len(k) != 3 * kp.NUM_KEYPOINTS:
             raise EvaluationInputError(name, f"annotations[{i}].keypoints must hold "
-                                             f"{3 * kp.NUM_KEYPOINTS} numbers (13 x, y, v)")
+                                             f"{3 * kp.NUM_KEYPOINTS} numbers (13 x, y, v) or "
+                                             f"{3 * len(kp.COCO_NAMES)} (COCO's 17)")
         for key in ("image_id", "bbox", "area"):
             if key not in ann:
                 raise EvaluationInputError(name, f"annotations[{i}] has no '{key}'")
         ann.setdefault("iscrowd", 0)
         ann.setdefault("num_keypoints", int(np.count_nonzero(np.asarray(k)[2::3] > 0)))
         ann.setdefault("category_id", 1)
-    data.setdefault("categories", [kp.coco_category()])
+    if coco17 or "categories" not in data:
+        data["categories"] = [kp.coco_category()]
     return dict(data)
 
 
@@ -56,9 +67,13 @@ def check_results(results: Sequence[Mapping[str, Any]], gt: Mapping, name: str =
         if r["image_id"] not in ids:
             raise EvaluationInputError(name, f"[{i}] refers to image_id {r['image_id']!r}, "
                                              "which the ground truth does not have")
-        if len(r["keypoints"]) != 3 * kp.NUM_KEYPOINTS:
-            raise EvaluationInputError(name, f"[{i}].keypoints must hold {3 * kp.NUM_KEYPOINTS} numbers")
-    return [dict(r, category_id=r.get("category_id", 1)) for r in results]
+        if len(r["keypoints"]) not in (3 * kp.NUM_KEYPOINTS, 3 * len(kp.COCO_NAMES)):
+            raise EvaluationInputError(name, f"[{i}].keypoints must hold {3 * kp.NUM_KEYPOINTS} numbers "
+                                             f"(or {3 * len(kp.COCO_NAMES)}, COCO's 17)")
+    return [dict(r, category_id=r.get("category_id", 1),
+                 keypoints=(kp.from_coco17(r["keypoints"]).ravel().tolist()
+                            if len(r["keypoints"]) == 3 * len(kp.COCO_NAMES) else r["keypoints"]))
+            for r in results]
 
 
 def _coco_eval(gt: Mapping, results: list) -> dict[str, float]:
