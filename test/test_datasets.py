@@ -193,6 +193,9 @@ def test_coco_person_keypoints_with_17_keypoints(split, tmp_path):
             union |= ds.coco.annToMask(a).astype(bool)
     assert own.sum() == fully_visible[0]["area"] and (rec.mask >= own).all()
     np.testing.assert_array_equal(rec.mask, union)
+    # COCO keeps its images apart from the JSON: without the image folder, said at load
+    with pytest.raises(DatasetError, match="not found; set the data's 'root' .* coco/train2017"):
+        CocoPersons(path)
 
 
 def test_source_and_target_crops_are_segmented_alike(split):

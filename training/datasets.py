@@ -241,6 +241,10 @@ class CocoPersons(Dataset):
         if not self.anns:
             raise DatasetError(f"{path}: no fully visible person (visibility {visibility!r}"
                                + (f", {min_keypoints} visible keypoints)" if visibility == "coco" else ")"))
+        first = self.root / self.coco.imgs[self.anns[0]["image_id"]]["file_name"]
+        if not first.is_file():  # said now, not by the first batch (COCO keeps images apart from its JSON)
+            raise DatasetError(f"{path}: image {first} not found; set the data's 'root' to the folder that "
+                               "holds the images (for COCO, e.g. coco/train2017)")
 
     def _unoccluded(self, ann: dict, path: Path) -> bool:
         if "keypoints_full" not in ann:
