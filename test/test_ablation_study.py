@@ -39,6 +39,54 @@ def test_target_domain_is_shifted_and_annotated_alike(tmp_path):
         assert (tmp_path / "again" / "s" / img["file_name"]).read_bytes() == (src.root / img["file_name"]).read_bytes()
 
 
+def test_synth_reuse_keeps_its_own_recipe_and_refuses_another(tmp_path, capsys):
+    """--reuse (what the study script renders with): the same recipe keeps the data, another
+    recipe, or a folder with no recipe, is refused rather than trained on."""
+    args = ["synth", "--out", str(tmp_path / "d"), "--images", "2", "--seed", "4", "--size", "128x64", "--split",
+            "s", "--people", "1-1", "--reuse"]
+    assert cluenet(args) == 0
+    recipe = json.loads((tmp_path / "d" / "synth.json").read_text())
+    assert recipe["images"] == 2 and recipe["seed"] == 4 and recipe["options"]["width"] == 128
+    images = sorted((tmp_path / "d" / "s").iterdir())
+    stamps = [f.stat().st_mtime_ns for f in images]
+    capsys.readouterr()
+    assert cluenet(args) == 0 and "kept" in capsys.readouterr().out
+    assert [f.stat().st_mtime_ns for f in sorted((tmp_path / "d" / "s").iterdir())] == stamps
+    assert cluenet(args[:6] + ["5"] + args[7:]) == 2   # another seed
+    err = capsys.readouterr().err
+    assert "another recipe" in err and "seed: 4 there, 5 asked" in err
+    assert [f.stat().st_mtime_ns for f in sorted((tmp_path / "d" / "s").iterdir())] == stamps
+    (tmp_path / "d" / "synth.json").unlink()            # data from before recipes, or a render cut short
+    assert cluenet(args) == 2 and "has no synth.json" in capsys.readouterr().err
+    # without --reuse it renders again, and records the recipe
+    assert cluenet(args[:-1]) == 0 and json.loads((tmp_path / "d" / "synth.json").read_text()) == recipe
+
+
+def test_studies_on_one_data_folder_render_it_alike():
+    """Studies that share a data folder must ask for the same data, or the second one's
+    --reuse refuses it; every study.yaml key is one the script knows."""
+    import yaml
+
+    by_folder = {}
+    for f in sorted((REPO / "training" / "configs" / "ablations").glob("*/study.yaml")):
+        study = yaml.safe_load(f.read_text())
+        data = {k: study[k] for k in ("images", "target_images", "size", "people", "source", "target")}
+        by_folder.setdefault(study["data"], []).append((f.parent.name, data))
+        for variant in study.get("variants", []):
+            assert (f.parent / f"{variant}.yaml").is_file(), (f, variant)
+    assert len(by_folder["data/ablation_realistic"]) == 3 and len(by_folder["data/ablation"]) == 2
+    for studies in by_folder.values():
+        assert all(d == studies[0][1] for _, d in studies), studies
+
+
+def test_study_yaml_with_an_unknown_key_is_refused(tmp_path):
+    (tmp_path / "study.yaml").write_text("data: x\nsource_args: --seed 1\n")
+    res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=dict(os.environ, CONFIGS=str(tmp_path)),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "unknown keys ['source_args']" in res.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_ablation_study_script_at_a_tiny_size(tmp_path):
     env = dict(os.environ, DATA=str(tmp_path / "data"), RUNS=str(tmp_path / "runs"),
                OUT_JSON=str(tmp_path / "ablation.json"), SEEDS="3", ITERATIONS="2", IMAGES="20", SIZE="256x128",
@@ -71,6 +119,11 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
                          timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads((tmp_path / "ablation.json").read_text()) == report
+    assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
+    # data rendered with another recipe is refused, not trained on
+    res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=dict(env, SOURCE_ARGS="--seed 2"),
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode != 0 and "seed: 1 there, 2 asked" in res.stderr
     assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
 
     # the figure of the study: drawn from the JSON and the runs' loss logs

@@ -31,7 +31,7 @@ def test_same_seed_gives_byte_identical_output(dataset, tmp_path):
     assert cluenet(["synth", "--out", str(again), "--images", "12", "--seed", "7", "--size", "320x160",
                     "--people", "2-5", "--workers", "2"]) == 0
     a, b = files(dataset), files(again)
-    assert a.keys() == b.keys() and len(a) == 2 * 2 + 12 * 3
+    assert a.keys() == b.keys() and len(a) == 1 + 2 * 2 + 12 * 3  # synth.json, 2 splits x 2 JSON, 12 x 3 images
     assert all(a[k] == b[k] for k in a)
     other = tmp_path / "other"
     cluenet(["synth", "--out", str(other), "--images", "2", "--seed", "8", "--size", "320x160",

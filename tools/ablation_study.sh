@@ -11,13 +11,35 @@
 # Resumable: data that exists is kept, every run continues from its last.pt
 # (--resume; a finished run does nothing), and the evaluation is redone at the end.
 # CONFIGS is the folder of variant configs (default training/configs/ablations/issue17;
-# issue17_long is the same study at 4x the budget, near-zero heatmap start; give each
-# study its own RUNS and OUT_JSON, or it resumes and overwrites the default study's).
+# issue17_long is the same study at 4x the budget, near-zero heatmap start). Its
+# study.yaml, if any, gives the study's data, runs, results and domains, e.g.
+#   CONFIGS=training/configs/ablations/issue17_unoccluded_long SEEDS=1 VARIANTS=full_uniform tools/ablation_study.sh
 # EXTRA is YAML added to every run's config and RUN_EXTRA keys added to its run: mapping
 # (the test uses them for a tiny model and batch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+CONFIGS="$(realpath -m "${CONFIGS:-training/configs/ablations/issue17}")"
+# The study's own settings: $CONFIGS/study.yaml (where its data, runs and results live and
+# how its two domains are rendered), so that a resume on a fresh checkout renders the data
+# the study ran on; a variable set in the environment wins over the file.
+if [ -f "$CONFIGS/study.yaml" ]; then
+  settings="$(python - "$CONFIGS/study.yaml" <<'PY'
+import shlex, sys, yaml
+KEYS = {"data": "DATA", "runs": "RUNS", "out_json": "OUT_JSON", "images": "IMAGES",
+        "target_images": "TARGET_IMAGES", "size": "SIZE", "people": "PEOPLE", "source": "SOURCE_ARGS",
+        "target": "TARGET_ARGS", "variants": "VARIANTS"}
+study = yaml.safe_load(open(sys.argv[1])) or {}
+bad = sorted(set(study) - set(KEYS))
+if bad:
+    sys.exit(f"{sys.argv[1]}: unknown keys {bad}; known: {sorted(KEYS)}")
+for key, value in study.items():
+    value = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    print(f'[ -n "${{{KEYS[key]}+x}}" ] || {KEYS[key]}={shlex.quote(value)}')
+PY
+)"  # (assigned first: set -e stops on a failed assignment, not on a failed eval "$(...)")
+  eval "$settings"
+fi
 DATA="${DATA:-data/ablation}"
 RUNS="${RUNS:-runs/ablation17}"
 OUT_JSON="${OUT_JSON:-docs/accuracy/ablation.json}"
@@ -32,18 +54,20 @@ PEOPLE="${PEOPLE:-1-6}"
 VAL_PEOPLE="${VAL_PEOPLE:-300}"
 VARIANTS="${VARIANTS:-full no_mask_and_predict no_domain_adaptation}"
 EXTRA="${EXTRA:-}"
-CONFIGS="$(realpath -m "${CONFIGS:-training/configs/ablations/issue17}")"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
 
 # SOURCE_ARGS / TARGET_ARGS: the `cluenet synth` options of each domain (default: the
-# capsule world and its shifted target; the realistic-world study passes its own).
+# capsule world and its shifted target). --reuse keeps data rendered with the same
+# recipe and refuses data rendered with another, rather than training on it.
 SOURCE_ARGS="${SOURCE_ARGS:---seed 1}"
 TARGET_ARGS="${TARGET_ARGS:---seed 101 --domain target}"
-[ -f "$DATA/source/val/citypersons.json" ] ||
-  cluenet synth --out "$DATA/source" --images "$IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $SOURCE_ARGS
-[ -f "$DATA/target/val/citypersons.json" ] ||
-  cluenet synth --out "$DATA/target" --images "$TARGET_IMAGES" --size "$SIZE" --people "$PEOPLE" --workers 2 $TARGET_ARGS
+# flock: studies started side by side render the data once, and the others then keep it.
+mkdir -p "$DATA"
+flock "$DATA/.render.lock" cluenet synth --reuse --out "$DATA/source" --images "$IMAGES" --size "$SIZE" \
+  --people "$PEOPLE" --workers 2 $SOURCE_ARGS
+flock "$DATA/.render.lock" cluenet synth --reuse --out "$DATA/target" --images "$TARGET_IMAGES" --size "$SIZE" \
+  --people "$PEOPLE" --workers 2 $TARGET_ARGS
 
 # Seed-major, so that a study cut short still compares every variant on the same seeds.
 for seed in $SEEDS; do

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 
@@ -40,6 +41,9 @@ def register(sub) -> None:
     p.add_argument("--split", default="train=0.8,val=0.2",
                    help="'train=0.8,val=0.2' or one split name, e.g. 'benchmark'")
     p.add_argument("--workers", type=int, default=1, help="rendering processes")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep OUT if it was rendered with this exact recipe (its synth.json); refuse if it "
+                        "holds another one; render otherwise (scripts that must not train on the wrong data)")
     p.add_argument("--domain", choices=("source", "target"), default="source",
                    help="'target': a shifted domain (other backgrounds and textures, dusk lighting, a higher "
                         "and wider camera with colour cast, blur and noise) for domain-adaptation studies; its "
@@ -96,7 +100,51 @@ def world_options(args):
                         carried=args.carried).validate()
 
 
+RECIPE_FILE = "synth.json"
+
+
+def recipe(images: int, seed: int, options, texture_mode: str | None) -> dict:
+    """What decides the rendered bytes, as JSON: the counts, the seed and every option, with
+    the texture choice resolved (auto means photo on one machine and procedural on another)
+    and the texture folder's path left out (machine-specific, not content)."""
+    import dataclasses
+
+    opts = dataclasses.asdict(options)
+    if opts.get("world_options"):
+        opts["world_options"].pop("texture_dir", None)
+        opts["world_options"]["textures"] = texture_mode
+    return json.loads(json.dumps({"images": images, "seed": seed, "options": opts}))  # tuples as lists
+
+
+def _reusable(out: Path, wanted: dict) -> bool:
+    """True if ``out`` holds data rendered with ``wanted``; False if there is nothing there
+    to keep; ValueError if it holds something else, naming what differs."""
+    from cluenet_ros.errors import FileInputError
+
+    path = out / RECIPE_FILE
+    if not path.is_file():
+        if out.is_dir() and any(out.iterdir()):
+            raise FileInputError(out, f"--reuse: not empty and has no {RECIPE_FILE} (rendered before recipes were "
+                                      "recorded, or cut short); delete it to render it again")
+        return False
+    have = json.loads(path.read_text())
+    if have == wanted:
+        return True
+
+    def flat(d, pre=""):
+        return {k2: v2 for k, v in d.items()
+                for k2, v2 in (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
+
+    h, w = flat(have), flat(wanted)
+    diff = "; ".join(f"{k}: {h.get(k)!r} there, {w.get(k)!r} asked" for k in sorted(set(h) | set(w))
+                     if h.get(k) != w.get(k))
+    raise FileInputError(path, f"--reuse: this folder was rendered with another recipe ({diff}); delete it or "
+                               "give another --out")
+
+
 def run(args) -> int:
+    from pathlib import Path
+
     from cluenet_ros.synth.dataset import SynthOptions, generate, parse_occlusion, parse_splits
 
     if args.images < 1:
@@ -118,9 +166,16 @@ def run(args) -> int:
                "procedural": "requested" if args.textures == "procedural" else
                f"{folder} is not built: `cluenet data textures` builds it"}[mode]
         print(f"textures: {mode} ({why})", flush=True)
+    wanted = recipe(args.images, args.seed, options, mode if args.world == "realistic" else None)
+    out = Path(args.out)
+    if args.reuse and _reusable(out, wanted):
+        print(f"{out}: already rendered with this recipe ({RECIPE_FILE}); kept")
+        return 0
+    (out / RECIPE_FILE).unlink(missing_ok=True)  # written last: its presence means the data is complete
     t0 = time.perf_counter()
     counts = generate(args.out, args.images, args.seed, options, workers=max(1, args.workers))
     dt = time.perf_counter() - t0
+    (out / RECIPE_FILE).write_text(json.dumps(wanted, indent=1, sort_keys=True) + "\n")
     print(f"wrote {sum(counts.values())} images ({', '.join(f'{k}: {v}' for k, v in counts.items())}) "
           f"to {args.out} in {dt:.1f} s ({sum(counts.values()) / dt:.2f} images/s)")
     return 0
