@@ -195,6 +195,30 @@ def test_stage2_resume_continues_identically(data):
             assert b[i][key] == pytest.approx(a[i][key], rel=1e-5, abs=1e-7), (i, key)
 
 
+def test_resume_refuses_another_model_and_names_other_changes(data):
+    """A resumed run continues what it started: another model is refused (naming the
+    keys), any other change but the budget is logged key by key."""
+    assert cluenet(["train", "stage2", "--config", str(stage2_config(data, "s2c", 5))]) == 0
+    last = data / "s2c" / "last.pt"
+    stamp = last.stat().st_mtime_ns
+    other = stage2_config(data, "s2c", 10)
+    cfg = yaml.safe_load(other.read_text())
+    cfg["model"]["deconv_channels"] = 2 * cfg["model"]["deconv_channels"]
+    other.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(train_cmd("stage2", other, "--resume"), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "model differs" in res.stderr and "model.deconv_channels" in res.stderr
+    assert last.stat().st_mtime_ns == stamp
+    cfg = yaml.safe_load(stage2_config(data, "s2c", 6).read_text())
+    cfg["optim"]["lr"] = 0.02
+    other.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(train_cmd("stage2", other, "--resume"), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    changed = [line for line in res.stderr.splitlines() if "changed config" in line]
+    assert len(changed) == 1 and changed[0].endswith("optim.lr: 0.01 -> 0.02"), res.stderr[-2000:]
+    assert torch.load(last, weights_only=True)["training"]["iteration"] == 6
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

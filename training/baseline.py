@@ -70,7 +70,7 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
     start, best = 0, (-math.inf, -math.inf)
-    state = engine.resume_state(out, resume, proc)
+    state = engine.resume_state(out, resume, proc, cfg)
     if state is not None:
         model.load_state_dict(state["models"]["keypointrcnn"]["state_dict"])
         t = state["training"]

@@ -155,9 +155,33 @@ def validate_and_checkpoint(done: int, run, proc: Process, logger: "Logger", out
     return best, written
 
 
-def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
+# What a resumed run may change without a word: the budget (resuming to train longer is
+# what --resume is for) and where the run folder lives.
+RESUME_FREE = ("run.iterations", "run.out_dir")
+
+
+def config_changes(saved: dict, current: dict) -> dict[str, tuple]:
+    """Dotted key -> (saved, current) for every leaf that differs between two config dicts."""
+    def flat(d, pre=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{pre}{k}.") if isinstance(v, dict) and v else {pre + k: v})
+        return out
+
+    a, b = flat(saved or {}), flat(current)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def resume_state(out_dir: Path, resume: bool, proc: Process, config=None) -> dict | None:
     """The saved state of ``out_dir/last.pt`` (RNG states already restored), or
-    None to start from scratch."""
+    None to start from scratch.
+
+    With ``config`` (the run's training config), the saved run's own is compared with
+    it: another model is refused with the keys that differ (its weights cannot be loaded
+    into this one, and a half-trained run of one architecture continued as another is
+    neither); any other change but the budget is allowed (a later phase of a schedule,
+    data moved to another disk) and logged key by key, so that a resumed run never
+    silently trains on something other than what it started with."""
     path = out_dir / LAST
     if not resume:
         return None
@@ -166,6 +190,16 @@ def resume_state(out_dir: Path, resume: bool, proc: Process) -> dict | None:
             LOG.warning("--resume: no %s yet, starting from scratch", path)
         return None
     state = load_training_checkpoint(path)
+    if config is not None:
+        changes = {k: v for k, v in config_changes(state.get("train_config"), to_dict(config)).items()
+                   if k not in RESUME_FREE}
+        model = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items() if k.startswith("model."))
+        if model:
+            raise CheckpointError(path, f"cannot resume: the config's model differs from the run's ({model}); "
+                                        "give run.out_dir a new folder to train this model")
+        if changes and proc.main:
+            LOG.warning("resuming %s with a changed config: %s", path,
+                        "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()))
     try:
         restore_rng(state["training"]["rng"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

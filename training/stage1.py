@@ -68,7 +68,7 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     cuda_amp = run.amp and proc.device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=cuda_amp)
     start, best = 0, math.inf
-    state = engine.resume_state(out, resume, proc)
+    state = engine.resume_state(out, resume, proc, cfg)
     if state is not None:
         model.load_state_dict(state["models"]["stage1"]["state_dict"])
         t = state["training"]

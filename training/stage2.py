@@ -277,7 +277,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     lam = lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations)  # noqa: E731
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lam) for opt in optimizers]
     start, best, seconds = 0, -math.inf, 0.0
-    state = engine.resume_state(out, resume, proc)
+    state = engine.resume_state(out, resume, proc, cfg)
     if state is not None:
         model.load_state_dict(state["models"]["stage2"]["state_dict"])
         t = state["training"]
