@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,13 @@ def test_studies_on_one_data_folder_render_it_alike():
         by_folder.setdefault(study["data"], []).append((f.parent.name, data))
         for variant in study.get("variants", []):
             assert (f.parent / f"{variant}.yaml").is_file(), (f, variant)
+        # committed run states: runs of this study's variants, within the 25 MB a file may have
+        kept = REPO / study.get("checkpoints", "-")
+        for ckpt in kept.glob("*/*/last.pt") if kept.is_dir() else []:
+            assert (f.parent / f"{ckpt.parent.parent.name}.yaml").is_file() and ckpt.parent.name.startswith("seed")
+            assert ckpt.stat().st_size <= 25e6
+            state = torch.load(ckpt, weights_only=True)
+            assert state["train_config"]["run"]["seed"] == int(ckpt.parent.name[4:])
     assert len(by_folder["data/ablation_realistic"]) == 3 and len(by_folder["data/ablation"]) == 2
     for studies in by_folder.values():
         assert all(d == studies[0][1] for _, d in studies), studies
@@ -125,6 +133,19 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
                          capture_output=True, text=True, timeout=900)
     assert res.returncode != 0 and "seed: 1 there, 2 asked" in res.stderr
     assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
+    # a study longer than a session goes on from committed run states (CHECKPOINTS): a run
+    # with no last.pt of its own starts from them (the same wall times: nothing retrained)
+    kept = tmp_path / "kept"
+    for v in report["variants"]:
+        (kept / v / "seed3").mkdir(parents=True)
+        for name in ("last.pt", "losses.jsonl"):
+            shutil.copy(tmp_path / "runs" / v / "seed3" / name, kept / v / "seed3" / name)
+    shutil.rmtree(tmp_path / "runs")
+    res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=dict(env, CHECKPOINTS=str(kept)),
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("goes on from the committed") == 3
+    assert json.loads((tmp_path / "ablation.json").read_text()) == report
 
     # the figure of the study: drawn from the JSON and the runs' loss logs
     res = subprocess.run([sys.executable, str(REPO / "tools" / "ablation_plot.py"),

@@ -28,7 +28,7 @@ if [ -f "$CONFIGS/study.yaml" ]; then
 import shlex, sys, yaml
 KEYS = {"data": "DATA", "runs": "RUNS", "out_json": "OUT_JSON", "images": "IMAGES",
         "target_images": "TARGET_IMAGES", "size": "SIZE", "people": "PEOPLE", "source": "SOURCE_ARGS",
-        "target": "TARGET_ARGS", "variants": "VARIANTS"}
+        "target": "TARGET_ARGS", "variants": "VARIANTS", "checkpoints": "CHECKPOINTS"}
 study = yaml.safe_load(open(sys.argv[1])) or {}
 bad = sorted(set(study) - set(KEYS))
 if bad:
@@ -56,6 +56,10 @@ VARIANTS="${VARIANTS:-full no_mask_and_predict no_domain_adaptation}"
 EXTRA="${EXTRA:-}"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
+# CHECKPOINTS: a folder of committed run states (<variant>/seed<N>/: last.pt, losses.jsonl,
+# tensorboard/) that a run with no last.pt of its own starts from, so that a study longer
+# than a session goes on from a fresh checkout (training/checkpoints/README.md)
+CHECKPOINTS="${CHECKPOINTS:+$(realpath -m "$CHECKPOINTS")}"
 
 # SOURCE_ARGS / TARGET_ARGS: the `cluenet synth` options of each domain (default: the
 # capsule world and its shifted target). --reuse keeps data rendered with the same
@@ -83,6 +87,11 @@ run: {out_dir: $dir, seed: $seed${ITERATIONS:+, iterations: $ITERATIONS}${RUN_EX
 $EXTRA
 YAML
     echo "[ablation] $variant seed $seed"
+    kept="${CHECKPOINTS:+$CHECKPOINTS/$variant/seed$seed}"
+    if [ -n "$kept" ] && [ -f "$kept/last.pt" ] && [ ! -f "$dir/last.pt" ]; then
+      echo "[ablation] $variant seed $seed: goes on from the committed $kept"
+      cp -r "$kept/." "$dir/"
+    fi
     cluenet train stage2 --config "$dir/config.yaml" --resume > "$dir/train.log" 2>&1
   done
 done
