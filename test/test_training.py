@@ -188,11 +188,20 @@ def test_stage2_resume_continues_identically(data):
     assert cluenet(["train", "stage2", "--config", str(stage2_config(data, "s2a", 10))]) == 0
     part = stage2_config(data, "s2b", 5)
     assert cluenet(["train", "stage2", "--config", str(part)]) == 0
+    with open(data / "s2b" / "validation.jsonl", "a") as f:  # validated after last.pt, then killed
+        f.write(json.dumps({"iteration": 8, "ap_0": 0.5}) + "\n")
     assert cluenet(["train", "stage2", "--config", str(stage2_config(data, "s2b", 10)), "--resume"]) == 0
     a, b = losses(data / "s2a"), losses(data / "s2b")
     for i in range(1, 11):
         for key in ("loss_pose", "loss_domain_c", "loss_domain_e", "occlusion_max"):
             assert b[i][key] == pytest.approx(a[i][key], rel=1e-5, abs=1e-7), (i, key)
+    # the validation curve in validation.jsonl (at the end of each invocation here), cut back
+    # to last.pt's iteration on resume like the losses, and the same as an uninterrupted run's
+    val_a, val_b = ([json.loads(line) for line in (data / run / "validation.jsonl").read_text().splitlines()]
+                    for run in ("s2a", "s2b"))
+    assert [r["iteration"] for r in val_a] == [10] and [r["iteration"] for r in val_b] == [5, 10]
+    assert {"ap_0", "ap_30", "ap_50", "ap_70"} <= set(val_a[0])
+    assert val_b[-1] == pytest.approx(val_a[-1], rel=1e-5, abs=1e-7)
 
 
 def test_resume_refuses_another_model_and_names_other_changes(data):

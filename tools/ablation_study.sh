@@ -57,7 +57,7 @@ EXTRA="${EXTRA:-}"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
 # CHECKPOINTS: a folder of committed run states (<variant>/seed<N>/: last.pt, losses.jsonl,
-# tensorboard/) that a run with no last.pt of its own starts from, so that a study longer
+# validation.jsonl, tensorboard/) that a run with no last.pt of its own starts from, so that a study longer
 # than a session goes on from a fresh checkout (training/checkpoints/README.md)
 CHECKPOINTS="${CHECKPOINTS:+$(realpath -m "$CHECKPOINTS")}"
 

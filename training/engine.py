@@ -28,6 +28,7 @@ from cluenet_ros.config import to_dict
 from cluenet_ros.models.checkpoint import CheckpointError, atomic_save, read_checkpoint
 
 LAST, BEST = "last.pt", "best.pt"
+LOSSES, VALIDATION = "losses.jsonl", "validation.jsonl"
 LOG = logging.getLogger(__name__)
 
 
@@ -277,11 +278,12 @@ def truncate_losses(path: Path, iteration: int) -> int:
 
 
 class Logger:
-    """tqdm progress with the current losses, TensorBoard scalars and losses.jsonl."""
+    """tqdm progress with the current losses, TensorBoard scalars, losses.jsonl and
+    validation.jsonl."""
 
     def __init__(self, proc: Process, out_dir: Path, start: int, total: int, resume: bool):
         self.proc = proc
-        self.bar = self.tb = self.jsonl = None
+        self.bar = self.tb = self.jsonl = self.val_jsonl = None
         if proc.main:
             from torch.utils.tensorboard import SummaryWriter
             from tqdm import tqdm
@@ -289,10 +291,14 @@ class Logger:
             out_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(out_dir)
             self.tb = SummaryWriter(str(out_dir / "tensorboard"))
-            losses = out_dir / "losses.jsonl"
+            losses, validation = out_dir / LOSSES, out_dir / VALIDATION
             if resume:
                 truncate_losses(losses, start)
+                truncate_losses(validation, start)
             self.jsonl = open(losses, "a" if resume else "w")
+            # the validation curve as plain records too: readable without TensorBoard, and
+            # kept with a run's committed state (training/checkpoints/)
+            self.val_jsonl = open(validation, "a" if resume else "w")
             self.bar = tqdm(total=total, initial=start, desc="training", unit="it", dynamic_ncols=True)
         self.t0 = time.perf_counter()
 
@@ -309,6 +315,10 @@ class Logger:
             self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in values.items() if k.startswith("loss")})
 
     def scalars(self, prefix: str, values: dict, iteration: int) -> None:
+        if self.proc.main and prefix == "val":
+            finite = {k: float(v) for k, v in values.items() if isinstance(v, (int, float)) and np.isfinite(v)}
+            self.val_jsonl.write(json.dumps({"iteration": iteration, **finite}) + "\n")
+            self.val_jsonl.flush()
         if self.proc.main:
             for k, v in values.items():
                 if isinstance(v, (int, float)) and np.isfinite(v):
@@ -321,6 +331,7 @@ class Logger:
             self.bar.close()
             self.tb.close()
             self.jsonl.close()
+            self.val_jsonl.close()
 
 
 def all_reduce_mean(values: dict, proc: Process) -> dict:
