@@ -75,13 +75,6 @@ def test_studies_on_one_data_folder_render_it_alike():
         by_folder.setdefault(study["data"], []).append((f.parent.name, data))
         for variant in study.get("variants", []):
             assert (f.parent / f"{variant}.yaml").is_file(), (f, variant)
-        # committed run states: runs of this study's variants, within the 25 MB a file may have
-        kept = REPO / study.get("checkpoints", "-")
-        for ckpt in kept.glob("*/*/last.pt") if kept.is_dir() else []:
-            assert (f.parent / f"{ckpt.parent.parent.name}.yaml").is_file() and ckpt.parent.name.startswith("seed")
-            assert ckpt.stat().st_size <= 25e6
-            state = torch.load(ckpt, weights_only=True)
-            assert state["train_config"]["run"]["seed"] == int(ckpt.parent.name[4:])
     assert len(by_folder["data/ablation_realistic"]) == 3 and len(by_folder["data/ablation"]) == 2
     for studies in by_folder.values():
         assert all(d == studies[0][1] for _, d in studies), studies
@@ -133,8 +126,8 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
                          capture_output=True, text=True, timeout=900)
     assert res.returncode != 0 and "seed: 1 there, 2 asked" in res.stderr
     assert stamps == {v: (tmp_path / "runs" / v / "seed3" / "last.pt").stat().st_mtime_ns for v in report["variants"]}
-    # a study longer than a session goes on from committed run states (CHECKPOINTS): a run
-    # with no last.pt of its own starts from them (the same wall times: nothing retrained)
+    # a study longer than one machine's life goes on from saved run states (CHECKPOINTS): a
+    # run with no last.pt of its own starts from them (the same wall times: nothing retrained)
     kept = tmp_path / "kept"
     for v in report["variants"]:
         (kept / v / "seed3").mkdir(parents=True)

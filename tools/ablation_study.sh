@@ -56,9 +56,11 @@ VARIANTS="${VARIANTS:-full no_mask_and_predict no_domain_adaptation}"
 EXTRA="${EXTRA:-}"
 DATA="$(realpath -m "$DATA")"
 RUNS="$(realpath -m "$RUNS")"
-# CHECKPOINTS: a folder of committed run states (<variant>/seed<N>/: last.pt, losses.jsonl,
-# validation.jsonl, tensorboard/) that a run with no last.pt of its own starts from, so that a study longer
-# than a session goes on from a fresh checkout (training/checkpoints/README.md)
+# CHECKPOINTS: a folder of saved run states (<variant>/seed<N>/: last.pt, losses.jsonl,
+# validation.jsonl, tensorboard/), on storage that outlives the machine, that a run with no
+# last.pt of its own starts from (never replacing a newer one), so that a study longer than
+# one machine's life goes on elsewhere. Save a run with
+#   d=$CHECKPOINTS/<variant>/seed<N>; mkdir -p $d && cp -r $RUNS/<variant>/seed<N>/{last.pt,*.jsonl,tensorboard} $d/
 CHECKPOINTS="${CHECKPOINTS:+$(realpath -m "$CHECKPOINTS")}"
 
 # SOURCE_ARGS / TARGET_ARGS: the `cluenet synth` options of each domain (default: the
