@@ -217,3 +217,17 @@ def to_dict(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     return obj
+
+
+def differences(a: Mapping | None, b: Mapping | None) -> dict[str, tuple]:
+    """Dotted key -> (a's value, b's value) for every leaf that differs between two nested
+    mappings (a key on one side only reads as None on the other): what changed between two
+    configs or recipes, for messages that name it."""
+    def flat(d: Mapping, pre: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{pre}{k}.") if isinstance(v, Mapping) and v else {pre + str(k): v})
+        return out
+
+    fa, fb = flat(a or {}), flat(b or {})
+    return {k: (fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)}

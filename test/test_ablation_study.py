@@ -137,7 +137,7 @@ def test_ablation_study_script_at_a_tiny_size(tmp_path):
     res = subprocess.run([str(REPO / "tools" / "ablation_study.sh")], env=dict(env, CHECKPOINTS=str(kept)),
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.count("goes on from the committed") == 3
+    assert res.stdout.count("goes on from the saved state") == 3
     assert json.loads((tmp_path / "ablation.json").read_text()) == report
 
     # the figure of the study: drawn from the JSON and the runs' loss logs

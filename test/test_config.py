@@ -46,3 +46,12 @@ def test_non_finite_numbers_are_rejected(tmp_path, value):
                                        f"optim: {{lr: {value}}}\n")
     with pytest.raises(ConfigError, match="optim.lr: .*(NaN|not a finite number)"):
         load_stage2(tmp_path / "run.yaml")
+
+
+def test_differences_name_every_changed_leaf():
+    from cluenet_ros.config import differences
+
+    a = {"model": {"encoder": "resnet18", "sizes": [64, 64]}, "optim": {"lr": 0.01}, "extra": {}}
+    b = {"model": {"encoder": "resnet50", "sizes": [64, 64]}, "optim": {"lr": 0.01, "momentum": 0.9}, "extra": {}}
+    assert differences(a, b) == {"model.encoder": ("resnet18", "resnet50"), "optim.momentum": (None, 0.9)}
+    assert differences(a, a) == {} and differences(None, {"x": 1}) == {"x": (None, 1)}

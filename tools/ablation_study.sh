@@ -91,7 +91,7 @@ YAML
     echo "[ablation] $variant seed $seed"
     kept="${CHECKPOINTS:+$CHECKPOINTS/$variant/seed$seed}"
     if [ -n "$kept" ] && [ -f "$kept/last.pt" ] && [ ! -f "$dir/last.pt" ]; then
-      echo "[ablation] $variant seed $seed: goes on from the committed $kept"
+      echo "[ablation] $variant seed $seed: goes on from the saved state in $kept"
       cp -r "$kept/." "$dir/"
     fi
     cluenet train stage2 --config "$dir/config.yaml" --resume > "$dir/train.log" 2>&1

@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 
-from cluenet_ros.config import to_dict
+from cluenet_ros.config import differences, to_dict
 from cluenet_ros.models.checkpoint import CheckpointError, atomic_save, read_checkpoint
 
 LAST, BEST = "last.pt", "best.pt"
@@ -161,18 +161,6 @@ def validate_and_checkpoint(done: int, run, proc: Process, logger: "Logger", out
 RESUME_FREE = ("run.iterations", "run.out_dir")
 
 
-def config_changes(saved: dict, current: dict) -> dict[str, tuple]:
-    """Dotted key -> (saved, current) for every leaf that differs between two config dicts."""
-    def flat(d, pre=""):
-        out = {}
-        for k, v in d.items():
-            out.update(flat(v, f"{pre}{k}.") if isinstance(v, dict) and v else {pre + k: v})
-        return out
-
-    a, b = flat(saved or {}), flat(current)
-    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
-
-
 def resume_state(out_dir: Path, resume: bool, proc: Process, config=None) -> dict | None:
     """The saved state of ``out_dir/last.pt`` (RNG states already restored), or
     None to start from scratch.
@@ -192,7 +180,7 @@ def resume_state(out_dir: Path, resume: bool, proc: Process, config=None) -> dic
         return None
     state = load_training_checkpoint(path)
     if config is not None:
-        changes = {k: v for k, v in config_changes(state.get("train_config"), to_dict(config)).items()
+        changes = {k: v for k, v in differences(state.get("train_config"), to_dict(config)).items()
                    if k not in RESUME_FREE}
         model = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items() if k.startswith("model."))
         if model:

@@ -119,6 +119,7 @@ def recipe(images: int, seed: int, options, texture_mode: str | None) -> dict:
 def _reusable(out: Path, wanted: dict) -> bool:
     """True if ``out`` holds data rendered with ``wanted``; False if there is nothing there
     to keep; ValueError if it holds something else, naming what differs."""
+    from cluenet_ros.config import differences
     from cluenet_ros.errors import FileInputError
 
     path = out / RECIPE_FILE
@@ -127,17 +128,10 @@ def _reusable(out: Path, wanted: dict) -> bool:
             raise FileInputError(out, f"--reuse: not empty and has no {RECIPE_FILE} (rendered before recipes were "
                                       "recorded, or cut short); delete it to render it again")
         return False
-    have = json.loads(path.read_text())
-    if have == wanted:
+    changed = differences(json.loads(path.read_text()), wanted)
+    if not changed:
         return True
-
-    def flat(d, pre=""):
-        return {k2: v2 for k, v in d.items()
-                for k2, v2 in (flat(v, f"{pre}{k}.").items() if isinstance(v, dict) else [(pre + k, v)])}
-
-    h, w = flat(have), flat(wanted)
-    diff = "; ".join(f"{k}: {h.get(k)!r} there, {w.get(k)!r} asked" for k in sorted(set(h) | set(w))
-                     if h.get(k) != w.get(k))
+    diff = "; ".join(f"{k}: {there!r} there, {asked!r} asked" for k, (there, asked) in changed.items())
     raise FileInputError(path, f"--reuse: this folder was rendered with another recipe ({diff}); delete it or "
                                "give another --out")
 
