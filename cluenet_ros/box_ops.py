@@ -15,3 +15,17 @@ def box_ioa(boxes: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
     a, b = box_area(boxes)[:, None], box_area(regions)[None, :]
     inter = iou * (a + b) / (1.0 + iou)
     return inter / a.clamp_min(1e-12)
+
+
+def mask_extents(masks: torch.Tensor) -> torch.Tensor:
+    """torchvision.ops.masks_to_boxes for (N, H, W) masks that are never empty, in
+    a form that exports to ONNX: masks_to_boxes zeroes empty masks' boxes with a
+    boolean index assignment, which the TorchScript exporter turns into a Where
+    that ONNX Runtime cannot broadcast (N against N x 4), so the standalone
+    pipeline's graph could not hold it. Equal to masks_to_boxes on non-empty masks
+    (test_box_ops.py); (x1, y1, x2, y2) pixel indices as float."""
+    rows = masks.bool().any(dim=2).float()
+    cols = masks.bool().any(dim=1).float()
+    h, w = masks.shape[-2:]
+    return torch.stack([cols.argmax(dim=1), rows.argmax(dim=1), (w - 1) - cols.flip(dims=[1]).argmax(dim=1),
+                        (h - 1) - rows.flip(dims=[1]).argmax(dim=1)], dim=1).float()

@@ -154,3 +154,19 @@ def test_trunk_batchnorm_is_frozen_by_default_and_trainable_on_request():
     # SyncBatchNorm under DDP: the same modules converted, same parameters
     synced = nn.SyncBatchNorm.convert_sync_batchnorm(trainable)
     assert sum(isinstance(m, nn.SyncBatchNorm) for m in synced.modules()) == 20
+
+
+def test_mask_extents_equal_torchvisions_masks_to_boxes_on_non_empty_masks():
+    """The pipeline's visible boxes use box_ops.mask_extents (masks_to_boxes in a form
+    that exports to ONNX); on the masks it is given (never empty) the two agree."""
+    from torchvision.ops import masks_to_boxes
+
+    from cluenet_ros.box_ops import mask_extents
+
+    g = torch.Generator().manual_seed(0)
+    masks = torch.rand(40, 23, 17, generator=g) > 0.97
+    masks[:, 5, 7] = True  # none empty
+    masks[0] = False
+    masks[0, 0, 0] = True  # a single pixel in a corner
+    masks[1] = True        # all of it
+    assert torch.equal(mask_extents(masks), masks_to_boxes(masks))

@@ -29,6 +29,10 @@ def register(sub) -> None:
     p.add_argument("--weights", help="a ClueNet checkpoint (its own configuration; --config is then ignored) "
                                      "instead of random weights: int8 is then calibrated on a trained model, "
                                      "and its graphs come from / go to the backend cache")
+    p.add_argument("--standalone", action="store_true",
+                   help="time the torch-free standalone pipeline (the node's standalone:=true) in a process of its "
+                        "own, so that its peak RSS is the node's: --weights (default the packaged demo weights), "
+                        "exported once into the backend cache; onnxruntime")
     p.add_argument("--compare", choices=("keypointrcnn",),
                    help="also time a torchvision peer: eagerly, and on the CPU also exported to ONNX Runtime "
                         "where that is installed (ratios on the same runtime and across runtimes)")
@@ -46,13 +50,20 @@ def run(args) -> int:
     from cluenet_ros.benchmark.pipeline_bench import (BenchOptions, bench_keypointrcnn,
                                                       bench_keypointrcnn_onnxruntime, bench_pipeline,
                                                       bench_stage2_scaling, environment)
+    from cluenet_ros.benchmark.standalone_bench import bench_standalone
     from cluenet_ros.inference.backends import installed
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
                        args.warmup, args.compile, args.backend, args.int8, args.weights)
-    res = {**bench_pipeline(opt), "environment": environment()}
+    if args.standalone:
+        from cluenet_ros.inference.onnx_export import default_weights
+
+        opt = replace(opt, weights=args.weights or str(default_weights()))
+        res = {**bench_standalone(opt), "environment": environment()}
+    else:
+        res = {**bench_pipeline(opt), "environment": environment()}
     print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}"
-          f"{' int8' if res['int8'] else ''}), "
+          f"{' int8' if res['int8'] else ''}{', standalone: no torch in its process' if res.get('standalone') else ''}), "
           f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():
         print(f"  {stage:<12} {ms:9.2f} ms")
@@ -60,8 +71,8 @@ def run(args) -> int:
           f"p95 {res['e2e_ms_p95']:.2f} ms, {res['fps']:.2f} frames/s")
     print(f"  peak memory  {res['peak_mem_mb']:.0f} MiB ({'CUDA max allocated' if 'cuda' in res['device'] else 'CPU RSS'})"
           + (f"; RSS now {res['rss_anon_mb']:.0f} MiB anonymous + {res['rss_file_mb']:.0f} MiB file-backed "
-             f"(libraries); `import torch, torchvision` alone: {res['rss_import_mb']:.0f} MiB"
-             if res.get("rss_anon_mb") else ""))
+             f"(libraries)" if res.get("rss_anon_mb") else "")
+          + (f"; `import torch, torchvision` alone: {res['rss_import_mb']:.0f} MiB" if res.get("rss_import_mb") else ""))
     if args.compare:
         peer = bench_keypointrcnn(opt)
         res.update(peer)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cluenet_ros import keypoints as kp
-from cluenet_ros.inference.pipeline import FrameResult
+from cluenet_ros.inference.interface import FrameResult
 
 
 def synthetic_result(width: int, height: int, people: int, seed: int = 0) -> FrameResult:

@@ -265,7 +265,7 @@ def bench_keypointrcnn_onnxruntime(opt: BenchOptions) -> dict:
     the exported peer's boxes, scores and keypoints with the eager model's on the
     timed frame: it says the timed graph is the same network (NaN when the two keep
     a different number of detections, which random weights can cause at a near-tie)."""
-    from cluenet_ros.inference.backends import _OnnxRuntimeRunner
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
 
     w, h = opt.resolution
     model = _keypointrcnn(opt, torch.device("cpu"))
@@ -277,15 +277,17 @@ def bench_keypointrcnn_onnxruntime(opt: BenchOptions) -> dict:
             torch.onnx.export(model, ([img],), str(path), opset_version=11, dynamo=False, input_names=["input"],
                               output_names=["boxes", "labels", "scores", "keypoints", "keypoints_scores"])
         export_s = time.perf_counter() - t0
-        runner = _OnnxRuntimeRunner(path, torch.get_num_threads())
+        runner = OnnxRuntimeSession(path, torch.get_num_threads())
+        img_np = img.numpy()
         times, outs = [], None
         for i in range(opt.warmup + opt.frames):
             t0 = time.perf_counter()
-            outs = runner(img)
+            outs = runner(img_np)
             if i >= opt.warmup:
                 times.append(1000 * (time.perf_counter() - t0))
     with torch.inference_mode():
         ref = model([img])[0]
+    outs = [torch.from_numpy(o) for o in outs]
     pairs = [(outs[0], ref["boxes"]), (outs[2], ref["scores"]), (outs[3], ref["keypoints"])]
     diff = (max(float((a - b).abs().max()) if a.numel() else 0.0 for a, b in pairs)
             if all(a.shape == b.shape for a, b in pairs) else float("nan"))

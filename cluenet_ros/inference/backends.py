@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +29,11 @@ from typing import Callable
 
 import torch
 
+from cluenet_ros.inference.interface import BACKENDS  # noqa: F401  (one list for every pipeline)
+from cluenet_ros.inference.runtimes import cache_root
+
 LOG = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 PREFERENCE = ("openvino", "onnxruntime", "torch")
 _MODULE = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
 
@@ -63,14 +64,6 @@ def resolve_backend(name: str, device: torch.device) -> str:
     return name
 
 
-def cache_root() -> Path:
-    env = os.environ.get("CLUENET_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cluenet_ros" / "backends"
-
-
 def weights_hash(*modules: torch.nn.Module, extra: str = "") -> str:
     """SHA-256 of every parameter and buffer (names, shapes, dtypes, bytes), the
     modules' configurations and ``extra``: the same weights give the same key."""
@@ -96,45 +89,6 @@ class CompiledModels:
     exported: bool  # False: the files came from the cache
     int8: bool = False
     quantized: bool = False  # int8 only: True when quantised now, False: from the cache
-
-
-class _OnnxRuntimeRunner:
-    def __init__(self, path: Path, threads: int):
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting between runs: ONNX Runtime's workers would otherwise spin
-        # on the cores that torch's RPN/RoI heads and post-processing need next
-        # (measured at 1024x512 on 2 cores: post-processing 137 ms instead of 7 ms)
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
-    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = self.session.run(None, {"input": x.detach().float().contiguous().numpy()})
-        return [torch.from_numpy(o) for o in outs]
-
-
-class _OpenVinoRunner:
-    def __init__(self, path: Path, threads: int, cache: Path):
-        import openvino as ov
-
-        core = ov.Core()
-        core.set_property({"CACHE_DIR": str(cache)})
-        # f32 throughout: on CPUs with bf16/AMX units OpenVINO would otherwise pick
-        # bf16 and the outputs would no longer match PyTorch's
-        self.compiled = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32",
-                                                              "PERFORMANCE_HINT": "LATENCY",
-                                                              "INFERENCE_NUM_THREADS": threads})
-        self.request = self.compiled.create_infer_request()
-        self.outputs = list(self.compiled.outputs)
-
-    def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
-        res = self.request.infer({0: x.detach().float().contiguous().numpy()})
-        # the request reuses its output buffers on the next call: copy out
-        return [torch.from_numpy(res[o].copy()) for o in self.outputs]
 
 
 def compile_models(stage1, stage2, backend: str, cache: Path | None = None, persist: bool = True,
@@ -170,21 +124,18 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
 
 
 def _runners(backend: str, s1_path: Path, s2_path: Path, folder: Path):
-    """(stage-1 dense, stage-2) callables running the two ONNX files on ``backend``."""
+    """(stage-1 dense, stage-2) callables on torch tensors running the two ONNX files on ``backend``."""
+    from cluenet_ros.inference.runtimes import open_session
+
     threads = torch.get_num_threads()
-    if backend == "onnxruntime":
-        r1, r2 = _OnnxRuntimeRunner(s1_path, threads), _OnnxRuntimeRunner(s2_path, threads)
-    else:
-        blobs = folder / "openvino_cache"
-        blobs.mkdir(exist_ok=True)
-        r1, r2 = _OpenVinoRunner(s1_path, threads, blobs), _OpenVinoRunner(s2_path, threads, blobs)
+    r1, r2 = (open_session(backend, p, threads, folder) for p in (s1_path, s2_path))
 
     def stage1_dense(x):
-        logits, feats = r1(x)
-        return logits, feats
+        logits, feats = r1(x.detach().float().contiguous().numpy())
+        return torch.from_numpy(logits), torch.from_numpy(feats)
 
     def stage2_fn(x):
-        return r2(x)[0]
+        return torch.from_numpy(r2(x.detach().float().contiguous().numpy())[0])
 
     return stage1_dense, stage2_fn
 

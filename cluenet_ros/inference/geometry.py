@@ -27,17 +27,21 @@ def crop_to_image(points: torch.Tensor, crops: torch.Tensor, crop_hw: tuple[int,
     """Map (N, K, >=2) crop-pixel coordinates to image coordinates for crops (N, 4)."""
     sx = (crops[:, 2] - crops[:, 0]) / crop_hw[1]
     sy = (crops[:, 3] - crops[:, 1]) / crop_hw[0]
-    out = points.clone()
-    out[..., 0] = crops[:, None, 0] + points[..., 0] * sx[:, None]
-    out[..., 1] = crops[:, None, 1] + points[..., 1] * sy[:, None]
-    return out
+    x = crops[:, None, 0] + points[..., 0] * sx[:, None]
+    y = crops[:, None, 1] + points[..., 1] * sy[:, None]
+    return _with_xy(points, x, y)
 
 
 def image_to_crop(points: torch.Tensor, crops: torch.Tensor, crop_hw: tuple[int, int]) -> torch.Tensor:
     """Inverse of :func:`crop_to_image`."""
     sx = (crops[:, 2] - crops[:, 0]) / crop_hw[1]
     sy = (crops[:, 3] - crops[:, 1]) / crop_hw[0]
-    out = points.clone()
-    out[..., 0] = (points[..., 0] - crops[:, None, 0]) / sx[:, None]
-    out[..., 1] = (points[..., 1] - crops[:, None, 1]) / sy[:, None]
-    return out
+    x = (points[..., 0] - crops[:, None, 0]) / sx[:, None]
+    y = (points[..., 1] - crops[:, None, 1]) / sy[:, None]
+    return _with_xy(points, x, y)
+
+
+def _with_xy(points: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``points`` with new x and y, built by concatenation rather than by writing into
+    a copy: an indexed write traces with the batch size frozen (standalone export)."""
+    return torch.cat([x[..., None], y[..., None], points[..., 2:]], dim=-1)

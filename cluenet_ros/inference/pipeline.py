@@ -12,106 +12,27 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
-from torchvision.ops import masks_to_boxes, roi_align
+import torch.nn.functional as F
+from torchvision.ops import roi_align
 
 from cluenet_ros import keypoints as kp
-from cluenet_ros.config import spec
-from cluenet_ros.inference.backends import (BACKENDS, PREFERENCE, compile_models, installed, quantize_compiled,
-                                            resolve_backend)
+from cluenet_ros.box_ops import mask_extents
+from cluenet_ros.inference.backends import PREFERENCE, compile_models, installed, quantize_compiled, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
+from cluenet_ros.inference.interface import (DEVICES, PRECISIONS, FrameResult, Pedestrian,  # noqa: F401
+                                             PipelineConfig, check_image)
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average
 from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
 from cluenet_ros.models.stage2 import ClueNetStage2, Stage2Config
 
 LOG = logging.getLogger(__name__)
-
-DEVICES = ("auto", "cuda", "cpu")
-PRECISIONS = ("fp32", "fp16", "bf16")
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    device: str = spec("auto", choices=DEVICES)
-    precision: str = spec("fp16", choices=PRECISIONS,
-                          help="autocast precision on CUDA; the CPU always runs fp32")
-    score_threshold: float = spec(0.5, min=0.0, max=1.0)
-    nms_iou: float = spec(0.5, min=0.0, max=1.0)
-    max_detections: int = spec(100, min=1, max=1000)
-    mask_threshold: float = spec(0.5, min=0.0, max=1.0)
-    crop_padding: float = spec(1.1, min=1.0, max=2.0,
-                               help="crop = full-body box grown to the crop aspect, times this")
-    occlusion_tolerance: float = spec(0.03, min=0.0, max=0.5,
-                                      help="a keypoint within this fraction of the crop height of "
-                                           "the predicted mask counts as visible")
-    roi_sampling_ratio: int = spec(2, min=0, help="roi_align samples per output pixel and axis")
-    channels_last: bool = spec(True, help="channels-last memory format on CUDA")
-    backend: str = spec("torch", choices=BACKENDS,
-                        help="runtime of the dense networks: eager torch, onnxruntime or openvino (CPU; "
-                             "exported once into a cache keyed by the weights' hash), or auto (the fastest "
-                             "installed)")
-    flip_test: bool = spec(False, help="stage 2 also sees each crop mirrored and averages the two heatmaps "
-                                       "(mirrored back, left and right swapped): steadier keypoints for twice "
-                                       "the stage-2 time (docs/accuracy/README.md has its measured effect)")
-    int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
-                                  "networks on backend onnxruntime or openvino; quantised once per weights and "
-                                  "cached. Off by default: see docs/bench/int8.md for its accuracy cost")
-
-
-@dataclass
-class Pedestrian:
-    id: str
-    box: np.ndarray            # (4,) x1, y1, x2, y2 full body
-    score: float
-    visible_box: np.ndarray    # (4,)
-    visibility: float
-    keypoints: np.ndarray      # (13, 3) x, y, confidence
-    occluded: np.ndarray       # (13,) bool
-
-
-@dataclass
-class FrameResult:
-    """Everything found in one frame, as arrays (row i is pedestrian i, by score)."""
-
-    boxes: np.ndarray          # (N, 4) float32 full-body xyxy, pixels
-    scores: np.ndarray         # (N,)
-    visible_boxes: np.ndarray  # (N, 4) box of the predicted mask inside the full box
-    visibility: np.ndarray     # (N,) visible box area / full box area
-    keypoints: np.ndarray      # (N, 13, 3) x, y, confidence
-    occluded: np.ndarray       # (N, 13) bool: outside the predicted visible mask
-    mask: np.ndarray           # (H, W) uint8, 255 = pedestrian
-    keypoint_names: tuple[str, ...] = field(default=kp.NAMES)
-    track_ids: np.ndarray | None = None  # (N,) int: persistent ids from a tracker, or None
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    @property
-    def ids(self) -> list[str]:
-        """Per-frame ids: the track ids where a tracker set them, else the rank by
-        score; the same in every output of a frame."""
-        if self.track_ids is not None:
-            return [str(int(t)) for t in self.track_ids]
-        return [str(i) for i in range(len(self))]
-
-    def select(self, rows, track_ids=None) -> "FrameResult":
-        """The pedestrians in ``rows`` (in that order), the same mask; optionally with track ids."""
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        return FrameResult(boxes=self.boxes[rows], scores=self.scores[rows], visible_boxes=self.visible_boxes[rows],
-                           visibility=self.visibility[rows], keypoints=self.keypoints[rows],
-                           occluded=self.occluded[rows], mask=self.mask, keypoint_names=self.keypoint_names,
-                           track_ids=None if track_ids is None else np.asarray(track_ids, dtype=np.int64))
-
-    def __iter__(self) -> Iterator[Pedestrian]:
-        for i, pid in enumerate(self.ids):
-            yield Pedestrian(pid, self.boxes[i], float(self.scores[i]), self.visible_boxes[i],
-                             float(self.visibility[i]), self.keypoints[i], self.occluded[i])
 
 
 class _StageClock:
@@ -144,15 +65,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but no CUDA device is available")
     return torch.device(name)
-
-
-def check_image(image: np.ndarray, index: int = 0) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
-                else type(image).__name__)
-        raise ValueError(f"image {index}: expected an H x W x 3 uint8 RGB array, got {desc}")
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f"image {index}: too small ({image.shape[1]}x{image.shape[0]})")
 
 
 class ClueNetPipeline:
@@ -294,6 +206,17 @@ class ClueNetPipeline:
         clock.lap("stage1")
         masks = [o["mask"] > self.config.mask_threshold for o in stage1_out]
         boxes = [o["boxes"].float() for o in stage1_out]
+        kps_img, occluded, vis_boxes, visibility = self._poses(tensors, masks, boxes, clock)
+        results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
+        clock.lap("postprocess")
+        return results
+
+    def _poses(self, tensors, masks, boxes, clock: _StageClock | None = None):
+        """Everything after stage 1, for the boxes it kept: crops of the segmented
+        image, stage 2, keypoints in image pixels, occlusion flags and visible boxes.
+        (kps (N, 13, 3), occluded (N, 13), visible boxes (N, 4), visibility (N,)) over
+        all frames. The standalone pipeline exports this very method as a graph."""
+        clock = clock or _StageClock(self.device, None)
         crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
         clock.lap("crop_mask")
         if len(crops):
@@ -305,7 +228,8 @@ class ClueNetPipeline:
                 with self._autocast():
                     heatmaps = self.stage2(self._layout(batch))
             if self.config.flip_test:
-                heatmaps = flip_test_average(heatmaps[:len(crops)], heatmaps[len(crops):])
+                plain, mirrored = heatmaps.unflatten(0, (2, -1))  # not [:len(crops)]: stays dynamic when traced
+                heatmaps = flip_test_average(plain, mirrored)
         clock.lap("stage2")
         if len(crops):
             kps = decode_heatmaps(heatmaps.float(), self.stage2.config.heatmap_stride)
@@ -313,12 +237,10 @@ class ClueNetPipeline:
             kps = crops.new_zeros((0, kp.NUM_KEYPOINTS, 3))
         occluded = self._occluded(kps, crop_masks)
         kps_img = crop_to_image(kps, crop_regions, self.crop_hw)
-        kps_img[..., 2] = kps_img[..., 2].clamp(0.0, 1.0)
+        kps_img = torch.cat([kps_img[..., :2], kps_img[..., 2:].clamp(0.0, 1.0)], dim=-1)
         all_boxes = torch.cat(boxes) if boxes else crops.new_zeros((0, 4))
         vis_boxes, visibility = self._visible_boxes(all_boxes, crop_masks, crop_regions)
-        results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
-        clock.lap("postprocess")
-        return results
+        return kps_img, occluded, vis_boxes, visibility
 
     def _to_tensor(self, image: np.ndarray, bgr: bool = False) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(image))
@@ -344,10 +266,12 @@ class ClueNetPipeline:
             return empty, images[0].new_zeros((0, hc, wc)), images[0].new_zeros((0, 4))
         h = max(i.shape[1] for i in images)
         w = max(i.shape[2] for i in images)
-        stacked = images[0].new_zeros((len(images), 4, h, w))
-        for s, img, m in zip(stacked, images, masks):
-            s[3, : m.shape[0], : m.shape[1]] = m
-            s[:3, : img.shape[1], : img.shape[2]] = img * s[3:4, : img.shape[1], : img.shape[2]]
+        layers = []
+        for img, m in zip(images, masks):  # segmented RGB and the mask, zero-padded to (h, w)
+            m = m.to(img.dtype)[None]
+            x = torch.cat([img * m, m])
+            layers.append(F.pad(x, (0, w - x.shape[2], 0, h - x.shape[1])))
+        stacked = torch.stack(layers)  # built without in-place writes, so that it traces (standalone export)
         out = roi_align(stacked, [r.to(stacked.dtype) for r in regions], output_size=(hc, wc),
                         spatial_scale=1.0, sampling_ratio=self.config.roi_sampling_ratio, aligned=True)
         return out[:, :3], out[:, 3], torch.cat(regions)
@@ -389,7 +313,7 @@ class ClueNetPipeline:
         m = (crop_masks > 0.5) & in_y[:, :, None] & in_x[:, None, :]
         has = m.flatten(1).any(dim=1)
         # pixel indices (x_min, y_min, x_max, y_max) of each mask; empty ones get a dummy
-        px = masks_to_boxes(torch.where(has[:, None, None], m, torch.ones_like(m))).to(xs.dtype)
+        px = mask_extents(m | ~has[:, None, None]).to(xs.dtype)
         x1 = regions[:, 0] + px[:, 0] * sx          # left edge of the first pixel
         x2 = regions[:, 0] + (px[:, 2] + 1) * sx    # right edge of the last
         y1 = regions[:, 1] + px[:, 1] * sy

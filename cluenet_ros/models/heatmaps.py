@@ -48,8 +48,8 @@ def decode_heatmaps(heatmaps: torch.Tensor, stride: int) -> torch.Tensor:
     output it is a well-behaved quadratic interpolation. The confidence is the peak
     value.
     """
-    n, k, h, w = heatmaps.shape
-    flat = heatmaps.reshape(n, k, -1).float()
+    h, w = heatmaps.shape[-2:]
+    flat = heatmaps.flatten(2).float()  # not reshape(n, k, -1): n must stay dynamic when traced
     conf, idx = flat.max(dim=-1)
     py, px = idx // w, idx % w
     logh = torch.log(flat.clamp_min(1e-10))
@@ -62,8 +62,8 @@ def decode_heatmaps(heatmaps: torch.Tensor, stride: int) -> torch.Tensor:
     def offset(lo: torch.Tensor, mid: torch.Tensor, hi: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         curv = lo - 2 * mid + hi
         ok = valid & (curv < -1e-6)
-        off = torch.where(ok, 0.5 * (lo - hi) / torch.where(ok, curv, torch.ones_like(curv)),
-                          torch.zeros_like(curv))
+        one, zero = curv.new_ones(()), curv.new_zeros(())  # 0-d, broadcast: no batch size frozen when traced
+        off = torch.where(ok, 0.5 * (lo - hi) / torch.where(ok, curv, one), zero)
         return off.clamp(-0.5, 0.5)
 
     c = at(py, px)

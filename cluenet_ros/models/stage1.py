@@ -301,7 +301,8 @@ class ClueNetStage1(nn.Module):
         images = list(images)
         if self.training and targets is None:
             raise ValueError("training forward needs targets")
-        original_sizes = [(int(i.shape[-2]), int(i.shape[-1])) for i in images]
+        # shapes, not ints: under tracing (the standalone export) the sizes stay dynamic
+        original_sizes = [(i.shape[-2], i.shape[-1]) for i in images]
         image_list, targets = self._prepare(images, targets if self.training else None)
         if self.dense_runner is not None and not self.training:
             seg_logits, feats = self.dense_runner(image_list.tensors)

@@ -18,7 +18,7 @@ from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, Detect
 from visualization_msgs.msg import Marker, MarkerArray
 
 from cluenet_ros import keypoints as kp
-from cluenet_ros.inference.pipeline import FrameResult
+from cluenet_ros.inference.interface import FrameResult
 from cluenet_ros.overlay import draw_overlay, track_colour
 from cluenet_ros.ros.conventions import BONE_ENDS as _BONE_ENDS  # LINE_LIST order: a0 b0 a1 b1 ...
 from cluenet_ros.ros.conventions import BONE_RGBA, CLASS_ID, OCCLUDED_RGBA, VISIBLE_RGBA, lifetime

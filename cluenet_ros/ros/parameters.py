@@ -46,6 +46,10 @@ PARAMS: tuple[Param, ...] = (
           "images and cached beside the export) on backend onnxruntime or openvino; with backend torch (or "
           "auto resolving to torch) the node does not start. Off by default: docs/bench/int8.md has its "
           "accuracy cost and speed.", read_only=True),
+    Param("standalone", False, "Run the whole pipeline as compiled graphs on onnxruntime (backend auto or "
+          "onnxruntime) without importing torch: far less memory (docs/bench/README.md). The graphs are exported "
+          "once per checkpoint, in a child process, into the backend cache. CPU only; not with weights:=random or "
+          "int8; input_scale is then fixed at start-up.", read_only=True),
     Param("score_threshold", 0.5, "Minimum detection score published.", range=(0.0, 1.0)),
     Param("nms_iou", 0.5, "IoU above which non-maximum suppression drops the weaker box.", range=(0.0, 1.0)),
     Param("max_detections", 100, "Most pedestrians reported per frame.", range=(1, 1000)),

@@ -190,7 +190,8 @@ class _PedestrianCore:
 
     def _ready_message(self) -> str:
         return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend}"
-                f"{' int8' if getattr(self.pipeline, 'int8', False) else ''} "
+                f"{' int8' if getattr(self.pipeline, 'int8', False) else ''}"
+                f"{' (standalone: no torch in this process)' if self.p('standalone') else ''} "
                 f"(score >= {self.p('score_threshold')}, "
                 f"tracking {'on' if self.p('tracking.enable') else 'off'}, "
                 f"ground positions {'on' if self.p('ground.enable') else 'off'}, subscribed to "
@@ -208,9 +209,8 @@ class _PedestrianCore:
 
         gc.collect()
         try:
-            import torch
-
-            if torch.cuda.is_available():
+            torch = sys.modules.get("torch")  # never imported here: a standalone node runs without it
+            if torch is not None and torch.cuda.is_available():
                 torch.cuda.empty_cache()
         except Exception:  # pragma: no cover - freeing is best effort
             pass
@@ -224,8 +224,7 @@ class _PedestrianCore:
                 raise StartupError(f"parameter {spec.name}: {reason}")
 
     def _load_pipeline(self):
-        from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
-        from cluenet_ros.models.factory import load_model_configs
+        from cluenet_ros.inference import PipelineConfig
 
         values = {p.name: self.p(p.name) for p in PARAMS}
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
@@ -233,6 +232,11 @@ class _PedestrianCore:
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
                              backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"))
         weights = self.p("weights")
+        if self.p("standalone"):
+            return self._load_standalone(weights, cfg)
+        from cluenet_ros.inference import ClueNetPipeline
+        from cluenet_ros.models.factory import load_model_configs
+
         try:
             if weights == "random":
                 self.get_logger().warning("weights:=random -- a randomly initialised model: detections are "
@@ -249,6 +253,24 @@ class _PedestrianCore:
             raise StartupError(str(exc)) from None
         pipeline.set_input_scale(self.p("input_scale"))
         return pipeline
+
+    def _load_standalone(self, weights: str, cfg):
+        """The torch-free pipeline (exported once per checkpoint, in a child process)."""
+        from cluenet_ros.inference.standalone import StandalonePipeline
+
+        if weights == "random":
+            raise StartupError("standalone: needs a checkpoint file (weights:=random builds an eager model); "
+                               "set standalone:=false or pass weights:=/path/to/checkpoint.pt")
+        if self.p("int8"):
+            raise StartupError("standalone: int8 is not available there; set int8:=false or standalone:=false")
+        path = Path(weights) if weights else default_weights()
+        if not path.is_file():
+            raise StartupError(f"{path}: no such checkpoint" + ("" if weights else
+                               " (the packaged demo weights are not installed; pass weights:=...)"))
+        try:
+            return StandalonePipeline.from_checkpoint(path, cfg, input_scale=self.p("input_scale"))
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+            raise StartupError(f"standalone: {exc}") from None
 
     # -- parameters at run time ---------------------------------------------------------
     def _on_set_parameters(self, params) -> SetParametersResult:
@@ -526,6 +548,7 @@ class _PedestrianCore:
             "ground_frames_without_camera_info": stats["ground_without_camera_info"],
             "backend": self.pipeline.backend if self.pipeline is not None else "",
             "int8": bool(getattr(self.pipeline, "int8", False)),
+            "standalone": bool(self.p("standalone")),
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]

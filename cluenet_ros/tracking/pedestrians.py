@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluenet_ros.inference.pipeline import FrameResult
+from cluenet_ros.inference.interface import FrameResult
 from cluenet_ros.tracking.byte_tracker import ByteTracker, TrackerConfig
 from cluenet_ros.tracking.one_euro import OneEuroFilter
 

@@ -1,0 +1,108 @@
+"""What every pipeline takes and gives, importable without torch.
+
+The eager pipeline (:mod:`.pipeline`) and the torch-free one (:mod:`.standalone`)
+share these types, and the ROS layer, the tracker and the message builders use
+only these, so a node running the standalone pipeline never imports torch (whose
+import alone is most of the 600 MB memory budget of issue 20).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.config import spec
+
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
+
+DEVICES = ("auto", "cuda", "cpu")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    device: str = spec("auto", choices=DEVICES)
+    precision: str = spec("fp16", choices=PRECISIONS,
+                          help="autocast precision on CUDA; the CPU always runs fp32")
+    score_threshold: float = spec(0.5, min=0.0, max=1.0)
+    nms_iou: float = spec(0.5, min=0.0, max=1.0)
+    max_detections: int = spec(100, min=1, max=1000)
+    mask_threshold: float = spec(0.5, min=0.0, max=1.0)
+    crop_padding: float = spec(1.1, min=1.0, max=2.0,
+                               help="crop = full-body box grown to the crop aspect, times this")
+    occlusion_tolerance: float = spec(0.03, min=0.0, max=0.5,
+                                      help="a keypoint within this fraction of the crop height of "
+                                           "the predicted mask counts as visible")
+    roi_sampling_ratio: int = spec(2, min=0, help="roi_align samples per output pixel and axis")
+    channels_last: bool = spec(True, help="channels-last memory format on CUDA")
+    backend: str = spec("torch", choices=BACKENDS,
+                        help="runtime of the dense networks: eager torch, onnxruntime or openvino (CPU; "
+                             "exported once into a cache keyed by the weights' hash), or auto (the fastest "
+                             "installed)")
+    flip_test: bool = spec(False, help="stage 2 also sees each crop mirrored and averages the two heatmaps "
+                                       "(mirrored back, left and right swapped): steadier keypoints for twice "
+                                       "the stage-2 time (docs/accuracy/README.md has its measured effect)")
+    int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
+                                  "networks on backend onnxruntime or openvino; quantised once per weights and "
+                                  "cached. Off by default: see docs/bench/int8.md for its accuracy cost")
+
+
+@dataclass
+class Pedestrian:
+    id: str
+    box: np.ndarray            # (4,) x1, y1, x2, y2 full body
+    score: float
+    visible_box: np.ndarray    # (4,)
+    visibility: float
+    keypoints: np.ndarray      # (13, 3) x, y, confidence
+    occluded: np.ndarray       # (13,) bool
+
+
+@dataclass
+class FrameResult:
+    """Everything found in one frame, as arrays (row i is pedestrian i, by score)."""
+
+    boxes: np.ndarray          # (N, 4) float32 full-body xyxy, pixels
+    scores: np.ndarray         # (N,)
+    visible_boxes: np.ndarray  # (N, 4) box of the predicted mask inside the full box
+    visibility: np.ndarray     # (N,) visible box area / full box area
+    keypoints: np.ndarray      # (N, 13, 3) x, y, confidence
+    occluded: np.ndarray       # (N, 13) bool: outside the predicted visible mask
+    mask: np.ndarray           # (H, W) uint8, 255 = pedestrian
+    keypoint_names: tuple[str, ...] = field(default=kp.NAMES)
+    track_ids: np.ndarray | None = None  # (N,) int: persistent ids from a tracker, or None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def ids(self) -> list[str]:
+        """Per-frame ids: the track ids where a tracker set them, else the rank by
+        score; the same in every output of a frame."""
+        if self.track_ids is not None:
+            return [str(int(t)) for t in self.track_ids]
+        return [str(i) for i in range(len(self))]
+
+    def select(self, rows, track_ids=None) -> "FrameResult":
+        """The pedestrians in ``rows`` (in that order), the same mask; optionally with track ids."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        return FrameResult(boxes=self.boxes[rows], scores=self.scores[rows], visible_boxes=self.visible_boxes[rows],
+                           visibility=self.visibility[rows], keypoints=self.keypoints[rows],
+                           occluded=self.occluded[rows], mask=self.mask, keypoint_names=self.keypoint_names,
+                           track_ids=None if track_ids is None else np.asarray(track_ids, dtype=np.int64))
+
+    def __iter__(self) -> Iterator[Pedestrian]:
+        for i, pid in enumerate(self.ids):
+            yield Pedestrian(pid, self.boxes[i], float(self.scores[i]), self.visible_boxes[i],
+                             float(self.visibility[i]), self.keypoints[i], self.occluded[i])
+
+
+def check_image(image: np.ndarray, index: int = 0) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
+                else type(image).__name__)
+        raise ValueError(f"image {index}: expected an H x W x 3 uint8 RGB array, got {desc}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f"image {index}: too small ({image.shape[1]}x{image.shape[0]})")

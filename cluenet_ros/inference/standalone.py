@@ -1,0 +1,224 @@
+"""The whole ClueNet pipeline as two compiled graphs, run without torch.
+
+Why: a process that imports torch starts at about 700-800 MB resident (the CUDA
+build this project installs), above the 600 MB a vehicle computer may give the
+node (issue 20), before any model runs. Here the eager pipeline is exported once,
+in a child process that imports torch, to two ONNX graphs:
+
+- ``stage1.onnx``: uint8 image (H, W, 3) -> every scored detection (boxes, scores,
+  sorted by score) and the pedestrian probability map (H, W). The RoI heads run with
+  no score threshold, an NMS that suppresses nothing and every proposal kept, so
+  that the score threshold, NMS IoU and detection count stay run-time settings:
+  they are applied here, in numpy, in torchvision's order (score, NMS, top k).
+- ``poses.onnx`` (``poses_flip.onnx`` with the flip test): uint8 image, mask, boxes
+  -> keypoints in image pixels, occlusion flags, visible boxes and visibility. It is
+  the eager pipeline's own ``_poses`` (crop of the segmented image, stage 2,
+  decoding, occlusion), traced, not a second implementation.
+
+This process then imports only numpy and ONNX Runtime (not OpenVINO: see RUNTIMES).
+The graphs live in the backend cache, in a folder named by a hash of the checkpoint
+file and the settings baked into them (input scale, crop padding, occlusion
+tolerance, RoI sampling): :func:`ensure_exported` finds or makes them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from cluenet_ros import keypoints as kp
+from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image
+from cluenet_ros.inference.runtimes import cache_root, open_session
+
+LOG = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the graphs' inputs, outputs or meaning change
+# ONNX Runtime only. OpenVINO 2026.4 was tried: on the test model's stage-1 graph it
+# returns wrong detections (one box repeated) on the first inference at every new
+# frame size, right ones after that (test_standalone.py keeps a record of it), and a
+# node cannot afford a wrong first frame per size.
+RUNTIMES = ("onnxruntime",)
+BAKED = ("input_scale", "crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
+
+
+def baked_settings(config: PipelineConfig, input_scale: float = 1.0) -> dict:
+    """The settings an export fixes (changing one needs another export)."""
+    return {"input_scale": float(input_scale), "crop_padding": float(config.crop_padding),
+            "occlusion_tolerance": float(config.occlusion_tolerance),
+            "roi_sampling_ratio": int(config.roi_sampling_ratio)}
+
+
+def graph_key(weights: Path, settings: dict) -> str:
+    h = hashlib.sha256(f"standalone format {FORMAT}; {json.dumps(settings, sort_keys=True)}".encode())
+    with open(weights, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:24]
+
+
+def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = None) -> Path:
+    """The folder holding the graphs for ``weights`` and ``settings``; exported
+    first (in a child process: this one never imports torch) when missing."""
+    weights = Path(weights)
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights}: no such checkpoint")
+    folder = (cache or cache_root()) / f"standalone-{graph_key(weights, settings)}"
+    if (folder / "manifest.json").is_file():
+        return folder
+    cmd = [sys.executable, "-m", "cluenet_ros.inference.standalone_export", "--weights", str(weights),
+           "--out", str(folder), "--settings", json.dumps(settings)]
+    LOG.info("exporting the standalone graphs for %s to %s (once per weights; a child process)", weights, folder)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not (folder / "manifest.json").is_file():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise RuntimeError(f"exporting the standalone graphs failed (exit {proc.returncode}): " + " | ".join(tail))
+    LOG.info("exported in %.1f s", time.perf_counter() - t0)
+    return folder
+
+
+def installed_runtimes() -> list[str]:
+    import importlib.util
+
+    return [r for r in RUNTIMES if importlib.util.find_spec(r) is not None]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Greedy NMS as torchvision.ops.nms: indices by decreasing score; a box is
+    dropped when its IoU with a kept, higher-scored box is above ``iou``."""
+    order = np.argsort(-scores, kind="stable")
+    x1, y1, x2, y2 = boxes.T.astype(np.float64)
+    area = (x2 - x1) * (y2 - y1)
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        w = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
+        h = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
+        inter = w * h
+        order = rest[inter / (area[i] + area[rest] - inter) <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+class StandalonePipeline:
+    """ClueNetPipeline's interface (``__call__``, ``process_batch``, the run-time
+    setters, ``device``, ``backend``) on the exported graphs, without torch. CPU
+    only; no int8. Thread-compatible, not thread-safe."""
+
+    device = "cpu"
+    int8 = False
+
+    def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None):
+        self.config = config or PipelineConfig(device="cpu", backend="auto")
+        if self.config.device == "cuda":
+            raise ValueError("the standalone pipeline runs on the CPU only (device cuda needs the torch pipeline)")
+        if self.config.int8:
+            raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
+        self.folder = Path(folder)
+        self.manifest = json.loads((self.folder / "manifest.json").read_text())
+        baked = self.manifest["settings"]
+        for name in BAKED[1:]:
+            if baked[name] != baked_settings(self.config)[name]:
+                raise ValueError(f"{self.folder}: exported with {name} {baked[name]}, asked for "
+                                 f"{getattr(self.config, name)}")
+        self.input_scale = float(baked["input_scale"])
+        want = "onnxruntime" if self.config.backend == "auto" else self.config.backend
+        if want not in RUNTIMES:
+            raise ValueError(f"the standalone pipeline runs on onnxruntime (backend auto or onnxruntime), not "
+                             f"{self.config.backend!r}" + (" (see RUNTIMES in cluenet_ros/inference/standalone.py "
+                                                          "for why not openvino)" if want == "openvino" else ""))
+        if want not in installed_runtimes():
+            raise RuntimeError("the standalone pipeline needs the Python package 'onnxruntime' (pip install onnxruntime)")
+        self.backend = want
+        threads = threads or len(os.sched_getaffinity(0))
+
+        def session(name: str):
+            return open_session(want, self.folder / name, threads, self.folder, memory_pattern=False)
+
+        self._stage1 = session("stage1.onnx")
+        self._poses = {False: session("poses.onnx"), True: session("poses_flip.onnx")}
+        self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None, input_scale: float = 1.0,
+                        cache: Path | None = None) -> "StandalonePipeline":
+        config = config or PipelineConfig(device="cpu", backend="auto")
+        return cls(ensure_exported(path, baked_settings(config, input_scale), cache), config)
+
+    # -- run-time settings (the same checks as the torch pipeline's) -------------------
+    def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
+                       max_detections: int | None = None) -> None:
+        changes = {k: v for k, v in (("score_threshold", score), ("nms_iou", nms_iou),
+                                     ("max_detections", max_detections)) if v is not None}
+        self.config = replace(self.config, **changes)
+
+    def set_mask_threshold(self, threshold: float) -> None:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
+        self.config = replace(self.config, mask_threshold=float(threshold))
+
+    def set_flip_test(self, enabled: bool) -> None:
+        self.config = replace(self.config, flip_test=bool(enabled))
+
+    def set_input_scale(self, scale: float) -> None:
+        if float(scale) != self.input_scale:
+            raise ValueError(f"input_scale {scale}: the standalone graphs were exported at {self.input_scale}; "
+                             "restart the node with the new value (it exports once more)")
+
+    # -- inference ------------------------------------------------------------------
+    def __call__(self, image: np.ndarray, bgr: bool = False) -> FrameResult:
+        return self.process_batch([image], bgr=bgr)[0]
+
+    def process_batch(self, images: Sequence[np.ndarray], timings: dict | None = None,
+                      bgr: bool = False) -> list[FrameResult]:
+        """One frame after another (the graphs take one image each)."""
+        for i, image in enumerate(images):
+            check_image(image, i)
+        return [self._frame(img, bgr, timings) for img in images]
+
+    def _frame(self, image: np.ndarray, bgr: bool, timings: dict | None) -> FrameResult:
+        lap = _Laps(timings)
+        rgb = np.ascontiguousarray(image[..., ::-1] if bgr else image)
+        boxes, scores, prob = self._stage1(rgb)
+        lap("stage1")
+        cfg = self.config
+        keep = scores > cfg.score_threshold
+        boxes, scores = boxes[keep], scores[keep]
+        keep = nms(boxes, scores, cfg.nms_iou)[: cfg.max_detections]
+        boxes, scores = boxes[keep].astype(np.float32), scores[keep].astype(np.float32)
+        mask = prob > cfg.mask_threshold
+        n = len(boxes)
+        if n:
+            kps, occluded, vis, visibility = self._poses[bool(cfg.flip_test)](
+                rgb, mask.astype(np.float32), boxes)
+        else:
+            kps = np.zeros((0, kp.NUM_KEYPOINTS, 3), np.float32)
+            occluded = np.zeros((0, kp.NUM_KEYPOINTS), bool)
+            vis, visibility = np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+        lap("stage2")
+        result = FrameResult(boxes=boxes, scores=scores, visible_boxes=vis.astype(np.float32),
+                             visibility=visibility.astype(np.float32), keypoints=kps.astype(np.float32),
+                             occluded=occluded.astype(bool), mask=mask.astype(np.uint8) * 255)
+        lap("postprocess")
+        return result
+
+
+class _Laps:
+    def __init__(self, out: dict | None):
+        self.out, self.t = out, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        if self.out is not None:
+            now = time.perf_counter()
+            self.out[name] = self.out.get(name, 0.0) + 1000 * (now - self.t)
+            self.t = now

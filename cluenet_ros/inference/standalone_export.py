@@ -1,0 +1,162 @@
+"""Export the standalone pipeline's graphs (see :mod:`.standalone`); needs torch.
+
+Run as ``python -m cluenet_ros.inference.standalone_export --weights W --out DIR
+--settings JSON`` (what :func:`.standalone.ensure_exported` does, in a child
+process). The files are written to a temporary folder beside ``DIR`` and renamed
+into place last, so an interrupted export never leaves a folder a later start
+would take for complete. Each graph is checked against the eager pipeline with
+ONNX Runtime on a fixed frame before the rename; the figures go into
+``manifest.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from cluenet_ros.inference.interface import PipelineConfig
+from cluenet_ros.inference.onnx_export import OPSET, RELATIVE_TOLERANCE, ExportCheckFailed, relative_difference
+from cluenet_ros.inference.standalone import BAKED, FORMAT
+
+
+class Stage1Whole(nn.Module):
+    """uint8 image (H, W, 3) -> (boxes, scores, pedestrian probability (H, W))."""
+
+    def __init__(self, stage1):
+        super().__init__()
+        self.stage1 = stage1
+
+    def forward(self, image: torch.Tensor):
+        out = self.stage1([image.permute(2, 0, 1).float() / 255.0])[0]
+        return out["boxes"], out["scores"], out["mask"]
+
+
+class Poses(nn.Module):
+    """uint8 image (H, W, 3), mask (H, W, 0/1) and boxes (N >= 1, 4) -> the eager
+    pipeline's ``_poses``: keypoints, occluded, visible boxes, visibility."""
+
+    def __init__(self, pipeline):
+        super().__init__()
+        self.pipeline = pipeline
+        self.stage2 = pipeline.stage2  # registered, so the export sees its weights
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, boxes: torch.Tensor):
+        img = image.permute(2, 0, 1).float() / 255.0
+        return self.pipeline._poses([img], [mask > 0.5], [boxes])
+
+
+def _frame(w: int, h: int, seed: int) -> np.ndarray:
+    """A fixed synthetic frame: smooth shapes over noise (random weights still propose on it)."""
+    rng = np.random.default_rng(seed)
+    img = (rng.random((h, w, 3)) * 80).astype(np.uint8)
+    for _ in range(6):
+        x, y = int(rng.integers(0, w - w // 8)), int(rng.integers(0, h - h // 3))
+        img[y: y + h // 3, x: x + w // 8] = rng.integers(60, 255, 3)
+    return img
+
+
+def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: tuple[int, int] = (320, 192)) -> dict:
+    from cluenet_ros.inference.pipeline import ClueNetPipeline
+    from cluenet_ros.models.checkpoint import load_models
+
+    if sorted(settings) != sorted(BAKED):
+        raise ValueError(f"settings must name exactly {', '.join(BAKED)}; got {', '.join(sorted(settings))}")
+    models = load_models(weights, ("stage1", "stage2"))
+    cfg = PipelineConfig(device="cpu", backend="torch", crop_padding=settings["crop_padding"],
+                         occlusion_tolerance=settings["occlusion_tolerance"],
+                         roi_sampling_ratio=settings["roi_sampling_ratio"])
+    pipe = ClueNetPipeline(models["stage1"], models["stage2"], cfg)
+    pipe.set_input_scale(settings["input_scale"])
+    # every scored detection leaves the graph: thresholds, NMS and top k are the runtime's
+    stage1 = copy.deepcopy(pipe.stage1)
+    stage1.set_thresholds(score=0.0, nms_iou=1.0, max_detections=stage1.rpn._post_nms_top_n["testing"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".part-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache is as readable as any other
+    try:
+        w, h = size
+        div = stage1.config.size_divisible
+        w, h = max(div, w // div * div), max(div, h // div * div)
+        image = torch.from_numpy(_frame(w, h, 1))
+        boxes = torch.tensor([[0.1 * w, 0.1 * h, 0.4 * w, 0.9 * h], [0.5 * w, 0.2 * h, 0.8 * w, 0.95 * h]])
+        mask = torch.zeros((h, w))
+        mask[h // 4: h - h // 8, w // 8: w // 2] = 1.0
+        # checked on another frame size and person count than the ones traced: both must be dynamic
+        w2, h2 = w + div, h + 2 * div
+        check_image = torch.from_numpy(_frame(w2, h2, 2))
+        check_mask = torch.zeros((h2, w2))
+        check_mask[h2 // 3:, w2 // 4: w2 - w2 // 4] = 1.0
+        check_boxes = torch.tensor([[0.2 * w2, 0.1 * h2, 0.5 * w2, 0.9 * h2], [0.4 * w2, 0.3 * h2, 0.9 * w2, 0.99 * h2],
+                                    [0.0, 0.0, 0.1 * w2, 0.3 * h2]])
+        check_poses = (check_image, check_mask, check_boxes)
+        s1 = Stage1Whole(stage1).eval()
+        with torch.no_grad():
+            torch.onnx.export(s1, (image,), str(tmp / "stage1.onnx"), opset_version=opset, dynamo=False,
+                              input_names=["image"], output_names=["boxes", "scores", "mask"],
+                              dynamic_axes={"image": {0: "height", 1: "width"}, "boxes": {0: "detections"},
+                                            "scores": {0: "detections"}, "mask": {0: "height", 1: "width"}})
+            diffs = {}
+            for flip in (False, True):
+                pipe.set_flip_test(flip)
+                name = "poses_flip.onnx" if flip else "poses.onnx"
+                torch.onnx.export(Poses(pipe).eval(), (image, mask, boxes), str(tmp / name), opset_version=opset,
+                                  dynamo=False, input_names=["image", "mask", "boxes"],
+                                  output_names=["keypoints", "occluded", "visible_boxes", "visibility"],
+                                  dynamic_axes={"image": {0: "height", 1: "width"}, "mask": {0: "height", 1: "width"},
+                                                "boxes": {0: "people"}, "keypoints": {0: "people"},
+                                                "occluded": {0: "people"}, "visible_boxes": {0: "people"},
+                                                "visibility": {0: "people"}})
+                diffs[name] = _check(tmp / name, Poses(pipe).eval(), check_poses)
+            diffs["stage1.onnx"] = _check(tmp / "stage1.onnx", s1, (check_image,))
+        manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "opset": opset,
+                    "torch": torch.__version__, "check_max_rel_diff": diffs,
+                    "stage2_input_size": list(pipe.crop_hw)}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():  # another process finished the same export first
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _check(path: Path, module: nn.Module, inputs: tuple) -> float:
+    """ONNX Runtime against eager on ``inputs``, relative to each output's scale."""
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
+
+    got = OnnxRuntimeSession(path, torch.get_num_threads())(*(t.numpy() for t in inputs))
+    with torch.no_grad():
+        ref = [r.float() for r in module(*inputs)]
+    if any(g.shape != tuple(r.shape) for g, r in zip(got, ref)):
+        raise ExportCheckFailed(f"{path.name}: output shapes {[g.shape for g in got]} differ from eager "
+                                f"{[tuple(r.shape) for r in ref]}")
+    diff = relative_difference([g.astype(np.float32) for g in got], ref)
+    if diff > RELATIVE_TOLERANCE:
+        raise ExportCheckFailed(f"{path.name}: onnxruntime differs from PyTorch by {diff:.2e} of the output's "
+                                f"scale (tolerance {RELATIVE_TOLERANCE:.0e})")
+    return diff
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--settings", required=True, help="JSON object of " + ", ".join(BAKED))
+    args = ap.parse_args(argv)
+    manifest = export(args.weights, args.out, json.loads(args.settings))
+    print(json.dumps(manifest["check_max_rel_diff"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
