@@ -227,3 +227,25 @@ def test_why_openvino_is_not_a_standalone_runtime(exported):
     first, second, want = ov(img), ov(img), ort(img)
     assert np.abs(second[1] - want[1]).max() < 1e-4
     assert np.abs(first[1] - want[1]).max() > 1e-2
+
+
+def test_eval_full_standalone_reports_what_the_eager_pipeline_reports(exported, tmp_path, monkeypatch):
+    from cluenet_ros.cli import main as cluenet
+
+    ckpt, cache, _, _ = exported
+    monkeypatch.setenv("CLUENET_CACHE_DIR", str(cache))
+    assert cluenet(["synth", "--out", str(tmp_path / "data"), "--images", "4", "--seed", "11",
+                    "--size", "256x128", "--split", "val", "--people", "2-4"]) == 0
+    reports = {}
+    for name, extra in (("eager", []), ("standalone", ["--standalone"])):
+        assert cluenet(["eval", "full", "--weights", str(ckpt), "--data", str(tmp_path / "data" / "val"),
+                        "--out", str(tmp_path / name), "--device", "cpu", *extra]) == 0
+        reports[name] = json.loads((tmp_path / name / "report.json").read_text())
+    eager, sa = reports["eager"], reports["standalone"]
+    assert sa["standalone"] is True and sa["backend"] == "onnxruntime (standalone)" and eager["standalone"] is False
+    assert sa["mask_iou"] == pytest.approx(eager["mask_iou"], abs=1e-3)
+    for level, mr in eager["detection_mr"].items():
+        assert sa["detection_mr"][level] == pytest.approx(mr, abs=1e-3)
+    assert sa["keypoint_ap"]["AP"] == pytest.approx(eager["keypoint_ap"]["AP"], abs=1e-3)
+    assert sa["ap_against_occlusion"] == eager["ap_against_occlusion"]  # the same eager study on true crops
+    assert "standalone" in (tmp_path / "standalone" / "report.md").read_text()

@@ -97,6 +97,9 @@ def register_full(ev) -> None:
                    help="resize factor before stage 1, as the node's input_scale (default: the checkpoint's)")
     f.add_argument("--flip-test", action="store_true",
                    help="stage 2 also on each crop's mirror image, heatmaps averaged; the report records it")
+    f.add_argument("--standalone", action="store_true",
+                   help="the torch-free standalone pipeline (the node's standalone:=true) on onnxruntime; the "
+                        "AP-against-occlusion study (stage 2 on true crops) still runs eagerly, as for every backend")
     f.set_defaults(func=run_full)
     c = ev.add_parser("compare", help="several `eval full` reports side by side: tables and one occlusion plot")
     c.add_argument("--run", action="append", required=True, metavar="NAME=REPORT_FOLDER",
@@ -109,7 +112,7 @@ def run_full(args) -> int:
     from cluenet_ros.evaluation.full import run_full as full
 
     path = full(args.weights, args.data, args.out, args.device, args.max_images, backend=args.backend,
-                int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale)
+                int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale, standalone=args.standalone)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0

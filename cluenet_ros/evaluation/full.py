@@ -133,7 +133,7 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
-             flip_test: bool = False, input_scale: float | None = None) -> Path:
+             flip_test: bool = False, input_scale: float | None = None, standalone: bool = False) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
     stage 1, as the node's parameter does (default: the checkpoint's own)."""
@@ -147,6 +147,20 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
             raise ValueError("--int8, --flip-test and --input-scale apply to ClueNet checkpoints "
                              "(the baseline runs eager torch at its own size)")
         backend = "torch"
+    elif standalone:
+        from cluenet_ros.inference.standalone import StandalonePipeline
+
+        if int8 or device == "cuda":
+            raise ValueError("--standalone runs fp32 on the CPU (no --int8, no --device cuda)")
+        # the occlusion study feeds true crops to stage 2: eagerly, as for every backend
+        eager = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", backend="torch",
+                                                                        flip_test=flip_test))
+        cfg = PipelineConfig(device="cpu", backend="auto" if backend == "torch" else backend,
+                             score_threshold=score_threshold, flip_test=flip_test)
+        pipeline = StandalonePipeline.from_checkpoint(
+            weights, cfg, input_scale=eager.stage1.config.input_scale if input_scale is None else input_scale)
+        pipeline.occlusion_probe = lambda samples: ClueNetProbe(eager, samples)
+        kind, backend = "ClueNet", f"{pipeline.backend} (standalone)"
     else:
         pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, backend=backend,
                                                                            score_threshold=score_threshold,
@@ -159,8 +173,9 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     report["backend"] = backend
     report["int8"] = bool(int8)
     report["flip_test"] = bool(flip_test)
+    report["standalone"] = bool(standalone)
     if kind == "ClueNet":
-        report["input_scale"] = float(pipeline.stage1.config.input_scale)
+        report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
     label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")
