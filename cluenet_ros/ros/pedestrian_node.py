@@ -380,7 +380,7 @@ class _PedestrianCore:
             with self._cv:
                 while self._mailbox is None and not self._stop:
                     self._cv.wait()
-                if self._stop:
+                if self._mailbox is None:  # stopping: a frame already received is still finished
                     return
                 msg, kind = self._mailbox
                 self._mailbox = None
@@ -557,7 +557,8 @@ class _PedestrianCore:
         self.pub_diag.publish(msg)
 
     def stop_worker(self) -> None:
-        """Let the worker finish the frame it is on (however long that takes: a
+        """Let the worker finish the frame it is on and the one waiting in its one-slot
+        mailbox, if any (however long that takes: a
         thread inside a torch operator cannot be interrupted, and leaving it running
         at interpreter exit aborts the process), then end it."""
         with self._cv:
