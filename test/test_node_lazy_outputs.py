@@ -87,6 +87,16 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
         node.set_parameters([Parameter("publish.detections", value=True), Parameter("raw_publishing", value=False)])
         node._process(msg, "raw")
         assert built == {"detections": 2, "pedestrians": 0, "skeletons": 0, "mask": 0, "debug": 0}, built
+
+        # the node reads its parameters from a copy (node.p): it follows every accepted
+        # set and no refused one
+        from cluenet_ros.ros.parameters import PARAMS
+
+        assert not node.set_parameters([Parameter("score_threshold", value=1.5)])[0].successful
+        assert node.set_parameters([Parameter("marker_scale", value=0.5)])[0].successful
+        assert node.p("score_threshold") == 0.0 and node.p("marker_scale") == 0.5
+        assert {p.name: node.p(p.name) for p in PARAMS} == {p.name: node.get_parameter(p.name).value
+                                                            for p in PARAMS}
     finally:
         executor.shutdown()
         listener.destroy_node()

@@ -1,6 +1,6 @@
 """The tracker alone per frame: this checkout's ByteTracker against the one at a
 git revision (by default d37515b, the last one with a Kalman filter object per
-track), interleaved frame by frame in one process so that both see the same load.
+track; aae36cd is the last with 8x8 covariance stacks), interleaved frame by frame in one process so that both see the same load.
 People walk across a 2048x1024 view, all detected each frame with a little noise
 (steady state: every track matched, as in the node benchmark).
 
@@ -22,13 +22,29 @@ sys.path.insert(0, str(ROOT))
 
 
 def tracker_at(rev: str):
-    """The ByteTracker class of ``cluenet_ros/tracking/byte_tracker.py`` at ``rev``."""
-    source = subprocess.run(["git", "show", f"{rev}:cluenet_ros/tracking/byte_tracker.py"], cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
-    module = types.ModuleType(f"byte_tracker_{rev}")
-    sys.modules[module.__name__] = module  # dataclasses look their module up there
-    exec(compile(source, f"{rev}:byte_tracker.py", "exec"), module.__dict__)
-    return module.ByteTracker
+    """The ByteTracker class of the tracking modules at ``rev``: ``byte_tracker.py``
+    and, where ``rev`` has them, the ``kalman.py`` and ``track_table.py`` it imports,
+    all from that revision (each bound under its own name while the next is run)."""
+    modules = {}
+    for name in ("kalman", "track_table", "byte_tracker"):
+        shown = subprocess.run(["git", "show", f"{rev}:cluenet_ros/tracking/{name}.py"], cwd=ROOT,
+                               capture_output=True, text=True)
+        if shown.returncode:
+            continue  # not at that revision (the tracker then had its filter objects inside)
+        module = types.ModuleType(f"{name}_{rev}")
+        sys.modules[module.__name__] = module  # dataclasses look their module up there
+        real = {n: sys.modules.get(f"cluenet_ros.tracking.{n}") for n in modules}
+        try:
+            sys.modules.update({f"cluenet_ros.tracking.{n}": m for n, m in modules.items()})
+            exec(compile(shown.stdout, f"{rev}:{name}.py", "exec"), module.__dict__)
+        finally:
+            for n, m in real.items():
+                if m is None:
+                    sys.modules.pop(f"cluenet_ros.tracking.{n}", None)
+                else:
+                    sys.modules[f"cluenet_ros.tracking.{n}"] = m
+        modules[name] = module
+    return modules["byte_tracker"].ByteTracker
 
 
 def frames(people: int, count: int, seed: int = 0):

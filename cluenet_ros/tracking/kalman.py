@@ -77,21 +77,27 @@ class BoxKalman:
 
 
 # -- all live tracks at once ---------------------------------------------------------
-# The same filter for a stack of boxes: means (N, 8) and covariances (N, 8, 8), one
-# row per track. The tracker steps every track each frame, and BoxKalman's dozen
-# small numpy calls per track and step cost more in Python overhead than in
-# arithmetic; on stacks each step is a handful of calls whatever the number of
-# tracks. The equations are BoxKalman's, written in the same order, so that both
-# give the same numbers (tests compare them).
+# The same filter for a stack of boxes, one row per track. BoxKalman's dozen small
+# numpy calls per track and step cost more in Python overhead than in arithmetic;
+# on stacks each step is a handful of calls whatever the number of tracks.
+#
+# Every matrix of this filter (transition, process and measurement noise, initial
+# covariance) couples a box coordinate only with its own velocity, so the 8x8
+# covariance stays made of four independent 2x2 blocks: coordinate k's variance,
+# its covariance with velocity k, and velocity k's variance. The stacks keep just
+# those, as ``cov`` of shape (N, 3, 4): rows pp, pv, vv, column k. The innovation
+# covariance is then diagonal and the gain a division, so a step is elementwise
+# arithmetic on (N, 4) arrays: no matrix products, no linear solve (issue #20:
+# the tracker was most of the node's floor). ``full_covariance`` rebuilds the 8x8
+# matrices BoxKalman holds; the equations are BoxKalman's, term by term, and the
+# tests compare both.
 
 # Box conversions as one matrix product each: the products are exact (by 0, 1 or
 # 1/2) and each output sums two non-zero terms, so the values are those of the
 # per-box functions above, bit for bit.
 _XYXY_TO_CXCYWH = np.array([[0.5, 0, -1, 0], [0, 0.5, 0, -1], [0.5, 0, 1, 0], [0, 0.5, 0, 1]])
 _CXCYWH_TO_XYXY = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [-0.5, 0, 0.5, 0], [0, -0.5, 0, 0.5]])
-_EYE8 = np.eye(2 * _DIM)
-_F1 = BoxKalman._transition(1.0)                                    # the tracker's step: one frame
-_NOISE_SCALE = np.repeat([POSITION_NOISE, VELOCITY_NOISE], _DIM)   # process noise std / box height
+PP, PV, VV = 0, 1, 2   # rows of a track's covariance blocks
 
 
 def xyxy_to_cxcywh_many(boxes: np.ndarray) -> np.ndarray:
@@ -102,48 +108,64 @@ def cxcywh_to_xyxy_many(means: np.ndarray) -> np.ndarray:
     return means[:, :_DIM] @ _CXCYWH_TO_XYXY
 
 
-def _diagonal(stack: np.ndarray) -> np.ndarray:
-    """A writable view of the diagonals of a C-contiguous stack of square matrices."""
-    n = stack.shape[-1]
-    return stack.reshape(len(stack), n * n)[:, :: n + 1]
+def full_covariance(cov: np.ndarray) -> np.ndarray:
+    """The (N, 8, 8) covariances of the (N, 3, 4) blocks (for inspection and tests)."""
+    out = np.zeros((len(cov), 2 * _DIM, 2 * _DIM))
+    k = np.arange(_DIM)
+    out[:, k, k] = cov[:, PP]
+    out[:, k, k + _DIM] = cov[:, PV]
+    out[:, k + _DIM, k] = cov[:, PV]
+    out[:, k + _DIM, k + _DIM] = cov[:, VV]
+    return out
 
 
 def initiate_many(boxes: np.ndarray, position_noise: float = POSITION_NOISE,
                   velocity_noise: float = VELOCITY_NOISE) -> tuple[np.ndarray, np.ndarray]:
-    """Means and covariances of new tracks on ``boxes`` (N, 4) xyxy, at rest."""
+    """Means (N, 8) and covariance blocks (N, 3, 4) of new tracks on ``boxes`` (N, 4)
+    xyxy, at rest."""
     z = xyxy_to_cxcywh_many(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
     h = np.maximum(z[:, 3], 1.0)[:, None]
-    cov = np.zeros((len(z), 2 * _DIM, 2 * _DIM))
-    diag = _diagonal(cov)
-    diag[:, :_DIM] = (2 * position_noise * h) ** 2
-    diag[:, _DIM:] = (10 * velocity_noise * h) ** 2
+    cov = np.zeros((len(z), 3, _DIM))
+    cov[:, PP] = (2 * position_noise * h) ** 2
+    cov[:, VV] = (10 * velocity_noise * h) ** 2
     return np.concatenate([z, np.zeros_like(z)], axis=1), cov
 
 
-def predict_many(means: np.ndarray, covs: np.ndarray, dt: float = 1.0, position_noise: float = POSITION_NOISE,
+def _propagation(dt: float) -> np.ndarray:
+    """The blocks' map under F = [[I, dt I], [0, I]]: F P F^T, block by block, is
+    pp + 2 dt pv + dt^2 vv, pv + dt vv and vv, one 3x3 matrix for every column."""
+    return np.array([[1.0, 2 * dt, dt * dt], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])
+
+
+_STEP1 = _propagation(1.0)                                   # the tracker's step: one frame
+_TRANSITION1_T = BoxKalman._transition(1.0).T
+
+
+def predict_many(means: np.ndarray, cov: np.ndarray, dt: float = 1.0, position_noise: float = POSITION_NOISE,
                  velocity_noise: float = VELOCITY_NOISE) -> tuple[np.ndarray, np.ndarray]:
-    """One step of every filter: new arrays (the inputs are not changed)."""
-    if (position_noise, velocity_noise) == (POSITION_NOISE, VELOCITY_NOISE):
-        scale = _NOISE_SCALE
-    else:
-        scale = np.repeat([position_noise, velocity_noise], _DIM)
-    q = (np.maximum(means[:, 3:4], 1.0) * scale) ** 2 * dt
-    F = _F1 if dt == 1.0 else BoxKalman._transition(dt)
-    means = means @ F.T
+    """One step of every filter: new arrays (the inputs are not changed). F P F^T + Q
+    on the blocks is one small matrix product (the tracker calls this every frame,
+    and at ten tracks each numpy call costs more than its arithmetic)."""
+    h2 = np.maximum(means[:, 3:4], 1.0) ** 2
+    F_T = _TRANSITION1_T if dt == 1.0 else BoxKalman._transition(dt).T
+    means = means @ F_T
     np.maximum(means[:, 2:4], 1.0, out=means[:, 2:4])  # a box never shrinks to nothing
-    covs = F @ covs @ F.T
-    _diagonal(covs)[:] += q
-    return means, covs
+    cov = (_STEP1 if dt == 1.0 else _propagation(dt)) @ cov
+    cov[:, PP] += position_noise ** 2 * dt * h2
+    cov[:, VV] += velocity_noise ** 2 * dt * h2
+    return means, cov
 
 
-def update_many(means: np.ndarray, covs: np.ndarray, boxes: np.ndarray,
+def update_many(means: np.ndarray, cov: np.ndarray, boxes: np.ndarray,
                 measurement_noise: float = MEASUREMENT_NOISE) -> tuple[np.ndarray, np.ndarray]:
-    """Row i of the filters corrected by the measured box ``boxes[i]`` (xyxy)."""
+    """Row i of the filters corrected by the measured box ``boxes[i]`` (xyxy).
+    S = P_pp + R is diagonal, so the gain K = P H^T S^-1 is a quotient per
+    coordinate: k_p = pp / s for the coordinate, k_v = pv / s for its velocity."""
     z = xyxy_to_cxcywh_many(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
-    S = covs[:, :_DIM, :_DIM].copy()            # H P H^T: H picks the measured half
-    _diagonal(S)[:] += (measurement_noise * np.maximum(means[:, 3:4], 1.0)) ** 2
-    K = np.linalg.solve(S, covs[:, :_DIM, :]).transpose(0, 2, 1)  # P H^T S^-1, (N, 8, 4)
-    means = means + (K @ (z - means[:, :_DIM])[:, :, None])[:, :, 0]
-    I_KH = np.repeat(_EYE8[None], len(K), axis=0)
-    I_KH[:, :, :_DIM] -= K                      # I - K H
-    return means, I_KH @ covs
+    s = cov[:, PP] + (measurement_noise * np.maximum(means[:, 3:4], 1.0)) ** 2
+    gain = cov[:, :2] / s[:, None]                      # (N, 2, 4): k_p, k_v
+    means = means + (gain * (z - means[:, :_DIM])[:, None]).reshape(len(means), 2 * _DIM)
+    out = cov.copy()                                    # (I - K H) P
+    out[:, :2] -= gain[:, :1] * cov[:, :2]              # pp - k_p pp, pv - k_p pv
+    out[:, VV] -= gain[:, 1] * cov[:, PV]               # vv - k_v pv
+    return means, out

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
-from cluenet_ros.tracking.kalman import cxcywh_to_xyxy_many, initiate_many, predict_many, update_many
+from cluenet_ros.tracking.kalman import (cxcywh_to_xyxy_many, full_covariance, initiate_many, predict_many,
+                                        update_many)
 
 TENTATIVE, TRACKED, LOST = "tentative", "tracked", "lost"
 
@@ -42,7 +43,7 @@ class Track:
 class TrackTable:
     def __init__(self):
         self.means = np.zeros((0, 8))
-        self.covs = np.zeros((0, 8, 8))
+        self.cov = np.zeros((0, 3, 4))  # the filters' covariance blocks (kalman.py)
         self.ids = np.zeros(0, dtype=np.int64)
         self.hits = np.zeros(0, dtype=np.int64)
         self.lost_for = np.zeros(0, dtype=np.int64)
@@ -52,9 +53,14 @@ class TrackTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def covs(self) -> np.ndarray:
+        """The filters' full (N, 8, 8) covariances (for inspection)."""
+        return full_covariance(self.cov)
+
     def predict(self) -> None:
         if len(self.ids):
-            self.means, self.covs = predict_many(self.means, self.covs)
+            self.means, self.cov = predict_many(self.means, self.cov)
 
     def boxes(self) -> np.ndarray:
         return cxcywh_to_xyxy_many(self.means)
@@ -62,7 +68,7 @@ class TrackTable:
     def update(self, rows: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confirm_hits: int) -> None:
         """Rows ``rows`` (distinct) matched to ``boxes`` with ``scores``: filters
         corrected, a hit counted; a lost track, or one with enough hits, is tracked."""
-        self.means[rows], self.covs[rows] = update_many(self.means[rows], self.covs[rows], boxes)
+        self.means[rows], self.cov[rows] = update_many(self.means[rows], self.cov[rows], boxes)
         self.scores[rows] = scores
         self.hits[rows] += 1
         self.lost_for[rows] = 0
@@ -87,10 +93,10 @@ class TrackTable:
 
     def add(self, ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray, confirmed: bool) -> None:
         """New tracks at rest on ``boxes``, appended in the given order."""
-        means, covs = initiate_many(boxes)
+        means, cov = initiate_many(boxes)
         n = len(ids)
         self.means = np.concatenate([self.means, means])
-        self.covs = np.concatenate([self.covs, covs])
+        self.cov = np.concatenate([self.cov, cov])
         self.ids = np.concatenate([self.ids, ids])
         self.hits = np.concatenate([self.hits, np.ones(n, dtype=np.int64)])
         self.lost_for = np.concatenate([self.lost_for, np.zeros(n, dtype=np.int64)])
@@ -99,7 +105,7 @@ class TrackTable:
         self.scores = np.concatenate([self.scores, np.asarray(scores, dtype=np.float64)])
 
     def _keep(self, mask: np.ndarray) -> None:
-        for name in ("means", "covs", "ids", "hits", "lost_for", "state", "scores"):
+        for name in ("means", "cov", "ids", "hits", "lost_for", "state", "scores"):
             setattr(self, name, getattr(self, name)[mask])
 
     def snapshots(self) -> list[Track]:
