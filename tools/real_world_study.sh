@@ -19,6 +19,8 @@
 #                      120-880: 30-220 px at 512x256; the real images show 40-400 px)
 #   realistic_photo_big_aug  the same images, trained with photometric augmentation
 #                      (colour, exposure, grey, blur: augment.* of the training config)
+#   realistic_photo_big_aug2  the same images and budget, stronger photometric augmentation
+#                      (every range about 1.5-2x: PHOTOMETRIC_STRONG)
 #
 # Resumable: data that exists is kept, runs continue from last.pt, evaluations are
 # redone. Results: $OUT/<variant>/{real.json, full_<world>/report.json}, summary in
@@ -40,6 +42,7 @@ EVAL_IMAGES="${EVAL_IMAGES:-200}"
 WORKERS="${WORKERS:-1}"
 PERSON_PX="${PERSON_PX:-120-880}"
 PHOTOMETRIC="brightness: 0.4, contrast: 0.4, saturation: 0.5, hue: 0.05, grayscale: 0.1, blur: 0.3"
+PHOTOMETRIC_STRONG="brightness: 0.6, contrast: 0.6, saturation: 0.8, hue: 0.1, grayscale: 0.25, blur: 0.5"
 
 data_for() {  # variant -> data folder, generated when absent
   local v=$1 dir="$DATA/$1"
@@ -55,7 +58,8 @@ data_for() {  # variant -> data folder, generated when absent
                   --seed 1 --size "$SIZE" --people "$PEOPLE" --workers "$WORKERS" ;;
       realistic_photo_big) cluenet synth --world realistic --textures photo --person-px "$PERSON_PX" \
                   --out "$dir" --images "$IMAGES" --seed 1 --size "$SIZE" --people "$PEOPLE" --workers "$WORKERS" ;;
-      realistic_photo_big_aug) data_for realistic_photo_big > /dev/null; dir="$DATA/realistic_photo_big" ;;
+      realistic_photo_big_aug|realistic_photo_big_aug2) data_for realistic_photo_big > /dev/null
+                  dir="$DATA/realistic_photo_big" ;;
       *) echo "unknown variant $v" >&2; exit 2 ;;
     esac > "$DATA/$v.synth.log" 2>&1
   fi
@@ -82,7 +86,10 @@ for v in $VARIANTS; do
   dir="$RUNS/$v"
   mkdir -p "$dir"
   augment=""
-  case $v in *_aug) augment="augment: {scale: [0.8, 1.2], hflip: 0.5, $PHOTOMETRIC}" ;; esac
+  case $v in
+    *_aug) augment="augment: {scale: [0.8, 1.2], hflip: 0.5, $PHOTOMETRIC}" ;;
+    *_aug2) augment="augment: {scale: [0.8, 1.2], hflip: 0.5, $PHOTOMETRIC_STRONG}" ;;
+  esac
   cat > "$dir/config.yaml" <<YAML
 base: $PWD/training/configs/demo_stage1.yaml
 train: {format: split, root: $data/train}
