@@ -154,6 +154,13 @@ def test_stage1_then_stage2_give_a_pipeline_checkpoint_and_losses_fall(data):
     assert prov["stage2"]["train_config"]["mask_and_predict"]["max_fraction"] == 0.7
     assert half.stat().st_size < 0.6 * (data / "s2" / "cluenet.pt").stat().st_size
     ClueNetPipeline.from_checkpoint(half, PipelineConfig(device="cpu"))
+    # a stage taken from a combined file keeps the provenance recorded there; --note is kept
+    again = data / "recombined.pt"
+    assert cluenet(["train", "combine", "--stage1", str(data / "s1" / "last.pt"), "--stage2", str(half),
+                    "--half", "--note", "stage 1 re-trained", "--out", str(again)]) == 0
+    prov2 = torch.load(again, weights_only=True)["provenance"]
+    assert prov2["note"] == "stage 1 re-trained" and prov2["stage2"]["via"] == str(half)
+    assert prov2["stage2"]["iteration"] == 20 and prov2["stage2"]["train_config"] == prov["stage2"]["train_config"]
 
 
 def test_killed_run_resumes_with_the_same_losses(data):

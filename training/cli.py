@@ -22,6 +22,8 @@ def add_arguments(sub) -> None:
     c.add_argument("--stage2", required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--half", action="store_true", help="store the weights as fp16 (half the size)")
+    c.add_argument("--note", help="free text kept in the provenance (what the files cannot tell, e.g. a chain of "
+                                  "fine-tuning runs on another machine)")
     c.set_defaults(func=combine)
     m = sub.add_parser("calibrate-mask", help="shift stage 1's segmentation bias so that 0.5 is the "
                                               "IoU-optimal mask threshold on validation data")
@@ -68,10 +70,12 @@ def combine(args) -> int:
     from cluenet_ros.models.checkpoint import load_models, read_checkpoint, save_checkpoint
 
     models = {**load_models(args.stage1, ("stage1",)), **load_models(args.stage2, ("stage2",))}
-    save_checkpoint(args.out, models, half=args.half,
-                    provenance={"stage1": _provenance(args.stage1, read_checkpoint(args.stage1)),
-                                "stage2": _provenance(args.stage2, read_checkpoint(args.stage2)),
-                                "half": bool(args.half)})
+    provenance = {"stage1": _provenance(args.stage1, read_checkpoint(args.stage1), "stage1"),
+                  "stage2": _provenance(args.stage2, read_checkpoint(args.stage2), "stage2"),
+                  "half": bool(args.half)}
+    if args.note:
+        provenance["note"] = args.note
+    save_checkpoint(args.out, models, half=args.half, provenance=provenance)
     print(f"wrote {args.out}")
     return 0
 
@@ -85,12 +89,17 @@ def calibrate(args) -> int:
     return 0
 
 
-def _provenance(path: str, checkpoint: dict) -> dict:
+def _provenance(path: str, checkpoint: dict, stage: str) -> dict:
     """Where a stage came from: its file, the training config and iteration stored in
-    training checkpoints, and the commit of the code that combined it."""
+    training checkpoints, and the commit of the code that combined it. A stage taken
+    from a combined pipeline file keeps the provenance recorded there for it (with
+    ``via`` naming the file), so that re-combining does not bury it a level deeper."""
     import subprocess
     from pathlib import Path
 
+    earlier = checkpoint.get("provenance") or {}
+    if "train_config" not in checkpoint and isinstance(earlier.get(stage), dict):
+        return {**earlier[stage], "via": str(path)}
     out = {"file": str(path)}
     if "train_config" in checkpoint:
         out["train_config"] = checkpoint["train_config"]
