@@ -178,3 +178,24 @@ def test_training_configs_refuse_the_check_set(tmp_path, monkeypatch):
             from_dict(Stage1TrainConfig, {"train": {"format": "split", "root": str(root)}})
     ok = from_dict(Stage1TrainConfig, {"train": {"format": "split", "root": str(tmp_path / "synth")}})
     assert ok.train.root == str(tmp_path / "synth")
+
+
+def test_false_positive_breakdown_overlap():
+    """tools/real_fp_breakdown.py's overlap: IoU and the share of a detection inside
+    a label box, by hand for boxes that nest, touch and are apart."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "real_fp_breakdown.py"
+    spec = importlib.util.spec_from_file_location("real_fp_breakdown", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    gt = np.array([[0, 0, 10, 20]], float)
+    det = np.array([[0, 0, 10, 10],      # the upper half of the person: IoU 0.5, all inside
+                    [5, 0, 15, 20],      # shifted by half a width: IoU 100/300, half inside
+                    [20, 0, 30, 20],     # beside it: nothing
+                    [-10, -10, 20, 30]], float)  # a loose box around it: IoU 200/1200, 1/6 inside
+    iou, inside = mod.overlap(det, gt)
+    np.testing.assert_allclose(iou[:, 0], [0.5, 1 / 3, 0.0, 1 / 6])
+    np.testing.assert_allclose(inside[:, 0], [1.0, 0.5, 0.0, 1 / 6])
+    assert mod.overlap(det, np.zeros((0, 4)))[0].shape == (4, 0)
