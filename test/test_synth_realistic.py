@@ -283,7 +283,8 @@ def test_same_seed_gives_the_same_realistic_dataset(dataset, tmp_path):
 def test_bad_world_options_give_one_line_errors(tmp_path, capsys):
     cases = [(["--body", "lego"], "body 'lego'"), (["--effects", "bloom"], "effects ['bloom']"),
              (["--camera", "drone=1"], "camera mount drone"), (["--poses", "dance=1"], "pose dance"),
-             (["--camera", "car=x"], "camera mount 'car=x'"), (["--carried", "1.5"], "carried 1.5")]
+             (["--camera", "car=x"], "camera mount 'car=x'"), (["--carried", "1.5"], "carried 1.5"),
+             (["--clutter", "-1"], "clutter -1")]
     for extra, message in cases:
         assert cluenet(["synth", "--world", "realistic", "--out", str(tmp_path), "--images", "1", *extra]) == 2
         err = capsys.readouterr().err
@@ -377,6 +378,74 @@ def test_carried_objects_hide_the_body_but_change_no_truth_of_its_own(renderer):
     finally:
         with_bags.close()
         without.close()
+
+
+def test_clutter_stands_in_view_clear_of_people():
+    """Pure geometry: street clutter stands on the ground, in front of the camera and
+    inside the frame's width, every object clear of every person, every kind drawn;
+    none when switched off (and then nothing is drawn from the generator)."""
+    from cluenet_ros.synth.realistic.world import CLUTTER_KINDS, plan_clutter
+
+    cam = Camera.make(W, H, 60.0, 1.5, -5.0)
+    body = FigureBodies().sample(np.random.default_rng(2))
+    people = [(body, np.array([x, 0.0, z]), 0.0) for x, z in ((0.0, -8.0), (2.0, -15.0), (-3.0, -25.0))]
+    g = np.random.default_rng(0)
+    kinds, count = [], 0
+    for _ in range(60):
+        specs = plan_clutter(g, cam, people, 6)
+        assert len(specs) <= 6
+        for kind, spec in specs:
+            p = spec["position"]
+            kinds.append(kind)
+            assert p[1] == 0.0
+            assert min(np.hypot(*(p - o)[[0, 2]]) for _, o, _ in people) > 0.75
+            uv, z = cam.project(p[None])
+            assert 3.0 - 1e-6 <= float(z[0]) and -1 <= uv[0, 0] <= W + 1
+        count += len(specs)
+    assert count > 100
+    assert {"cone", "sign", "cylinder", "box", "van", "tree", "carried"} <= set(kinds)
+    assert len(CLUTTER_KINDS) == 8
+    g = np.random.default_rng(0)
+    state = repr(g.bit_generator.state)
+    assert plan_clutter(g, cam, people, 0) == [] and repr(g.bit_generator.state) == state
+
+
+def test_clutter_hides_what_it_covers_and_adds_no_truth():
+    """From one seed, the same people with street clutter on or off: the same full boxes
+    and keypoints, visible masks that only lose pixels, a different picture, and the
+    clutter in it (each kind renders)."""
+    from cluenet_ros.synth.realistic.world import plan_clutter
+
+    on = RealisticRenderer(W, H, 6, WorldOptions(body="figure", person_px=(250.0, 900.0), effects=(), clutter=12))
+    off = RealisticRenderer(W, H, 6, WorldOptions(body="figure", person_px=(250.0, 900.0), effects=(), clutter=0))
+    try:
+        for seed in range(3):
+            a = on.render(np.random.default_rng([21, seed]), 4, {})
+            b = off.render(np.random.default_rng([21, seed]), 4, {})
+            assert len(a.people) == len(b.people) >= 2
+            for p, q in zip(a.people, b.people):
+                assert p.full_box == q.full_box
+                np.testing.assert_allclose(p.keypoints, q.keypoints, atol=1e-4)
+                assert not (p.visible_mask & ~q.visible_mask).any()
+            assert (np.abs(a.depth - b.depth) > 0.5).sum() > 20
+            assert (np.abs(a.image.astype(int) - b.image.astype(int)).sum(-1) > 30).sum() > 20
+        # every kind draws: one of each in front of an empty street
+        cam = Camera.make(W, H, 60.0, 1.5, 0.0)
+        kinds = {}
+        g = np.random.default_rng(3)
+        while len(kinds) < 8:
+            for kind, spec in plan_clutter(g, cam, [], 8):
+                key = kind if kind not in ("cylinder", "box", "carried") else (kind, spec.get("metal"))
+                kinds.setdefault(key, (kind, dict(spec, position=np.array([0.0, 0.0, -6.0]))))
+            if g.random() < 0.05:
+                break
+        empty = on.draw(Layout(cam, [], [], street=False), np.random.default_rng(4)).depth
+        for kind, spec in kinds.values():
+            depth = on.draw(Layout(cam, [], [(kind, spec)], street=False), np.random.default_rng(4)).depth
+            assert (np.abs(depth - empty) > 0.5).sum() > 20, kind
+    finally:
+        on.close()
+        off.close()
 
 
 def test_demo_stream_of_the_realistic_world_has_a_folder_of_its_own(tmp_path):

@@ -9,9 +9,12 @@
 #   6. issue 18: stage 1 of the demo model fine-tuned on the photo-textured realistic world
 #      with the strong photometric augmentation (tools/real_world_study.sh's
 #      realistic_photo_big_aug2, same batch, lr, seed, fp32) for as many iterations as
-#      the remaining time allows; last.pt, without its optimizer state, comes back in
-#      15 MB parts (`cat ckpt.part-* > last.pt`) for calibration and `cluenet eval real` here.
+#      the remaining time allows; last.pt, without its optimizer state, comes back
+#      in fp16 (the files that come back are 16 MiB at most) for calibration and `cluenet eval real` here.
 #      A continuation (the lease ends the first run early): STEPS=6 INIT=.gpupack/<fp16 stage-1 weights> SEED=2.
+#      An ablation (session 20): STEPS=6 PACKS="a b" LR_STEP=3000 VAL_EVERY=500 VAL_IMAGES=100 SEED=3:
+#      one fine-tune per pack side by side, validated on pack a's val split; last.pt and
+#      best.pt of each come back in fp16 as <pack>_{last,best}.pt.
 # No ROS on the GPU machine: the node's own overhead (--node) is a CPU figure (docs/bench).
 #
 # Before the call, here: the data pack (tools/make_gpu_pack.py --data data/realworld/realistic_photo_big)
@@ -57,7 +60,7 @@ tail -3 "$W/machine.txt" | tee -a "$LOG"
 if [ "$TINY" = 1 ]; then
   FULL_RES=512x256; MOB_RES=256x128; FRAMES=2; WARM=1; TT="--tiny --steps 1 --warmup 1"; ITERS=4; WORKERS=1
 else
-  FULL_RES=2048x1024; MOB_RES=1024x512; FRAMES=50; WARM=5; TT="--steps 10 --warmup 3"; ITERS=20000; WORKERS=8
+  FULL_RES=2048x1024; MOB_RES=1024x512; FRAMES=50; WARM=5; TT="--steps 10 --warmup 3"; ITERS=20000; WORKERS="${WORKERS:-8}"
 fi
 PREC=fp16; [ "$DEVICE" = cpu ] && PREC=fp32
 
@@ -83,38 +86,57 @@ timeout 110 "${CLUENET[@]}" bench --device "$DEVICE" --precision $PREC --resolut
   > "$W/bench_compile.txt" 2>&1; say "rc=$? (124: compilation did not finish in time)"
 grep -v Warning "$W/bench_compile.txt" | tail -6 | tee -a "$LOG"; }
 
-RUN="$W/finetune18"; mkdir -p "$RUN"
-PACK="${PACK:-$ROOT/.gpupack/realistic_photo_big}"   # session 19 named it photo_big
-[ -f "$PACK.tar" ] && [ ! -d "$PACK" ] && tar -xf "$PACK.tar" -C "$ROOT/.gpupack"
-INIT="${INIT:-$ROOT/models/cluenet_demo.pt}"   # a continuation: a stage-1 checkpoint carried in .gpupack
-SEED="${SEED:-1}"                               # and another seed, so that it does not replay the first run's batches
-if want 6 && [ -f "$PACK/train/citypersons.json" ]; then
-  say "6. issue-18 fine-tune, $(left) s left"
-  cat > "$RUN/config.yaml" <<YAML
+# 6. one fine-tune per pack in PACKS, side by side on the one GPU (an ablation's arms:
+# same init, seed, schedule and wall time; CPU workers shared out). The first pack's
+# val split validates every arm (VAL_EVERY; best.pt on its MR^-2, the trainer's rule).
+PACKS="${PACKS:-realistic_photo_big}"       # session 19: one pack, named realistic_photo_big
+INIT="${INIT:-$ROOT/models/cluenet_demo.pt}"   # a continuation: a stage-1 checkpoint (fp16 is fine)
+SEED="${SEED:-1}"                               # another seed does not replay an earlier run's batches
+LR_STEP="${LR_STEP:-1000000}"                   # iterations at lr 0.005 before it is divided by 10
+VAL_EVERY="${VAL_EVERY:-$ITERS}"
+VAL_IMAGES="${VAL_IMAGES:-40}"
+set -- $PACKS
+ARMS=$#
+VAL="$ROOT/.gpupack/$1/val"
+for name in $PACKS; do  # unpacked before any arm starts: the first pack's val serves them all
+  [ -f "$ROOT/.gpupack/$name.tar" ] && [ ! -d "$ROOT/.gpupack/$name" ] && tar -xf "$ROOT/.gpupack/$name.tar" -C "$ROOT/.gpupack"
+done
+finetune() {  # pack name, workers, seconds
+  local name=$1 pack="$ROOT/.gpupack/$1" run="$W/finetune_$1"
+  mkdir -p "$run"
+  [ -f "$pack/train/citypersons.json" ] || { say "$name: no pack"; return; }
+  cat > "$run/config.yaml" <<YAML
 base: $ROOT/training/configs/demo_stage1.yaml
-train: {format: split, root: $PACK/train}
-val: {format: split, root: $PACK/val}
-optim: {lr: 0.005, lr_step: 1000000, warmup_iterations: 20}
-run: {out_dir: $RUN, iterations: $ITERS, seed: $SEED, init: $INIT, checkpoint_every: 100,
-      val_every: $ITERS, val_images: 40, workers: $WORKERS, device: $DEVICE, amp: false}
+train: {format: split, root: $pack/train}
+val: {format: split, root: $VAL}
+optim: {lr: 0.005, lr_step: $LR_STEP, warmup_iterations: 20}
+run: {out_dir: $run, iterations: $ITERS, seed: $SEED, init: $INIT, checkpoint_every: 100,
+      val_every: $VAL_EVERY, val_images: $VAL_IMAGES, workers: $2, device: $DEVICE, amp: false}
 augment: {scale: [0.8, 1.2], hflip: 0.5, brightness: 0.6, contrast: 0.6, saturation: 0.8, hue: 0.1, grayscale: 0.25, blur: 0.5}
 YAML
-  secs=$(( $(left) - 25 ))
-  if [ "$secs" -gt 20 ]; then
-    timeout --signal=INT "$secs" "${CLUENET[@]}" train stage1 --config "$RUN/config.yaml" > "$RUN/train.log" 2>&1
-    say "train rc=$? (124/130: stopped at the time limit, last.pt is the last checkpoint)"
-    tr '\r' '\n' < "$RUN/train.log" | grep -E 'it/s|s/it' | tail -1 | cut -c1-220 | tee -a "$LOG"
-    if [ -f "$RUN/last.pt" ]; then
-      "$PY" - "$RUN/last.pt" "$OUT/last_noopt.pt" <<'EOF'
+  timeout --signal=INT "$3" "${CLUENET[@]}" train stage1 --config "$run/config.yaml" > "$run/train.log" 2>&1
+  say "$name: train rc=$? (124/130: stopped at the time limit, last.pt is the last checkpoint)"
+  tr '\r' '\n' < "$run/train.log" | grep -E 'it/s|s/it' | tail -1 | cut -c1-220 | tee -a "$LOG"
+  for f in last best; do
+    [ -f "$run/$f.pt" ] || continue
+    "$PY" - "$run/$f.pt" "$OUT/${name}_$f.pt" <<'EOF'
 import sys, torch
 c = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
 c["training"].pop("optimizer", None)
+for m in c["models"].values():  # fp16: the files that come back are 16 MiB at most, 64 together
+    m["state_dict"] = {k: v.half() if v.is_floating_point() else v for k, v in m["state_dict"].items()}
 torch.save(c, sys.argv[2])
-print("checkpoint at iteration", c["training"]["iteration"])
+print(sys.argv[2], "at iteration", c["training"]["iteration"], "best", c["training"].get("best"))
 EOF
-      (cd "$OUT" && split -b 15M last_noopt.pt ckpt.part- && rm last_noopt.pt)
-      rm -f "$RUN"/*.pt
-    fi
+  done
+  rm -f "$run"/*.pt
+}
+if want 6; then
+  secs=$(( $(left) - 30 ))
+  say "6. issue-18 fine-tune: $PACKS, $secs s"
+  if [ "$secs" -gt 20 ]; then
+    for name in $PACKS; do finetune "$name" $(( WORKERS / ARMS )) "$secs" & done
+    wait
   else
     say "no time left for the fine-tune"
   fi

@@ -69,6 +69,9 @@ def register(sub) -> None:
                    help="the photo texture folder (default: data/textures, or $CLUENET_TEXTURES)")
     r.add_argument("--carried", type=float, default=0.3,
                    help="per-person probability of carrying a handbag, backpack or suitcase (default 0.3)")
+    r.add_argument("--clutter", type=int, default=0,
+                   help="up to this many street objects per image anywhere in view (cones, signs, bollards, "
+                        "lamp posts, bins, vans, trees, sacks): hard negatives for the detector (default 0)")
     r.add_argument("--poses", default="walk=0.5,stand=0.3,mocap=0.2",
                    help="pose sources and weights: walk, stand (parametric), mocap (retargeted clips)")
     p.set_defaults(func=run)
@@ -97,7 +100,7 @@ def world_options(args):
                         person_px=tuple(float(v) for v in args.person_px),
                         poses=_weights(args.poses, "pose"), antialias=args.antialias == "on",
                         textures=args.textures, texture_dir=args.texture_dir,
-                        carried=args.carried).validate()
+                        carried=args.carried, clutter=args.clutter).validate()
 
 
 RECIPE_FILE = "synth.json"

@@ -57,6 +57,7 @@ class WorldOptions:
     textures: str = "auto"   # photo (data/textures, see photo_textures.py), procedural, or auto: photo when built
     texture_dir: str | None = None  # the photo texture folder (None: data/textures or $CLUENET_TEXTURES)
     carried: float = 0.3     # per-person probability of a handbag, backpack or suitcase
+    clutter: int = 0         # up to this many street objects anywhere in view (hard negatives), 0: none
 
     def validate(self) -> "WorldOptions":
         if self.body not in BODIES:
@@ -83,6 +84,8 @@ class WorldOptions:
             raise ValueError(f"textures {self.textures!r}: choose one of {', '.join(photo.TEXTURE_MODES)}")
         if not 0.0 <= self.carried <= 1.0:
             raise ValueError(f"carried {self.carried}: expected a probability in [0, 1]")
+        if not 0 <= self.clutter <= 100:
+            raise ValueError(f"clutter {self.clutter}: expected 0-100 objects")
         if not 10 <= self.fov_deg[0] <= self.fov_deg[1] <= 120:
             raise ValueError(f"fov_deg {self.fov_deg}: expected 10 <= MIN <= MAX <= 120")
         return self
@@ -363,6 +366,7 @@ class RealisticRenderer:
         # carried objects come from a stream of their own: with or without them, a seed
         # gives the same camera, people, occluders and lighting
         planned += plan_carried(photo.side_rng(rng, "carried"), persons, self.options.carried)
+        planned += plan_clutter(photo.side_rng(rng, "clutter"), cam, persons, self.options.clutter)
         return self.draw(Layout(cam, persons, planned), rng)
 
     def draw(self, layout: "Layout", rng: np.random.Generator) -> RealisticScene:
@@ -626,6 +630,8 @@ class RealisticRenderer:
         """Adds one occluder's meshes to the frame's solids. Kinds and their spec keys (besides ``position``, a
         ground point): car (yaw, length, width, paint), cylinder (radius, height,
         colour, metal), box (size, colour, yaw), bush (radius, seed), hedge (size, yaw, seed),
+        cone (radius, height, colour, yaw), sign (height, plate, round, colour, yaw),
+        van (length, width, height, paint, yaw), tree (height, radius, crown, seed),
         carried (size, yaw, colour; ``position`` is the bottom centre, at any height)."""
         import trimesh
 
@@ -671,11 +677,55 @@ class RealisticRenderer:
             m.vertices = v * (1 + 0.18 * (g.random(len(v)) - 0.5))[:, None] * np.array([1.0, g.uniform(0.6, 1.0), 1.0]) \
                 + np.array([0, r * 0.7, 0])
             return self._mesh_node(m, p, 0.0, None, colours=self._leaves(g, len(v)))
+        if kind == "cone":  # a traffic cone on its square foot
+            r, h = spec["radius"], spec["height"]
+            foot = trimesh.creation.box(extents=(2.2 * r, 0.04, 2.2 * r))
+            foot.apply_transform(_homog(np.eye(3), (0, 0.02, 0)))
+            self._mesh_node(foot, p, spec["yaw"], spec["colour"])
+            m = trimesh.creation.cone(radius=r, height=h, sections=16)
+            m.apply_transform(_homog(_rot_x(-math.pi / 2), (0, 0.04, 0)))
+            return self._mesh_node(m, p, 0.0, spec["colour"])
+        if kind == "sign":  # a plate (square, or a thin disc) on a thin pole
+            h, w = spec["height"], spec["plate"]
+            pole = trimesh.creation.cylinder(radius=0.035, height=h, sections=10)
+            pole.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
+            self._mesh_node(pole, p, 0.0, (0.55, 0.55, 0.55), surface="metal")
+            if spec["round"]:
+                plate = trimesh.creation.cylinder(radius=w / 2, height=0.03, sections=20)
+            else:
+                plate = trimesh.creation.box(extents=(w, w, 0.03))
+            plate.apply_transform(_homog(np.eye(3), (0, h - w / 2, 0.05)))
+            return self._mesh_node(plate, p, spec["yaw"], spec["colour"])
+        if kind == "van":  # a tall one-box vehicle on four wheels
+            L, Wd, H, yaw = spec["length"], spec["width"], spec["height"], spec["yaw"]
+            m = trimesh.creation.box(extents=(L, H - 0.3, Wd))
+            m.apply_transform(_homog(np.eye(3), (0, 0.3 + (H - 0.3) / 2, 0)))
+            self._mesh_node(m, p, yaw, spec["paint"], surface="metal")
+            glass = trimesh.creation.box(extents=(0.05, 0.5, Wd * 0.9))
+            glass.apply_transform(_homog(np.eye(3), (L / 2, H - 0.55, 0)))
+            self._mesh_node(glass, p, yaw, (0.06, 0.08, 0.1))
+            for sx in (-0.35 * L, 0.35 * L):
+                for sz in (-Wd / 2, Wd / 2):
+                    w = trimesh.creation.cylinder(radius=0.34, height=0.22, sections=14)
+                    w.apply_transform(_homog(np.eye(3), (sx, 0.34, sz)))
+                    self._mesh_node(w, p, yaw, (0.04, 0.04, 0.04))
+            return
+        if kind == "tree":  # a trunk and a leafy crown: upright, person-like in width at the bottom
+            g = np.random.default_rng(spec["seed"])
+            h, r, cr = spec["height"], spec["radius"], spec["crown"]
+            trunk = trimesh.creation.cylinder(radius=r, height=h, sections=12)
+            trunk.apply_transform(_homog(_rot_x(-math.pi / 2), (0, h / 2, 0)))
+            self._mesh_node(trunk, p, 0.0, (0.30, 0.22, 0.15))
+            m = trimesh.creation.icosphere(subdivisions=3, radius=cr)
+            v = np.asarray(m.vertices)
+            m.vertices = v * (1 + 0.2 * (g.random(len(v)) - 0.5))[:, None] + np.array([0, h + 0.6 * cr, 0])
+            return self._mesh_node(m, p, 0.0, None, colours=self._leaves(g, len(v)))
         if kind == "carried":  # a bag, backpack or suitcase: a box at any height, plain colour
             m = trimesh.creation.box(extents=spec["size"])
             m.apply_transform(_homog(np.eye(3), (0, spec["size"][1] / 2, 0)))
             return self._mesh_node(m, p, spec["yaw"], spec["colour"])
-        raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush, hedge or carried")
+        raise ValueError(f"occluder kind {kind!r}: choose car, cylinder, box, bush, hedge, cone, sign, van, "
+                         "tree or carried")
 
     def _leaves(self, g: np.random.Generator, n: int) -> np.ndarray:
         """Leaf colours of a bush or hedge: from a foliage photo in photo mode."""
@@ -844,6 +894,61 @@ def plan_carried(g: np.random.Generator, persons, probability: float) -> list:
         world = local @ _rot_y(heading).T + np.asarray(position, float)
         specs.append(("carried", {"position": world, "size": tuple(float(v) for v in size),
                                   "yaw": float(heading + face_yaw), "colour": colour, "kind": kind}))
+    return specs
+
+
+# street objects a detector trained on people mistakes for them on real streets (issue
+# 18's false positives fell on vans, bollards, cones, signs, a bag, lamp posts, trees)
+CLUTTER_KINDS = (("cone", 0.18), ("sign", 0.18), ("bollard", 0.14), ("lamp", 0.1), ("bin", 0.1),
+                 ("van", 0.1), ("tree", 0.1), ("sack", 0.1))
+CLUTTER_COLOURS = np.array([(0.95, 0.4, 0.05), (0.85, 0.1, 0.08), (0.95, 0.8, 0.1), (0.1, 0.25, 0.7),
+                            (0.9, 0.9, 0.9), (0.15, 0.5, 0.2), (0.2, 0.2, 0.2), (0.55, 0.4, 0.3)])
+
+
+def plan_clutter(g: np.random.Generator, cam: Camera, persons, most: int) -> list:
+    """Up to ``most`` street objects on the visible ground, 3-60 m ahead, anywhere in
+    the frame's width (not only between camera and people, as occluders are), each
+    clear of every person: the upright, person-sized things a detector must learn are
+    not people. They are scene: they hide what they cover, and add no truth."""
+    specs: list = []
+    if most <= 0:
+        return specs
+    names = [k for k, _ in CLUTTER_KINDS]
+    weights = np.array([w for _, w in CLUTTER_KINDS])
+    width = 2 * cam.cx
+    for _ in range(int(g.integers(0, most + 1))):
+        kind = names[int(g.choice(len(names), p=weights / weights.sum()))]
+        p = _ground_point(cam, float(g.uniform(0, width)), float(np.exp(g.uniform(np.log(3.0), np.log(60.0)))))
+        colour = np.clip(CLUTTER_COLOURS[g.integers(len(CLUTTER_COLOURS))] * g.uniform(0.7, 1.15), 0, 1)
+        yaw = float(g.uniform(0, 2 * math.pi))
+        if kind == "cone":
+            spec, clear = dict(radius=g.uniform(0.13, 0.2), height=g.uniform(0.45, 0.9), colour=colour, yaw=yaw), 0.3
+        elif kind == "sign":
+            spec, clear = dict(height=g.uniform(1.9, 3.0), plate=g.uniform(0.4, 0.8), round=bool(g.random() < 0.4),
+                               colour=colour, yaw=yaw), 0.5
+        elif kind == "bollard":
+            kind, clear = "cylinder", 0.3
+            spec = dict(radius=g.uniform(0.08, 0.16), height=g.uniform(0.6, 1.2), colour=colour, metal=0.0)
+        elif kind == "lamp":
+            kind, clear = "cylinder", 0.3
+            spec = dict(radius=g.uniform(0.06, 0.14), height=g.uniform(3.0, 7.0),
+                        colour=g.uniform(0.15, 0.5) * np.ones(3), metal=0.6)
+        elif kind == "bin":
+            kind, clear = "box", 0.8
+            spec = dict(size=(g.uniform(0.4, 0.8), g.uniform(0.8, 1.5), g.uniform(0.4, 0.8)), colour=colour, yaw=yaw)
+        elif kind == "van":
+            length, clear = g.uniform(4.5, 5.8), 3.2
+            spec = dict(length=length, width=g.uniform(1.9, 2.1), height=g.uniform(1.9, 2.6),
+                        paint=colour if g.random() < 0.5 else g.uniform(0.6, 0.95) * np.ones(3), yaw=yaw)
+        elif kind == "tree":
+            spec, clear = dict(height=g.uniform(1.8, 3.0), radius=g.uniform(0.1, 0.25), crown=g.uniform(0.8, 2.0),
+                               seed=int(g.integers(1 << 31))), 1.5
+        else:  # a sack, parcel or bag left on the ground
+            kind, clear = "carried", 0.4
+            spec = dict(size=(g.uniform(0.25, 0.6), g.uniform(0.2, 0.7), g.uniform(0.2, 0.5)), colour=colour, yaw=yaw)
+        if p is None or any(np.hypot(*(p - np.asarray(o, float))[[0, 2]]) < clear + 0.5 for _, o, _ in persons):
+            continue
+        specs.append((kind, dict(spec, position=p)))
     return specs
 
 
