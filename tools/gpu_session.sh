@@ -60,7 +60,7 @@ tail -3 "$W/machine.txt" | tee -a "$LOG"
 if [ "$TINY" = 1 ]; then
   FULL_RES=512x256; MOB_RES=256x128; FRAMES=2; WARM=1; TT="--tiny --steps 1 --warmup 1"; ITERS=4; WORKERS=1
 else
-  FULL_RES=2048x1024; MOB_RES=1024x512; FRAMES=50; WARM=5; TT="--steps 10 --warmup 3"; ITERS=20000; WORKERS="${WORKERS:-8}"
+  FULL_RES=2048x1024; MOB_RES=1024x512; FRAMES=50; WARM=5; TT="--steps 10 --warmup 3"; ITERS="${ITERS:-20000}"; WORKERS="${WORKERS:-8}"
 fi
 PREC=fp16; [ "$DEVICE" = cpu ] && PREC=fp32
 
