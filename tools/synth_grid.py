@@ -4,6 +4,7 @@ image may be committed). The left column shows the annotations: full boxes (gree
 visible boxes (yellow), keypoints visible (red) and hidden (blue).
 
     .venv/bin/python tools/synth_grid.py --out docs/synth/realistic_grid.jpg
+    .venv/bin/python tools/synth_grid.py --out docs/synth/realistic_grid_clutter.jpg --rows 2 --clutter 10
 
 With ``--textures photo`` the grid shows the photo textures: such an image derives from
 third-party textures and is never committed (write it outside the repository).
@@ -47,13 +48,14 @@ def main() -> int:
                     help="procedural (default): the committed grid holds no third-party pixels; a grid "
                          "rendered with photo textures derives from them (GPL-2+ / Free Art License): "
                          "never commit it")
+    ap.add_argument("--clutter", type=int, default=0, help="`cluenet synth --clutter N` (street objects)")
     args = ap.parse_args()
     tw, th = (int(v) for v in args.tile.split("x"))
     n = args.rows * args.cols
     with tempfile.TemporaryDirectory() as tmp:
         assert cluenet(["synth", "--world", "realistic", "--body", args.body, "--out", tmp, "--images", str(n),
                         "--seed", str(args.seed), "--split", "grid", "--people", "2-7",
-                        "--textures", args.textures]) == 0
+                        "--textures", args.textures, "--clutter", str(args.clutter)]) == 0
         root = Path(tmp) / "grid"
         coco = json.loads((root / "coco_keypoints.json").read_text())
         by_image: dict[int, list] = {}
