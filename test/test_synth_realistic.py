@@ -389,12 +389,17 @@ def test_clutter_stands_in_view_clear_of_people():
     cam = Camera.make(W, H, 60.0, 1.5, -5.0)
     body = FigureBodies().sample(np.random.default_rng(2))
     people = [(body, np.array([x, 0.0, z]), 0.0) for x, z in ((0.0, -8.0), (2.0, -15.0), (-3.0, -25.0))]
+    parked = [("car", {"position": np.array([1.0, 0.0, -12.0])})]
     g = np.random.default_rng(0)
     kinds, count = [], 0
     for _ in range(60):
-        specs = plan_clutter(g, cam, people, 6)
+        specs = plan_clutter(g, cam, people, 6, parked)
         assert len(specs) <= 6
         for kind, spec in specs:
+            assert np.hypot(*(spec["position"] - parked[0][1]["position"])[[0, 2]]) > 3.0  # not inside the car
+            for other, s in specs:
+                if s is not spec:
+                    assert np.hypot(*(spec["position"] - s["position"])[[0, 2]]) > 0.5
             p = spec["position"]
             kinds.append(kind)
             assert p[1] == 0.0

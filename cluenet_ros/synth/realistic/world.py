@@ -366,7 +366,7 @@ class RealisticRenderer:
         # carried objects come from a stream of their own: with or without them, a seed
         # gives the same camera, people, occluders and lighting
         planned += plan_carried(photo.side_rng(rng, "carried"), persons, self.options.carried)
-        planned += plan_clutter(photo.side_rng(rng, "clutter"), cam, persons, self.options.clutter)
+        planned += plan_clutter(photo.side_rng(rng, "clutter"), cam, persons, self.options.clutter, planned)
         return self.draw(Layout(cam, persons, planned), rng)
 
     def draw(self, layout: "Layout", rng: np.random.Generator) -> RealisticScene:
@@ -906,11 +906,12 @@ CLUTTER_COLOURS = np.array([(0.95, 0.4, 0.05), (0.85, 0.1, 0.08), (0.95, 0.8, 0.
                             (0.9, 0.9, 0.9), (0.15, 0.5, 0.2), (0.2, 0.2, 0.2), (0.55, 0.4, 0.3)])
 
 
-def plan_clutter(g: np.random.Generator, cam: Camera, persons, most: int) -> list:
+def plan_clutter(g: np.random.Generator, cam: Camera, persons, most: int, occluders=()) -> list:
     """Up to ``most`` street objects on the visible ground, 3-60 m ahead (vans 8, trees 6), anywhere in
     the frame's width (not only between camera and people, as occluders are), each
-    clear of every person: the upright, person-sized things a detector must learn are
-    not people. They are scene: they hide what they cover, and add no truth."""
+    clear of every person, of the ``occluders`` already planned and of each other: the
+    upright, person-sized things a detector must learn are not people. They are scene:
+    they hide what they cover, and add no truth."""
     specs: list = []
     if most <= 0:
         return specs
@@ -949,6 +950,10 @@ def plan_clutter(g: np.random.Generator, cam: Camera, persons, most: int) -> lis
             kind, clear = "carried", 0.4
             spec = dict(size=(g.uniform(0.25, 0.6), g.uniform(0.2, 0.7), g.uniform(0.2, 0.5)), colour=colour, yaw=yaw)
         if p is None or any(np.hypot(*(p - np.asarray(o, float))[[0, 2]]) < clear + 0.5 for _, o, _ in persons):
+            continue
+        # other objects: a car or van needs about 3 m around its centre, the rest their own clearance
+        if any(np.hypot(*(p - np.asarray(s["position"], float))[[0, 2]]) < clear + (3.0 if k in ("car", "van") else 0.5)
+               for k, s in (*occluders, *specs) if k != "carried" or s["position"][1] == 0.0):
             continue
         specs.append((kind, dict(spec, position=p)))
     return specs
