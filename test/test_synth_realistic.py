@@ -21,7 +21,7 @@ pytestmark = pytest.mark.egl
 from cluenet_ros import keypoints as kp
 from cluenet_ros.cli import main as cluenet
 from cluenet_ros.synth.realistic import poses as P
-from cluenet_ros.synth.realistic.bodies import FigureBodies
+from cluenet_ros.synth.realistic.bodies import FigureBodies, sample_phenotype, sample_pose
 from cluenet_ros.synth.realistic.world import (KEYPOINT_TOLERANCE_PX, Camera, Layout, RealisticRenderer,
                                                WorldOptions, keypoint_visibility, pixel_box)
 
@@ -93,7 +93,11 @@ def test_hidden_flags_agree_with_the_depth_buffer(scenes):
             face = list(kp.COCO_FACE)
             x, y = p.keypoints[kp.INDEX["head"]]
             head_inside = 0 <= x < W and 0 <= y < H
-            assert p.keypoint_visible[kp.INDEX["head"]] == (head_inside and p.coco17_visible[face].any())
+            # visible when a face point is and nothing stands in front of the head's own pixel
+            head_clear = head_inside and not (
+                0 < s.depth[int(y), int(x)] < p.coco17_depth[face].min() - p.coco17_thickness[face].max())
+            assert p.keypoint_visible[kp.INDEX["head"]] == (head_inside and p.coco17_visible[face].any()
+                                                            and head_clear and near(p.visible_mask, x, y))
             np.testing.assert_allclose(p.keypoints[kp.INDEX["head"]], p.coco17[face].mean(axis=0), atol=1e-3)
     assert checked > 100
 
@@ -326,7 +330,7 @@ def test_carried_objects_sit_where_a_body_carries_them():
         g = np.random.default_rng(0)
         for _ in range(40):
             (kind, spec), = plan_carried(g, [(body, where, heading)], 1.0)
-            p, (sx, sy, sz) = spec["position"], spec["size"]
+            p, sy = spec["position"], spec["size"][1]
             seen.add(spec["kind"])
             assert kind == "carried"
             assert spec["yaw"] == pytest.approx(heading, abs=1e-6)
@@ -494,3 +498,21 @@ def test_coplanar_surfaces_are_drawn_in_the_order_they_were_added(renderer):
         assert [n.light.intensity for n in scene.light_nodes] == [1.0, 2.0]
         seg, _ = renderer.renderer.render(scene, flags=pr.RenderFlags.SEG, seg_node_map=seg_map)
         assert set(np.unique(seg[..., 0]).tolist()) == {order[0] + 1}, order
+
+
+def test_figure_draws_the_people_anny_would():
+    """The bodies ablation compares the same scenes: the stand-in figure takes from the
+    random stream exactly what anny's sampler takes (phenotypes, then poses), stands at
+    anny's stature and keeps the pose, so a seed places the same people with either body."""
+    ours, anny_order = np.random.default_rng(11), np.random.default_rng(11)
+    figures = FigureBodies().sample_many(ours, 6)
+    phenotypes = [sample_phenotype(anny_order) for _ in range(6)]
+    poses = [sample_pose(anny_order, {"walk": 0.6, "stand": 0.4}) for _ in range(6)]
+    assert ours.random() == anny_order.random()  # the stream is left where anny leaves it
+    for body, phen, pose in zip(figures, phenotypes, poses):
+        assert body.height_m == pytest.approx(phen["stature"])
+        assert body.pose == pose.kind
+        assert 0.85 * phen["stature"] < body.vertices[:, 1].max() < 1.05 * phen["stature"]
+    # children are drawn too (8%): the stature range reaches them
+    many = FigureBodies().sample_many(np.random.default_rng(3), 60)
+    assert min(b.height_m for b in many) < 1.5 < max(b.height_m for b in many)

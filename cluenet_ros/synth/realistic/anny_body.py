@@ -22,7 +22,7 @@ import numpy as np
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.synth.realistic import poses as P
-from cluenet_ros.synth.realistic.bodies import REGION, Body, rest_on_ground, sample_pose
+from cluenet_ros.synth.realistic.bodies import REGION, Body, rest_on_ground, sample_phenotype, sample_pose
 
 # anny frame -> person frame
 A = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -134,20 +134,7 @@ class AnnyBodies:
 
     # -- sampling -------------------------------------------------------------------
     def sample_phenotype(self, rng: np.random.Generator) -> dict[str, float]:
-        """anny's shape sliders, and the standing height (metres) the body is scaled to:
-        anny's height slider spans far more than street populations, so it varies the
-        build and the stature comes from adult (or child) height distributions."""
-        child = rng.random() < 0.08
-        gender = float(rng.random())  # 0 female .. 1 male
-        if child:
-            stature = rng.uniform(1.05, 1.5)
-        else:
-            stature = rng.normal(1.63 + 0.13 * gender, 0.07)
-        return {"gender": gender,
-                "age": float(rng.uniform(0.42, 0.6) if child else rng.uniform(0.62, 1.0)),
-                "muscle": float(rng.uniform(0.2, 0.8)), "weight": float(rng.uniform(0.15, 0.9)),
-                "height": float(rng.uniform(0.05, 0.95)), "proportions": float(rng.uniform(0.25, 0.75)),
-                "stature": float(np.clip(stature, 1.0, 2.0))}
+        return sample_phenotype(rng)
 
     def sample(self, rng: np.random.Generator, pose: P.Pose | None = None) -> Body:
         return self.sample_many(rng, 1, [pose] if pose is not None else None)[0]

@@ -13,9 +13,7 @@ and COCO's 17 keypoints, from which the 13 of the schema are taken through
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +49,23 @@ def sample_pose(rng: np.random.Generator, weights: dict[str, float], mocap=None)
     if kind == "stand":
         return P.sample_stand(rng)
     return mocap.sample(rng)
+
+
+def sample_phenotype(rng: np.random.Generator) -> dict[str, float]:
+    """anny's shape sliders, and the standing height (metres) the body is scaled to:
+    anny's height slider spans far more than street populations, so it varies the
+    build and the stature comes from adult (or child) height distributions."""
+    child = rng.random() < 0.08
+    gender = float(rng.random())  # 0 female .. 1 male
+    if child:
+        stature = rng.uniform(1.05, 1.5)
+    else:
+        stature = rng.normal(1.63 + 0.13 * gender, 0.07)
+    return {"gender": gender,
+            "age": float(rng.uniform(0.42, 0.6) if child else rng.uniform(0.62, 1.0)),
+            "muscle": float(rng.uniform(0.2, 0.8)), "weight": float(rng.uniform(0.15, 0.9)),
+            "height": float(rng.uniform(0.05, 0.95)), "proportions": float(rng.uniform(0.25, 0.75)),
+            "stature": float(np.clip(stature, 1.0, 2.0))}
 
 
 def rest_on_ground(body: Body) -> Body:
@@ -129,6 +144,16 @@ class FigureBodies:
         girth = float(rng.uniform(0.85, 1.25))
         pose = pose or sample_pose(rng, self.pose_weights, self.mocap)
         return self.build(pose, height, girth)
+
+    def sample_many(self, rng: np.random.Generator, n: int, poses=None) -> list[Body]:
+        """``n`` figures drawn from ``rng`` exactly as :meth:`AnnyBodies.sample_many`
+        draws (phenotypes, then poses): a seed places the same people, at the same
+        statures and in the same poses, with either body, so that a bodies ablation
+        compares the same scenes. anny's weight slider sets the figure's girth."""
+        phen = [sample_phenotype(rng) for _ in range(n)]
+        poses = poses or [sample_pose(rng, self.pose_weights, self.mocap) for _ in range(n)]
+        return [self.build(pose, p["stature"], 0.85 + 0.4 * (p["weight"] - 0.15) / 0.75)
+                for p, pose in zip(phen, poses)]
 
     def build(self, pose: P.Pose, height: float = 1.75, girth: float = 1.0) -> Body:
         s = height / 1.75

@@ -16,14 +16,16 @@ Truth is read off the render, never guessed:
   scene's depth at its pixel is not in front of it by more than the body's own
   thickness there (the depth test; the thickness is the distance from the
   keypoint to the nearest vertex of its body, plus ``DEPTH_SLACK_M``), and the
-  person's own mask is within ``KEYPOINT_TOLERANCE_PX`` of it.
+  person's own mask is within ``KEYPOINT_TOLERANCE_PX`` of it. The head, the mean
+  of COCO's five face points, is visible when one of them is and its own pixel
+  passes the same test (as deep as the nearest face point, as thick as the thickest).
 
 World frame: y up, ground at y = 0, the camera at x = z = 0 looking along -z.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -134,6 +136,7 @@ class RealisticPerson(RenderedPerson):
     coco17: np.ndarray | None = None             # (17, 2) COCO keypoints in pixels
     coco17_visible: np.ndarray | None = None     # (17,) their depth-test visibility
     coco17_depth: np.ndarray | None = None       # (17,) their depth
+    coco17_thickness: np.ndarray | None = None   # (17,) their depth allowance
 
 
 @dataclass
@@ -435,13 +438,22 @@ class RealisticRenderer:
             # mean of the face points, visible when any of them is)
             k13 = kp.from_coco17(np.c_[uv17, np.where(vis17, 2.0, 1.0)])
             per13 = [kp.coco17_points_to_schema(a[:, None])[:, 0] for a in (z17, at17, thick17)]
+            # ... and it must pass the depth test at its own pixel too (as deep as the nearest
+            # face point, as thick as the thickest): an ear can show beside a person who
+            # stands in front of the face, where the head point is drawn
+            head, face = kp.INDEX["head"], list(kp.COCO_FACE)
+            if k13[head, 2] == 2 and not keypoint_visibility(
+                    k13[None, head, :2], z17[face].min(keepdims=True), thick17[face].max(keepdims=True),
+                    depth, mask)[0][0]:
+                k13[head, 2] = 1.0
             in_image = (k13[:, 0] >= 0) & (k13[:, 0] < self.width) & (k13[:, 1] >= 0) & (k13[:, 1] < self.height)
             k13[~in_image, 2] = 1.0  # a head whose face points straddle the border
             dist = float(np.hypot(*(position - cam.pose[:3, 3])[[0, 2]]))
             out.people.append(RealisticPerson(body.pose, dist, mask, full_box, k13[:, :2].astype(np.float32),
                                               k13[:, 2] == 2, keypoint_depth=per13[0], scene_depth=per13[1],
                                               thickness=per13[2], instance_id=i + 1, coco17=uv17,
-                                              coco17_visible=vis17, coco17_depth=z17))
+                                              coco17_visible=vis17, coco17_depth=z17,
+                                              coco17_thickness=thick17))
         return out
 
     def _sky(self, scene, cam: Camera, rng, sky=None, yaw=0.0):
