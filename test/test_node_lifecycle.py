@@ -91,7 +91,14 @@ def slow_frame_then_signal(ros_context, ns, sig, ros_args=(), repeat_signal=Fals
         if repeat_signal:  # ros2 launch forwards Ctrl-C and the terminal sends it too
             time.sleep(0.2)
             proc.send_signal(sig)
-        assert h.spin_until(lambda: bool(h.outputs_for(stamp, "mask")), 60), "the frame in flight was not finished"
+        if not h.spin_until(lambda: bool(h.outputs_for(stamp, "mask")), 60):
+            try:
+                rc = proc.wait(timeout=30)
+            except Exception:
+                proc.kill()
+                rc = proc.wait()
+            raise AssertionError(f"the frame in flight was not finished (exit code {rc}); "
+                                 f"the node said:\n{proc.stdout.read()}")
         t_done = time.monotonic()
         rc = proc.wait(timeout=60)
         t_exit = time.monotonic()

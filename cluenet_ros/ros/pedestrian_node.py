@@ -27,6 +27,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.duration import Duration
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import SingleThreadedExecutor
@@ -54,6 +55,10 @@ THROTTLE_S = 5.0
 # How many stamps per image topic are remembered to recognise a frame that came on both:
 # the two copies of one image arrive a few frames apart at most (one executor, two queues).
 RECENT_STAMPS = 16
+# How long a stopping node waits for subscribers to acknowledge what it published
+# last, all publishers together: a 1 MB image or mask is still being sent (in
+# fragments) when publish() returns, and destroying its publisher then loses it.
+FLUSH_S = 0.5
 
 
 class StartupError(Exception):
@@ -582,6 +587,22 @@ class _PedestrianCore:
             self._cv.notify()
         if self._worker is not None:
             self._worker.join()
+            self._worker = None  # stopped: a second call (destroy_node after main's) neither joins nor waits again
+            self._flush_outputs(FLUSH_S)
+
+    def _flush_outputs(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s`` in all) until the reliable subscribers have
+        acknowledged everything published, so that the frame finished while stopping
+        reaches them before the publishers go. Readers that never answer (a subscriber
+        killed without leaving the graph yet) cost the timeout, not a hang."""
+        deadline = time.monotonic() + timeout_s
+        late = []
+        for pub in self._publishers_made:
+            left = deadline - time.monotonic()
+            if left <= 0 or not pub.wait_for_all_acked(Duration(seconds=left)):
+                late.append(pub.topic_name)
+        if late:
+            self.get_logger().debug(f"stopping: not acknowledged within {timeout_s} s on {', '.join(late)}")
 
     def destroy_node(self):
         self.stop_worker()
