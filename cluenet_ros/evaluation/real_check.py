@@ -114,30 +114,47 @@ def average_precision(scores: np.ndarray, hit: np.ndarray, num_people: int) -> f
     return float(np.sum((r[steps + 1] - r[steps]) * p[steps + 1]))
 
 
-def score(images: Sequence[LabelledImage], detections: Sequence[tuple[np.ndarray, np.ndarray]],
-          threshold: float) -> dict:
-    """The figures of one detector over ``images`` (detections in the same order)."""
-    all_s, all_hit = [], []
-    n_people = sum(im.num_people for im in images)
-    hits_at_op = fps_at_op = 0
+def per_image(images: Sequence[LabelledImage], detections: Sequence[tuple[np.ndarray, np.ndarray]],
+              threshold: float) -> list[dict]:
+    """What each image contributes to the figures: its people, its hits and false
+    positives at the operating threshold, and the scores and hit flags of all its
+    detections that are not ignored. Enough to recompute every figure over any
+    multiset of images (:func:`figures`), which is what a bootstrap over images needs."""
+    rows = []
     for im, (boxes, scores) in zip(images, detections):
         keep = np.asarray(scores) >= threshold
         _, hit_op, ign_op = match(im, np.asarray(boxes)[keep], np.asarray(scores)[keep])
-        hits_at_op += int(hit_op.sum())
-        fps_at_op += int((~hit_op & ~ign_op).sum())
         s, hit, ignored = match(im, boxes, scores)
-        all_s.append(s[~ignored])
-        all_hit.append(hit[~ignored])
-    s = np.concatenate(all_s) if all_s else np.zeros(0)
-    hit = np.concatenate(all_hit) if all_hit else np.zeros(0, dtype=bool)
+        rows.append({"file": im.file, "people": int(im.num_people),
+                     "hits_at_threshold": int(hit_op.sum()), "fps_at_threshold": int((~hit_op & ~ign_op).sum()),
+                     "scores": [round(float(x), 6) for x in s[~ignored]],
+                     "hit": [int(x) for x in hit[~ignored]]})
+    return rows
+
+
+def figures(rows: Sequence[dict]) -> dict:
+    """recall, fp_per_image, ap and max_recall pooled over ``rows`` of :func:`per_image`
+    (an image may appear more than once)."""
+    n_people = sum(r["people"] for r in rows)
+    s = np.array([x for r in rows for x in r["scores"]], dtype=np.float64)
+    hit = np.array([x for r in rows for x in r["hit"]], dtype=bool)
     return {
-        "people": n_people, "images": len(images),
-        "recall": hits_at_op / n_people if n_people else float("nan"),
-        "fp_per_image": fps_at_op / max(len(images), 1),
+        "recall": sum(r["hits_at_threshold"] for r in rows) / n_people if n_people else float("nan"),
+        "fp_per_image": sum(r["fps_at_threshold"] for r in rows) / max(len(rows), 1),
         "ap": average_precision(s, hit, n_people),
         "max_recall": float(hit.sum()) / n_people if n_people else float("nan"),
-        "threshold": threshold,
     }
+
+
+def score(images: Sequence[LabelledImage], detections: Sequence[tuple[np.ndarray, np.ndarray]],
+          threshold: float, keep_images: bool = False) -> dict:
+    """The figures of one detector over ``images`` (detections in the same order);
+    ``keep_images``: with each image's share (``per_image``, for bootstrap intervals)."""
+    rows = per_image(images, detections, threshold)
+    out = {"people": sum(r["people"] for r in rows), "images": len(rows), **figures(rows), "threshold": threshold}
+    if keep_images:
+        out["per_image"] = rows
+    return out
 
 
 def run_check(detectors: Sequence[DetectorRun], image_dir: Path | None = None, labels=None,
@@ -156,7 +173,7 @@ def run_check(detectors: Sequence[DetectorRun], image_dir: Path | None = None, l
     for run in detectors:
         dets = [run.detect(f) for f in frames]
         all_dets[run.name] = dets
-        entry = score(images, dets, run.threshold)
+        entry = score(images, dets, run.threshold, keep_images=True)
         entry["by_scene"] = {sc: score([im for im in images if im.scene == sc],
                                        [d for im, d in zip(images, dets) if im.scene == sc], run.threshold)
                              for sc in scenes}
