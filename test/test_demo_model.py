@@ -33,13 +33,14 @@ def test_size_config_and_provenance():
     assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
     prov = ckpt["provenance"]
     # stage 1: the capsule-world stage 1 (data/demo) fine-tuned on the photo-textured
-    # realistic world on a GPU in two runs; the file holds the last run, the note the chain
+    # realistic world (GPU, sessions 19-20), then on its street-clutter version (session
+    # 21); the file holds the last run, the note the chain
     s1_run = prov["stage1"]["history"]
-    assert s1_run["train_config"]["train"]["root"].endswith("photo_big/train")
+    assert s1_run["train_config"]["train"]["root"].endswith("s21/clutter_ship/train")
     assert s1_run["train_config"]["augment"]["brightness"] == 0.6
     assert 0 < s1_run["iteration"] <= s1_run["train_config"]["run"]["iterations"]
-    assert s1_run["mask_calibration"]["data"] == "data/realworld/realistic_photo_big/val"
-    assert "data/demo" in prov["note"] and "4100" in prov["note"]
+    assert s1_run["mask_calibration"]["data"] == "data/s21/clutter_ship/val"
+    assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "clutter_val300"))
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
     s2_run = prov["stage2"]["train_config"]["run"]
     assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
