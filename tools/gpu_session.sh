@@ -15,6 +15,7 @@
 #      An ablation (session 20): STEPS=6 PACKS="a b" LR_STEP=3000 VAL_EVERY=500 VAL_IMAGES=100 SEED=3:
 #      one fine-tune per pack side by side, validated on pack a's val split; last.pt and
 #      best.pt of each come back in fp16 as <pack>_{last,best}.pt.
+#      Four arms (session 21): PACK_DIR=.gpupack_abl RETURN=last ITERS=2200 (4 x 11 MB back, not 8).
 # No ROS on the GPU machine: the node's own overhead (--node) is a CPU figure (docs/bench).
 #
 # Before the call, here: the data pack (tools/make_gpu_pack.py --data data/realworld/realistic_photo_big)
@@ -90,19 +91,23 @@ grep -v Warning "$W/bench_compile.txt" | tail -6 | tee -a "$LOG"; }
 # same init, seed, schedule and wall time; CPU workers shared out). The first pack's
 # val split validates every arm (VAL_EVERY; best.pt on its MR^-2, the trainer's rule).
 PACKS="${PACKS:-realistic_photo_big}"       # session 19: one pack, named realistic_photo_big
+PACK_DIR="${PACK_DIR:-$ROOT/.gpupack}"          # where the packs are (a folder named in carry)
+case $PACK_DIR in /*) ;; *) PACK_DIR="$ROOT/$PACK_DIR" ;; esac
+RETURN="${RETURN:-last best}"                   # which checkpoints come back (8 files, 64 MiB in all)
 INIT="${INIT:-$ROOT/models/cluenet_demo.pt}"   # a continuation: a stage-1 checkpoint (fp16 is fine)
+case $INIT in /*) ;; *) INIT="$ROOT/$INIT" ;; esac
 SEED="${SEED:-1}"                               # another seed does not replay an earlier run's batches
 LR_STEP="${LR_STEP:-1000000}"                   # iterations at lr 0.005 before it is divided by 10
 VAL_EVERY="${VAL_EVERY:-$ITERS}"
 VAL_IMAGES="${VAL_IMAGES:-40}"
 set -- $PACKS
 ARMS=$#
-VAL="$ROOT/.gpupack/$1/val"
+VAL="$PACK_DIR/$1/val"
 for name in $PACKS; do  # unpacked before any arm starts: the first pack's val serves them all
-  [ -f "$ROOT/.gpupack/$name.tar" ] && [ ! -d "$ROOT/.gpupack/$name" ] && tar -xf "$ROOT/.gpupack/$name.tar" -C "$ROOT/.gpupack"
+  [ -f "$PACK_DIR/$name.tar" ] && [ ! -d "$PACK_DIR/$name" ] && tar -xf "$PACK_DIR/$name.tar" -C "$PACK_DIR"
 done
 finetune() {  # pack name, workers, seconds
-  local name=$1 pack="$ROOT/.gpupack/$1" run="$W/finetune_$1"
+  local name=$1 pack="$PACK_DIR/$1" run="$W/finetune_$1"
   mkdir -p "$run"
   [ -f "$pack/train/citypersons.json" ] || { say "$name: no pack"; return; }
   cat > "$run/config.yaml" <<YAML
@@ -117,7 +122,7 @@ YAML
   timeout --signal=INT "$3" "${CLUENET[@]}" train stage1 --config "$run/config.yaml" > "$run/train.log" 2>&1
   say "$name: train rc=$? (124/130: stopped at the time limit, last.pt is the last checkpoint)"
   tr '\r' '\n' < "$run/train.log" | grep -E 'it/s|s/it' | tail -1 | cut -c1-220 | tee -a "$LOG"
-  for f in last best; do
+  for f in $RETURN; do
     [ -f "$run/$f.pt" ] || continue
     "$PY" - "$run/$f.pt" "$OUT/${name}_$f.pt" <<'EOF'
 import sys, torch
