@@ -124,6 +124,22 @@ def test_shipped_fastdds_profile_is_a_large_shared_memory_segment():
     assert root.find(".//d:participant/d:rtps/d:useBuiltinTransports", ns).text == "false"
 
 
+def test_shipped_fastdds_profile_heartbeat_fits_the_stopping_node_s_wait():
+    """Readers acknowledge (and ask again for lost pieces) when a writer's heartbeat
+    comes: the default writer profile's period must be well inside the time a stopping
+    node waits for its last frame to be acknowledged."""
+    pytest.importorskip("rclpy")
+    from cluenet_ros.ros.pedestrian_node import FLUSH_S
+
+    root = ET.parse(REPO / "config" / "fastdds_shm.xml").getroot()
+    ns = {"d": "http://www.eprosima.com"}
+    writers = [w for w in root.iterfind(".//d:data_writer", ns) if w.get("is_default_profile") == "true"]
+    assert len(writers) == 1
+    period = writers[0].find("d:times/d:heartbeat_period", ns)
+    seconds = int(period.find("d:sec", ns).text) + int(period.find("d:nanosec", ns).text) * 1e-9
+    assert 0 < seconds <= FLUSH_S / 4
+
+
 def test_use_rviz_without_rviz2_fails_at_once_with_one_line():
     from ament_index_python.packages import PackageNotFoundError, get_package_prefix
 

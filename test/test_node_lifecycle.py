@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("rclpy")
 
-from conftest import HELPERS  # noqa: E402
+from conftest import HELPERS, REPO  # noqa: E402
 
 sys.path.insert(0, str(HELPERS))
 from ros_harness import TINY_MODEL, Harness, rgb_image, start_node, stop  # noqa: E402
@@ -72,8 +72,13 @@ def _cpu_seconds(pid: int) -> float:
 
 def slow_frame_then_signal(ros_context, ns, sig, ros_args=(), repeat_signal=False):
     """Start a node, send a frame that takes seconds, signal the node while it works
-    on it; returns (frame done time, exit time, return code, output)."""
-    proc = start_node(ns, "input_scale:=2.0", ros_args=ros_args)
+    on it; returns (frame done time, exit time, return code, output). The node runs with
+    the shipped Fast DDS profile, as the launch file starts it: its writers' 0.1 s
+    heartbeat lets a subscriber ask again for a lost piece of the last frame while the
+    stopping node waits for acknowledgements (Fast DDS's default 3 s came too late, about
+    one run in 40 here)."""
+    env = dict(os.environ, FASTDDS_DEFAULT_PROFILES_FILE=str(REPO / "config" / "fastdds_shm.xml"))
+    proc = start_node(ns, "input_scale:=2.0", ros_args=ros_args, env=env)
     h = Harness(ros_context, ns)
     try:
         h.wait_ready(proc)
