@@ -3,7 +3,9 @@
 ``anny`` and ``torch`` are imported when :class:`AnnyBodies` is made. The first
 model creation on a machine builds anny's cache (about 790 MB, minutes); it is
 kept under the project's data folder (``data/cache/anny``, or ``$CLUENET_ANNY_CACHE``)
-so that this happens once per machine.
+so that this happens once per machine, and by one process: the rendering workers of
+``cluenet synth --workers N`` (or two commands started together) would otherwise all
+build it at once, writing the same 790 MB files over each other.
 
 anny's frame is z up, facing -y, left towards +x; the person frame of
 ``poses.py`` is y up, facing +z, left towards +x. Poses are applied as world
@@ -15,6 +17,8 @@ follow their parent.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from pathlib import Path
 
@@ -56,6 +60,20 @@ def cache_ready(cache_dir: Path | None = None) -> bool:
     return any(d.glob("v*/build_compact_model_data_*.safetensors"))
 
 
+@contextlib.contextmanager
+def cache_lock(cache_dir: Path):
+    """Exclusive hold on ``cache_dir`` (an advisory lock on a file in it) while anny's
+    model is made there: one process builds the cache, the others wait for it and then
+    read what it wrote. Released when the holder exits, even killed."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".build.lock", "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def _min_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The smallest rotation taking direction a to direction b."""
     a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
@@ -83,14 +101,14 @@ class AnnyBodies:
 
         self.torch = torch
         cache = Path(cache_dir or default_cache_dir())
-        cache.mkdir(parents=True, exist_ok=True)
         anny.paths.set_anny_cache_path(cache)
-        if not cache_ready(cache):
-            logging.getLogger(__name__).warning(
-                "building anny's model cache in %s (about 790 MB; minutes, once per machine)", cache)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Fallback to lbs skinning")
-            self.model = anny.Anny(pose_parameterization="world-orient")
+        with cache_lock(cache):  # a few seconds each once built; the builder alone before
+            if not cache_ready(cache):
+                logging.getLogger(__name__).warning(
+                    "building anny's model cache in %s (about 790 MB; minutes, once per machine)", cache)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Fallback to lbs skinning")
+                self.model = anny.Anny(pose_parameterization="world-orient")
         self.model.eval()
         self.regressor = anny.KeypointsRegressor.coco(self.model)
         self.coco_rows = [self.regressor.labels.index(n) for n in kp.COCO_NAMES]
