@@ -173,6 +173,15 @@ def match_image(dt: np.ndarray, gt: np.ndarray, gt_ignore: np.ndarray):
 
 def miss_rate_curve(gt: GroundTruth, dets: Mapping, setup: Setup):
     """FPPI and miss rate at every operating point (descending score) of one setup."""
+    _, fppi, recall, num_pos = operating_points(gt, dets, setup)
+    return fppi, 1.0 - recall, num_pos
+
+
+def operating_points(gt: GroundTruth, dets: Mapping, setup: Setup):
+    """(scores, fppi, recall, positives) at every operating point of one setup, scores
+    descending: keeping the detections scored at least ``scores[k]`` gives ``fppi[k]``
+    and ``recall[k]`` (greedy matching runs in score order, so a threshold only cuts
+    the list; :func:`at_threshold` reads them off)."""
     scores, tps, fps = [], [], []
     num_pos = 0
     hmin, hmax = setup.height
@@ -193,7 +202,14 @@ def miss_rate_curve(gt: GroundTruth, dets: Mapping, setup: Setup):
     fp = np.cumsum(np.concatenate(fps)[order]) if len(s) else np.zeros(0)
     fppi = fp / max(len(gt.image_ids), 1)
     recall = tp / num_pos if num_pos else np.zeros_like(tp, dtype=float)
-    return fppi, 1.0 - recall, num_pos
+    return s[order], fppi, recall, num_pos
+
+
+def at_threshold(scores: np.ndarray, fppi: np.ndarray, recall: np.ndarray, threshold: float):
+    """(recall, fppi) of :func:`operating_points` when detections scored below
+    ``threshold`` are dropped: the last operating point with a score >= threshold."""
+    k = int(np.searchsorted(-np.asarray(scores), -threshold, side="right")) - 1
+    return (float(recall[k]), float(fppi[k])) if k >= 0 else (0.0, 0.0)
 
 
 def log_average_miss_rate(fppi: np.ndarray, miss: np.ndarray, num_pos: int) -> float:

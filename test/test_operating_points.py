@@ -1,0 +1,77 @@
+"""Operating points of the detection metric: what a score threshold keeps, read off
+one pass of the matching (tools/operating_threshold.py chooses the node's threshold
+on synthetic images with it)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from cluenet_ros.evaluation.detection import (SETUPS, at_threshold, evaluate_detections, load_detections,
+                                              load_ground_truth, operating_points)
+from conftest import REPO
+
+REASONABLE = next(s for s in SETUPS if s.name == "reasonable")
+
+
+def _case():
+    """Two images, three people of 100 px; detections: a hit (0.9), a false one (0.8),
+    a hit on image 2 (0.6), a duplicate of the first hit (0.4), a hit on an ignore
+    region (0.7, neither hit nor false)."""
+    anns = [{"id": 1, "image_id": 1, "bbox": [0, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0},
+            {"id": 2, "image_id": 1, "bbox": [200, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0},
+            {"id": 3, "image_id": 2, "bbox": [0, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0},
+            {"id": 4, "image_id": 2, "bbox": [300, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 1}]
+    gt = load_ground_truth({"images": [{"id": 1}, {"id": 2}], "annotations": anns})
+    dts = [(1, [0, 0, 40, 100], 0.9), (1, [100, 0, 40, 100], 0.8), (2, [300, 0, 40, 100], 0.7),
+           (2, [0, 0, 40, 100], 0.6), (1, [0, 2, 40, 98], 0.4)]
+    dets = load_detections([{"image_id": i, "category_id": 1, "bbox": b, "score": s} for i, b, s in dts], gt)
+    return gt, dets
+
+
+def test_each_threshold_keeps_what_it_should():
+    gt, dets = _case()
+    scores, fppi, recall, num_pos = operating_points(gt, dets, REASONABLE)
+    assert num_pos == 3
+    np.testing.assert_allclose(scores, [0.9, 0.8, 0.6, 0.4])  # the ignored hit is not an operating point
+    expected = {0.95: (0, 0), 0.9: (1 / 3, 0), 0.85: (1 / 3, 0), 0.8: (1 / 3, 0.5), 0.7: (1 / 3, 0.5),
+                0.6: (2 / 3, 0.5), 0.5: (2 / 3, 0.5), 0.4: (2 / 3, 1.0), 0.0: (2 / 3, 1.0)}
+    for t, (r, f) in expected.items():
+        assert at_threshold(scores, fppi, recall, t) == pytest.approx((r, f)), t
+
+
+def test_miss_rate_is_unchanged_by_the_split():
+    gt, dets = _case()
+    # miss rate 2/3 until the second hit at fppi 0.5, then 1/3: below fppi 0.5 the
+    # nine reference points read 2/3, from 0.5 up 1/3 (MR^-2 averages 9 points in log space)
+    mr = evaluate_detections(gt, dets)["reasonable"]
+    points = np.logspace(-2, 0, 9)
+    at = np.where(points < 0.5, 2 / 3, 1 / 3)
+    assert mr == pytest.approx(float(np.exp(np.mean(np.log(at)))))
+
+
+def test_the_tool_chooses_on_synthetic_and_reads_real(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("operating_threshold", REPO / "tools" / "operating_threshold.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    anns = [{"id": 1, "image_id": 1, "bbox": [0, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0}]
+    (tmp_path / "gt.json").write_text(json.dumps({"images": [{"id": 1}], "annotations": anns}))
+    # a hit at 0.95 and false detections at 0.5 and 0.92: F1 is highest from 0.93 to 0.95; ties go to the lowest
+    (tmp_path / "dt.json").write_text(json.dumps([
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 40, 100], "score": 0.95},
+        {"image_id": 1, "category_id": 1, "bbox": [200, 0, 40, 100], "score": 0.5},
+        {"image_id": 1, "category_id": 1, "bbox": [300, 0, 40, 100], "score": 0.92}]))
+    real = {"detectors": {"cluenet": {"per_image": [
+        {"file": "a.jpg", "people": 2, "scores": [0.99, 0.6, 0.3], "hit": [1, 0, 1]},
+        {"file": "b.jpg", "people": 2, "scores": [0.95], "hit": [0]}]}}}
+    (tmp_path / "real.json").write_text(json.dumps(real))
+    assert tool.main(["--gt", str(tmp_path / "gt.json"), "--dt", str(tmp_path / "dt.json"),
+                      "--real", str(tmp_path / "real.json"), "--json", str(tmp_path / "out.json")]) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["chosen"] == 0.93
+    by_t = {r["threshold"]: r for r in out["real"]}
+    assert by_t[0.3]["recall"] == 0.5 and by_t[0.3]["fp_per_image"] == 1.0
+    assert by_t[0.93]["recall"] == 0.25 and by_t[0.93]["fp_per_image"] == 0.5
+    assert "0.93 **(chosen)**" in capsys.readouterr().out
