@@ -83,10 +83,30 @@ class IgnoringRPN(RegionProposalNetwork):
 
 
 class IgnoringRoIHeads(RoIHeads):
-    """torchvision's RoI heads with the same rule for proposals on ``ignore_boxes``."""
+    """torchvision's RoI heads with the same rule for proposals on ``ignore_boxes``,
+    and optional online hard-negative mining.
+
+    ``hard_negative_fraction`` > 0: that share of each image's negative quota is
+    filled with the background proposals the current head scores highest as
+    pedestrians, the rest at random as torchvision does. Random sampling draws a
+    few dozen of about two thousand background proposals per image, so the rare
+    street objects that look like people (the false positives that cost the demo
+    its real-image AP) are seldom in the loss; mining puts them there every step.
+    Positives and the quota sizes are torchvision's own sampler's."""
 
     ignore_overlap = 0.5
+    hard_negative_fraction = 0.0
     _ignore: list | None = None
+    _mining: tuple | None = None      # (features, image_shapes) of the training forward
+    _proposals: list | None = None    # proposals with the ground truth added
+
+    def forward(self, features, proposals, image_shapes, targets=None):
+        mine = self.training and targets is not None and self.hard_negative_fraction > 0
+        self._mining = (features, image_shapes) if mine else None
+        try:
+            return super().forward(features, proposals, image_shapes, targets)
+        finally:
+            self._mining = self._proposals = None
 
     def select_training_samples(self, proposals, targets):
         self._ignore = [t.get("ignore_boxes") for t in targets]
@@ -100,7 +120,36 @@ class IgnoringRoIHeads(RoIHeads):
         if self._ignore is not None:
             labels = [ignore_covered(lab, p, ign, self.ignore_overlap)
                       for lab, p, ign in zip(labels, proposals, self._ignore)]
+        if self._mining is not None:
+            self._proposals = proposals
         return matched, labels
+
+    def subsample(self, labels):
+        pos, neg = self.fg_bg_sampler(labels)
+        if self._mining is not None and self._proposals is not None:
+            neg = self._mine_negatives(labels, neg)
+        return [torch.where(p | n)[0] for p, n in zip(pos, neg)]
+
+    @torch.no_grad()
+    def _mine_negatives(self, labels, random_neg):
+        """Each image's negative mask with its quota (the random sampler's count) made
+        of the hardest negatives first, then random ones."""
+        features, image_shapes = self._mining
+        candidates = [torch.where(lab == 0)[0] for lab in labels]
+        boxes = [p[c] for p, c in zip(self._proposals, candidates)]
+        logits, _ = self.box_predictor(self.box_head(self.box_roi_pool(features, boxes, image_shapes)))
+        person = torch.softmax(logits.float(), dim=-1)[:, 1].split([len(c) for c in candidates])
+        out = []
+        for lab, cand, score, rand in zip(labels, candidates, person, random_neg):
+            quota = int(rand.sum())
+            hard = min(quota, int(round(self.hard_negative_fraction * quota)))
+            ranked = cand[torch.argsort(score, descending=True)]
+            rest = ranked[hard:]
+            chosen = torch.cat([ranked[:hard], rest[torch.randperm(len(rest), device=rest.device)[:quota - hard]]])
+            mask = torch.zeros_like(rand)
+            mask[chosen] = True
+            out.append(mask)
+        return out
 
 
 @dataclass(frozen=True)
@@ -128,6 +177,10 @@ class RoIConfig:
     score_thresh: float = spec(0.05, min=0.0, max=1.0, help="minimum detection score kept")
     nms_thresh: float = spec(0.5, min=0.0, max=1.0, help="IoU above which NMS drops a box")
     detections_per_img: int = spec(100, min=1)
+    hard_negative_fraction: float = spec(0.0, min=0.0, max=1.0,
+                                         help="share of each image's sampled background proposals taken "
+                                              "as those the head scores highest (online hard-negative "
+                                              "mining); 0: all at random, torchvision's sampling")
 
 
 @dataclass(frozen=True)
@@ -224,6 +277,7 @@ class ClueNetStage1(nn.Module):
             detections_per_img=o.detections_per_img,
         )
         self.rpn.ignore_overlap = self.roi_heads.ignore_overlap = cfg.ignore_overlap
+        self.roi_heads.hard_negative_fraction = o.hard_negative_fraction
         self.transform = ScaledDetectionTransform(cfg.input_scale, cfg.size_divisible, cfg.pixel_mean,
                                                   cfg.pixel_std)
         self.frozen_stages = 0
