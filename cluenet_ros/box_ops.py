@@ -29,3 +29,31 @@ def mask_extents(masks: torch.Tensor) -> torch.Tensor:
     h, w = masks.shape[-2:]
     return torch.stack([cols.argmax(dim=1), rows.argmax(dim=1), (w - 1) - cols.flip(dims=[1]).argmax(dim=1),
                         (h - 1) - rows.flip(dims=[1]).argmax(dim=1)], dim=1).float()
+
+
+def box_iomin(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(N, M) intersection over the smaller of the two areas: 1 when one box lies
+    wholly inside the other, however different their sizes (where IoU stays low)."""
+    lt = torch.maximum(a[:, None, :2], b[None, :, :2])
+    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (rb - lt).clamp_min(0).prod(dim=2)
+    smaller = torch.minimum(box_area(a)[:, None], box_area(b)[None, :])
+    return inter / smaller.clamp_min(1e-12)
+
+
+def nested_suppression(boxes: torch.Tensor, scores: torch.Tensor, iomin: float) -> torch.Tensor:
+    """Indices (by falling score) of the boxes kept when a box is dropped because a
+    higher-scoring kept box and it overlap by at least ``iomin`` of the smaller one.
+
+    NMS at IoU 0.5 keeps a tight box on a person together with a looser one around
+    it, or a box on their upper body: nested boxes of different sizes have low IoU.
+    ``iomin`` >= 1 turns it off: every box is kept."""
+    order = torch.argsort(scores, descending=True)
+    if iomin >= 1.0 or order.numel() < 2:
+        return order
+    overlap = box_iomin(boxes[order], boxes[order])
+    keep: list[int] = []
+    for i in range(order.numel()):
+        if not keep or bool((overlap[i, keep] < iomin).all()):
+            keep.append(i)
+    return order[torch.as_tensor(keep, dtype=torch.long)]
