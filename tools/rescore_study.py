@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 EXPONENTS = (0.0, 0.5, 1.0, 2.0)
 NMS_IOU = (0.5, 0.45, 0.4, 0.35, 0.3)  # 0.5 is the pipeline's own: lower ones suppress further
+NESTED = (1.0, 0.9, 0.8, 0.7, 0.6)  # box_ops.nested_suppression's iomin after NMS (session 26); 1.0: off
 CANDIDATE_SCORE = 0.05
 FLOOR = 1e-3  # a clue of 0 would erase the box's score entirely
 
@@ -51,14 +52,20 @@ def clues(pipe, image_bgr: np.ndarray) -> list[dict]:
     return rows
 
 
-def rescored(dets: list[dict], a: float, b: float, nms_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def rescored(dets: list[dict], a: float, b: float, nms_iou: float = 0.5,
+             nested: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     import torch
     from torchvision.ops import nms
+
+    from cluenet_ros.box_ops import nested_suppression
 
     boxes = np.array([d["box"] for d in dets], float).reshape(-1, 4)
     s = np.array([d["score"] * max(d["mask"], FLOOR) ** a * max(d["pose"], FLOOR) ** b for d in dets], float)
     if nms_iou < 0.5 and len(s):
         keep = nms(torch.as_tensor(boxes), torch.as_tensor(s), nms_iou).numpy()
+        boxes, s = boxes[keep], s[keep]
+    if nested < 1.0 and len(s):
+        keep = nested_suppression(torch.as_tensor(boxes), torch.as_tensor(s), nested).numpy()
         boxes, s = boxes[keep], s[keep]
     return boxes, s
 
@@ -92,16 +99,18 @@ def table(cache: dict, val: Path) -> list[dict]:
     gt.image_ids = [i for i in gt.image_ids if i in keep_ids]
     _, images = load_labels(LABELS)
     rows = []
-    for a, b, t in itertools.product(EXPONENTS, EXPONENTS, NMS_IOU):
-        if t < 0.5 and (a, b) != (0.0, 0.0):
+    for a, b, t, c in itertools.product(EXPONENTS, EXPONENTS, NMS_IOU, NESTED):
+        if (t < 0.5 or c < 1.0) and (a, b) != (0.0, 0.0):
             continue  # further suppression is studied on the plain score only
+        if t < 0.5 and c < 1.0:
+            continue  # one kind of further suppression at a time
         dets = {}
         for k, d in cache["synthetic"].items():
-            boxes, s = rescored(d, a, b, t)
+            boxes, s = rescored(d, a, b, t, c)
             dets[int(k)] = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2], s[:, None]], 1)
         mr = evaluate_detections(gt, dets)
-        real = score(images, [rescored(cache["real"][im.file], a, b, t) for im in images], threshold=0.5)
-        rows.append({"mask_exp": a, "pose_exp": b, "nms_iou": t, "mr_reasonable": mr["reasonable"],
+        real = score(images, [rescored(cache["real"][im.file], a, b, t, c) for im in images], threshold=0.5)
+        rows.append({"mask_exp": a, "pose_exp": b, "nms_iou": t, "nested_iomin": c, "mr_reasonable": mr["reasonable"],
                      "mr_heavy": mr["heavy"],
                      "real_ap": real["ap"], "real_recall": real["recall"], "real_fp": real["fp_per_image"]})
     return rows
@@ -120,14 +129,16 @@ def main(argv=None) -> int:
     else:
         cache = collect(a.weights, a.val, a.max_images)
     rows = table(cache, Path(cache["val"]))
-    best = min(rows, key=lambda r: (r["mr_reasonable"], r["mask_exp"] + r["pose_exp"], -r["nms_iou"]))
+    best = min(rows, key=lambda r: (r["mr_reasonable"], r["mask_exp"] + r["pose_exp"], -r["nms_iou"],
+                                    -r["nested_iomin"]))
     cache["table"] = rows
-    cache["chosen"] = {k: best[k] for k in ("mask_exp", "pose_exp", "nms_iou")}
+    cache["chosen"] = {k: best[k] for k in ("mask_exp", "pose_exp", "nms_iou", "nested_iomin")}
     a.json.write_text(json.dumps(cache))
-    print("mask^a pose^b nms    MR^-2 R   MR^-2 HO | real AP  recall@0.5  FP/img@0.5")
+    print("mask^a pose^b nms  nested   MR^-2 R   MR^-2 HO | real AP  recall@0.5  FP/img@0.5")
     for r in rows:
         mark = "  <- chosen (synthetic MR^-2 R)" if r is best else ""
-        print(f"a={r['mask_exp']:<3} b={r['pose_exp']:<3} {r['nms_iou']:<4}  {100 * r['mr_reasonable']:6.2f}%  "
+        print(f"a={r['mask_exp']:<3} b={r['pose_exp']:<3} {r['nms_iou']:<4} {r['nested_iomin']:<4}  "
+              f"{100 * r['mr_reasonable']:6.2f}%  "
               f"{100 * r['mr_heavy']:6.2f}% | {100 * r['real_ap']:6.1f}%  {100 * r['real_recall']:6.1f}%  "
               f"{r['real_fp']:7.2f}{mark}")
     return 0

@@ -1,0 +1,65 @@
+"""tools/weight_soup.py: the soup's weights are the mean of its ingredients', it loads
+as a stage 1, and checkpoints of another architecture are refused."""
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+from conftest import REPO, tiny_stage1_config
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("weight_soup", REPO / "tools" / "weight_soup.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def _save(path, seed, **overrides):
+    from cluenet_ros.models.checkpoint import save_checkpoint
+    from cluenet_ros.models.stage1 import ClueNetStage1
+
+    torch.manual_seed(seed)
+    model = ClueNetStage1(tiny_stage1_config(**overrides))
+    with torch.no_grad():
+        for buf in model.buffers():
+            if buf.is_floating_point():
+                buf.uniform_(0.5, 1.5)  # running statistics differ between ingredients too
+    save_checkpoint(path, {"stage1": model})
+    return model.state_dict()
+
+
+def test_soup_is_the_mean_and_loads_as_a_stage1(tmp_path, capsys):
+    from cluenet_ros.models.checkpoint import load_models
+
+    a = _save(tmp_path / "a.pt", 1)
+    b = _save(tmp_path / "b.pt", 2)
+    c = _save(tmp_path / "c.pt", 3)
+    out = tmp_path / "soup.pt"
+    assert _tool().main([str(out), str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), str(tmp_path / "c.pt")]) == 0
+    soup = load_models(out, ("stage1",))["stage1"].state_dict()
+    checked = 0
+    for k, v in soup.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, (a[k] + b[k] + c[k]) / 3, atol=1e-6), k
+            checked += 1
+        else:
+            assert torch.equal(v, a[k]), k
+    assert checked > 50
+    key = next(k for k, v in soup.items() if k.endswith("weight") and v.is_floating_point())
+    assert not torch.allclose(soup[key], a[key])  # it is not just the first ingredient
+    payload = torch.load(out, weights_only=True)
+    assert payload["provenance"]["soup"]["ingredients"] == [str(tmp_path / n) for n in ("a.pt", "b.pt", "c.pt")]
+
+
+def test_other_architecture_and_self_overwrite_are_refused(tmp_path, capsys):
+    _save(tmp_path / "a.pt", 1)
+    _save(tmp_path / "wide.pt", 2, seg_width=16)
+    tool = _tool()
+    assert tool.main([str(tmp_path / "s.pt"), str(tmp_path / "a.pt"), str(tmp_path / "wide.pt")]) == 2
+    assert "does not match" in capsys.readouterr().err and not (tmp_path / "s.pt").exists()
+    assert tool.main([str(tmp_path / "a.pt"), str(tmp_path / "a.pt"), str(tmp_path / "a.pt")]) == 2
+    assert "overwrite" in capsys.readouterr().err
+    assert tool.main([str(tmp_path / "s.pt"), str(tmp_path / "a.pt")]) == 2
+    assert "at least two" in capsys.readouterr().err
