@@ -51,6 +51,24 @@ def test_soup_is_the_mean_and_loads_as_a_stage1(tmp_path, capsys):
     assert not torch.allclose(soup[key], a[key])  # it is not just the first ingredient
     payload = torch.load(out, weights_only=True)
     assert payload["provenance"]["soup"]["ingredients"] == [str(tmp_path / n) for n in ("a.pt", "b.pt", "c.pt")]
+    assert [o["file"] for o in payload["provenance"]["soup"]["origins"]] == payload["provenance"]["soup"]["ingredients"]
+
+
+def test_provenance_keeps_each_ingredients_training(tmp_path):
+    _save(tmp_path / "a.pt", 1)
+    b = torch.load(_save_path(tmp_path / "b.pt", 2), weights_only=True)
+    b["train_config"] = {"run": {"seed": 7, "iterations": 40}}
+    b["training"] = {"iteration": 40}
+    torch.save(b, tmp_path / "b.pt")
+    payload = _tool().soup([tmp_path / "a.pt", tmp_path / "b.pt"])
+    first, second = payload["provenance"]["soup"]["origins"]
+    assert "train_config" not in first
+    assert second["train_config"]["run"]["seed"] == 7 and second["iteration"] == 40
+
+
+def _save_path(path, seed):
+    _save(path, seed)
+    return path
 
 
 def test_other_architecture_and_self_overwrite_are_refused(tmp_path, capsys):

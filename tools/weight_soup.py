@@ -31,16 +31,32 @@ from cluenet_ros.models.checkpoint import (FORMAT, VERSION, CheckpointError, ato
                                            build_model, read_checkpoint)
 
 
+def _origin(path: Path, data: dict) -> dict:
+    """What each ingredient was, so that the soup's provenance keeps the whole chain:
+    a training checkpoint's configuration and iteration, or a file's own provenance."""
+    origin: dict = {"file": str(path)}
+    if "train_config" in data:
+        origin["train_config"] = data["train_config"]
+        origin["iteration"] = data.get("training", {}).get("iteration")
+    prov = data.get("provenance")
+    if isinstance(prov, dict):
+        origin["provenance"] = prov.get("stage1", prov)
+        if "note" in prov:
+            origin["note"] = prov["note"]
+    return origin
+
+
 def soup(paths: list[Path]) -> dict:
     """The averaged stage-1 checkpoint payload."""
     if len(paths) < 2:
         raise ValueError("a soup needs at least two checkpoints")
-    entries = []
+    entries, origins = [], []
     for p in paths:
         data = read_checkpoint(p)
         if "stage1" not in data["models"]:
             raise CheckpointError(p, f"no stage1 model (it holds {', '.join(data['models'])})")
         entries.append(data["models"]["stage1"])
+        origins.append(_origin(p, data))
     models = [build_model(p, "stage1", e) for p, e in zip(paths, entries)]  # checks each fits its config
     states = [m.state_dict() for m in models]
     first = states[0]
@@ -56,7 +72,8 @@ def soup(paths: list[Path]) -> dict:
             averaged[k] = v.clone()
     return {"format": FORMAT, "version": VERSION,
             "models": {"stage1": {"config": entries[0]["config"], "state_dict": averaged}},
-            "provenance": {"soup": {"ingredients": [str(p) for p in paths], "weights": "uniform"}}}
+            "provenance": {"soup": {"ingredients": [str(p) for p in paths], "weights": "uniform",
+                                    "origins": origins}}}
 
 
 def main(argv: list[str] | None = None) -> int:
