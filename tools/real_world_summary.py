@@ -7,7 +7,9 @@ real-image figures beside each world's synthetic validation figures.
 Writes DIR/summary.json and DIR/summary.md; variants without results yet are left out.
 Since session 21 each session's folder (DIR/sNN) holds its candidates' real checks as
 real_<name>.json and their clutter-validation reports (300 images, seed 9) as
-sel_<name>/report.json; they are rows named sNN_<name>.
+sel_<name>/report.json; they are rows named sNN_<name>. A session's sub-folder that
+tools/real_world_eval.sh wrote (DIR/sNN/<name>/real.json, an ablation arm) is a row
+named sNN_<name> too, after the candidates.
 """
 from __future__ import annotations
 
@@ -53,6 +55,12 @@ def summarise(root: Path) -> dict:
                 row["synthetic_clutter_val300"] = {"mr_reasonable": full["detection_mr"]["reasonable"],
                                                    "mask_iou": full["mask_iou"], "images": full["images"]}
             rows[f"{session.name}_{cand}"] = row
+        for sub in sorted(p for p in session.iterdir() if (p / "real.json").is_file()):
+            real = _load(sub / "real.json")
+            row = {"real": {k: real["detectors"]["cluenet"][k] for k in ("recall", "ap", "fp_per_image", "max_recall")}}
+            if "hog" in real["detectors"]:
+                row["hog_real"] = {k: real["detectors"]["hog"][k] for k in ("recall", "ap", "fp_per_image")}
+            rows[f"{session.name}_{sub.name}"] = row
     return rows
 
 
