@@ -125,6 +125,28 @@ def test_export_once_per_weights(models, cache, monkeypatch):
     s1.dense_runner = None
 
 
+def test_temporary_export_is_removed_with_its_runners(models):
+    """persist=False exports live in a temp folder that must not outlive the runners
+    (each export is ~100 MB; leaked folders once filled a CI machine's disk)."""
+    if not RUNTIMES:
+        pytest.skip("no compiled backend installed")
+    import gc
+
+    s1, s2 = models
+    c = B.compile_models(s1, s2, RUNTIMES[0], persist=False)
+    folder = c.folder
+    assert c.exported and folder.parent != B.cache_root() and (folder / "stage2.onnx").is_file()
+    runner = c.stage2
+    del c
+    gc.collect()
+    assert folder.is_dir()  # still in use by the runner
+    out = runner(torch.zeros(1, 3, s2.config.input_size[0], s2.config.input_size[1]))
+    assert out.shape[0] == 1 and torch.isfinite(out).all()
+    del runner
+    gc.collect()
+    assert not folder.exists()
+
+
 def test_backend_choice_and_errors(monkeypatch):
     cpu = torch.device("cpu")
     assert B.resolve_backend("torch", cpu) == "torch"

@@ -89,6 +89,9 @@ class CompiledModels:
     exported: bool  # False: the files came from the cache
     int8: bool = False
     quantized: bool = False  # int8 only: True when quantised now, False: from the cache
+    # persist=False only: the temporary folder, removed once nothing (these models or
+    # the runner callables) refers to it any more, or at interpreter exit
+    scratch: tempfile.TemporaryDirectory | None = None
 
 
 def compile_models(stage1, stage2, backend: str, cache: Path | None = None, persist: bool = True,
@@ -96,14 +99,17 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
     """Export (or load from the cache) and compile both dense graphs for ``backend``.
 
     ``persist=False`` exports into a temporary folder (random weights: a key that
-    would never be seen again)."""
+    would never be seen again). The runners hold that folder: it is deleted when the
+    last of them is dropped, so repeated test runs and plumbing checks do not leave
+    ~100 MB per export behind in the temp directory."""
     from cluenet_ros.inference.onnx_export import OPSET, export_stage1_dense, export_stage2
 
     if backend not in ("onnxruntime", "openvino"):
         raise ValueError(f"no compiled form for backend {backend!r}")
     stage1, stage2 = stage1.eval(), stage2.eval()
     key = weights_hash(stage1, stage2, extra=f"opset {OPSET}; stage1 normalised input")
-    folder = (cache or cache_root()) / key if persist else Path(tempfile.mkdtemp(prefix="cluenet_backend_"))
+    scratch = None if persist else tempfile.TemporaryDirectory(prefix="cluenet_backend_")
+    folder = (cache or cache_root()) / key if persist else Path(scratch.name)
     folder.mkdir(parents=True, exist_ok=True)
     s1_path, s2_path = folder / "stage1_dense.onnx", folder / "stage2.onnx"
     exported = not (s1_path.is_file() and s2_path.is_file())
@@ -119,22 +125,24 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
             tmp2.replace(s2_path)
             tmp1.replace(s1_path)
         LOG.info("exported the dense networks for backend %s to %s", backend, folder)
-    stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder)
-    return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported)
+    stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder, scratch)
+    return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported, scratch=scratch)
 
 
-def _runners(backend: str, s1_path: Path, s2_path: Path, folder: Path):
-    """(stage-1 dense, stage-2) callables on torch tensors running the two ONNX files on ``backend``."""
+def _runners(backend: str, s1_path: Path, s2_path: Path, folder: Path,
+             scratch: tempfile.TemporaryDirectory | None = None):
+    """(stage-1 dense, stage-2) callables on torch tensors running the two ONNX files
+    on ``backend``. Each callable keeps ``scratch`` (a temporary export folder) alive."""
     from cluenet_ros.inference.runtimes import open_session
 
     threads = torch.get_num_threads()
     r1, r2 = (open_session(backend, p, threads, folder) for p in (s1_path, s2_path))
 
-    def stage1_dense(x):
+    def stage1_dense(x, _keep=scratch):
         logits, feats = r1(x.detach().float().contiguous().numpy())
         return torch.from_numpy(logits), torch.from_numpy(feats)
 
-    def stage2_fn(x):
+    def stage2_fn(x, _keep=scratch):
         return torch.from_numpy(r2(x.detach().float().contiguous().numpy())[0])
 
     return stage1_dense, stage2_fn
@@ -149,6 +157,6 @@ def quantize_compiled(compiled: CompiledModels, calibration_pipeline: Callable[[
     from cluenet_ros.inference.quantize import DEFAULT_RECIPE, quantize_models
 
     q = quantize_models(compiled.folder, calibration_pipeline, recipe or DEFAULT_RECIPE)
-    s1, s2 = _runners(compiled.backend, q.stage1, q.stage2, compiled.folder)
+    s1, s2 = _runners(compiled.backend, q.stage1, q.stage2, compiled.folder, compiled.scratch)
     return CompiledModels(compiled.backend, s1, s2, compiled.folder, compiled.exported, int8=True,
-                          quantized=q.quantized)
+                          quantized=q.quantized, scratch=compiled.scratch)
