@@ -1,0 +1,69 @@
+"""tools/ablation_seeds_table.py: deliverable 4 summarised over training seeds. Checked
+on session 27's committed measurements (the figures its docs quote), on the rule that
+decides "shown", and on bad input (a clear error, not a traceback)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+TOOL = REPO / "tools" / "ablation_seeds_table.py"
+S27 = ["--run", "base", "28", "s27/abl_base_600", "--run", "base", "29", "s27/abl_base_seed29_600",
+       "--run", "flat", "28", "s27/abl_flat_600", "--run", "flat", "29", "s27/abl_flat_seed29_600",
+       "--run", "figure", "28", "s27/abl_figure_600"]
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("ablation_seeds_table", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_session27_seeds(tmp_path):
+    out = tmp_path / "t.json"
+    r = _run(*S27, "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "| base | 29 | 56.0% | 29.5% | 23.21 | 36.2% |  |" in r.stdout
+    assert "| flat | 29 | 62.7% | 38.5% | 26.29 | 42.6% | +9.0 |" in r.stdout
+    data = json.loads(out.read_text())
+    base, flat, fig = (data["arms"][k] for k in ("base", "flat", "figure"))
+    assert abs(base["ap_range"] - 0.145) < 0.002 and abs(base["mean"]["ap"] - 0.367) < 0.001
+    v = flat["versus_base"]
+    assert v["paired_seeds"] == [28, 29] and [round(100 * d, 1) for d in v["ap_differences"]] == [-5.7, 9.0]
+    # two seeds of opposite sign: a t-interval (1 degree of freedom) far across zero, not shown
+    assert v["interval"][0] < -0.5 and v["interval"][1] > 0.5 and not v["same_sign"] and not v["shown"]
+    assert fig["versus_base"]["paired_seeds"] == [28] and fig["versus_base"]["interval"] is None
+    assert not fig["versus_base"]["shown"]
+
+
+def test_shown_needs_same_sign_and_an_interval_clear_of_zero(tool):
+    s = tool.summarise_differences([-0.20, -0.22, -0.21])
+    assert s["same_sign"] and s["shown"] and s["interval"][1] < 0
+    s = tool.summarise_differences([-0.20, -0.02])  # same sign, but two seeds this far apart
+    assert s["same_sign"] and not s["shown"] and s["interval"][1] > 0
+    s = tool.summarise_differences([0.10, 0.12, -0.01])
+    assert not s["same_sign"] and not s["shown"]
+    # the t quantile with 2 degrees of freedom (4.303), not the normal 1.96
+    s = tool.summarise_differences([0.0, 0.1, 0.2])
+    assert abs((s["interval"][1] - s["mean"]) - 4.303 * 0.1 / 3 ** 0.5) < 1e-3
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--run", "flat", "28", "s27/abl_flat_600"], "no run of the base arm 'base'"),
+    (["--run", "base", "28", "s27/nowhere"], "s27/nowhere/real.json: not found"),
+    (["--run", "base", "28", "s27/abl_base_600", "--run", "base", "28", "s27/abl_base_600"], "seed 28 given twice"),
+])
+def test_bad_input_is_a_clear_error(args, message):
+    r = _run(*args)
+    assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Issue 18, deliverable 4 over several training seeds: each arm's real-check figures
+per seed and their mean, and each arm's real-AP difference from the base arm at every
+seed both were trained with, summarised over seeds.
+
+Why: session 27 found two training seeds of the same arm 14.5 real-AP points apart,
+while the image-bootstrap intervals of ``ablation_arms_table.py`` only cover the 14
+images. Here the unit of replication is the training seed. An arm "differs" only if
+every paired seed moves the same way and the t-interval of the mean difference over
+seeds (n - 1 degrees of freedom) excludes zero; with two seeds that interval is wide
+(12.7 times the standard error), which is the honest width of two seeds.
+
+Each run is a folder written by tools/real_world_eval.sh (``real.json`` and
+``full_<world>/report.json``), under --root:
+
+    tools/ablation_seeds_table.py --run base 28 s27/abl_base_600 --run base 29 s27/abl_base_seed29_600 \\
+        --run flat 28 s27/abl_flat_600 --run flat 29 s27/abl_flat_seed29_600 [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVEL = 0.95
+
+
+def read_run(folder: Path, world: str) -> dict:
+    """One arm-seed's real figures and synthetic validation figures."""
+    real_path = folder / "real.json"
+    if not real_path.is_file():
+        raise FileNotFoundError(f"{real_path}: not found (run tools/real_world_eval.sh first)")
+    c = json.loads(real_path.read_text())["detectors"]["cluenet"]
+    out = {"recall": c["recall"], "ap": c["ap"], "fp_per_image": c["fp_per_image"]}
+    rep_path = folder / f"full_{world}" / "report.json"
+    if rep_path.is_file():
+        out["mr_reasonable"] = json.loads(rep_path.read_text())["detection_mr"]["reasonable"]
+    return out
+
+
+def summarise_differences(diffs: list[float], level: float = LEVEL) -> dict:
+    """Mean paired difference over seeds, its t-interval and whether it counts as shown."""
+    n = len(diffs)
+    mean = sum(diffs) / n if n else float("nan")
+    if n < 2:
+        return {"seeds": n, "mean": mean, "sd": None, "interval": None, "same_sign": None, "shown": False}
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    same_sign = all(d > 0 for d in diffs) or all(d < 0 for d in diffs)
+    lo, hi = mean - half, mean + half
+    return {"seeds": n, "mean": mean, "sd": sd, "interval": [lo, hi], "same_sign": same_sign,
+            "shown": bool(same_sign and (lo > 0 or hi < 0))}
+
+
+def build(runs: list[tuple[str, int, str]], root: Path, world: str, base: str = "base") -> dict:
+    arms: dict[str, dict[int, dict]] = {}
+    for arm, seed, folder in runs:
+        if seed in arms.setdefault(arm, {}):
+            raise ValueError(f"arm {arm!r} seed {seed} given twice")
+        arms[arm][seed] = {"folder": folder, **read_run(root / folder, world)}
+    if base not in arms:
+        raise ValueError(f"no run of the base arm {base!r} (it is the reference of every difference)")
+    out = {"level": LEVEL, "base": base, "arms": {}}
+    for arm, seeds in arms.items():
+        keys = [k for k in ("recall", "ap", "fp_per_image", "mr_reasonable") if all(k in r for r in seeds.values())]
+        entry = {"seeds": seeds, "mean": {k: sum(r[k] for r in seeds.values()) / len(seeds) for k in keys}}
+        aps = [r["ap"] for r in seeds.values()]
+        entry["ap_range"] = max(aps) - min(aps)
+        if arm != base:
+            paired = sorted(set(seeds) & set(arms[base]))
+            diffs = [seeds[s]["ap"] - arms[base][s]["ap"] for s in paired]
+            entry["versus_base"] = {"paired_seeds": paired, "ap_differences": diffs,
+                                    **summarise_differences(diffs)}
+        out["arms"][arm] = entry
+    return out
+
+
+def _pct(x) -> str:
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def render(table: dict) -> str:
+    lines = ["| arm | seed | real recall @0.5 | real AP @0.5 | FP/img | MR^-2 R base val | AP vs base, same seed |",
+             "|---|---|---|---|---|---|---|"]
+    base = table["arms"][table["base"]]["seeds"]
+    for arm, e in table["arms"].items():
+        for seed, r in sorted(e["seeds"].items()):
+            vs = f"{100 * (r['ap'] - base[seed]['ap']):+.1f}" if arm != table["base"] and seed in base else ""
+            lines.append(f"| {arm} | {seed} | {_pct(r['recall'])} | {_pct(r['ap'])} | {r['fp_per_image']:.2f} | "
+                         f"{_pct(r.get('mr_reasonable'))} | {vs} |")
+    lines += ["", f"| arm | seeds | mean real AP | AP range over seeds | mean recall | mean FP/img | "
+                  f"mean AP difference vs base [{100 * table['level']:.0f}% t over seeds] | shown? |",
+              "|---|---|---|---|---|---|---|---|"]
+    for arm, e in table["arms"].items():
+        m, v = e["mean"], e.get("versus_base")
+        if v is None:
+            vs, shown = "(reference)", ""
+        elif v["interval"] is None:
+            vs, shown = f"{100 * v['mean']:+.1f} (one paired seed: no interval)", "no"
+        else:
+            vs = f"{100 * v['mean']:+.1f} [{100 * v['interval'][0]:+.1f}, {100 * v['interval'][1]:+.1f}]"
+            shown = "yes" if v["shown"] else ("no (signs differ)" if not v["same_sign"] else "no")
+        lines.append(f"| {arm} | {', '.join(str(s) for s in sorted(e['seeds']))} | {_pct(m['ap'])} | "
+                     f"{100 * e['ap_range']:.1f} | {_pct(m['recall'])} | {m['fp_per_image']:.2f} | {vs} | {shown} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run", nargs=3, action="append", metavar=("ARM", "SEED", "FOLDER"), required=True,
+                    help="one arm-seed: its folder under --root")
+    ap.add_argument("--root", type=Path, default=ROOT / "docs" / "accuracy" / "real_world")
+    ap.add_argument("--world", default="abl_base", help="synthetic validation world (full_<world>/report.json)")
+    ap.add_argument("--base", default="base")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    try:
+        runs = [(arm, int(seed), folder) for arm, seed, folder in a.run]
+        table = build(runs, a.root, a.world, a.base)
+    except (ValueError, FileNotFoundError) as exc:
+        sys.exit(f"ablation_seeds_table: {exc}")
+    print(render(table))
+    if a.json:
+        a.json.write_text(json.dumps(table, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
