@@ -4,6 +4,7 @@ this process (so the message builders can be counted); the subscribers are real
 DDS subscriptions, matched by discovery."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -103,13 +104,15 @@ def test_unsubscribed_outputs_are_not_built(ros_context, monkeypatch):
         node.destroy_node()
 
 
-def test_node_on_a_compiled_backend_says_so(ros_context):
+def test_node_on_a_compiled_backend_says_so(ros_context, tmp_path):
     """A node process on ONNX Runtime: its start-up line and /diagnostics name the
-    backend, and frames come out."""
+    backend, and frames come out. Its random weights are exported to a temporary
+    folder, which is gone once the node has stopped (it leaves through os._exit)."""
     from ros_harness import Harness, start_node, stop
 
     ns = "/cluenet_backend"
-    proc = start_node(ns, "backend:=onnxruntime", "score_threshold:=0.0", "diagnostics_period:=0.2")
+    proc = start_node(ns, "backend:=onnxruntime", "score_threshold:=0.0", "diagnostics_period:=0.2",
+                      env=dict(os.environ, TMPDIR=str(tmp_path)))
     h = Harness(ros_context, ns)
     log = ""
     try:
@@ -119,7 +122,10 @@ def test_node_on_a_compiled_backend_says_so(ros_context):
                                         if s.name.startswith("pedestrian_node")), 10)
         status = [s for m in h.received["diagnostics"] for s in m.status if s.name.startswith("pedestrian_node")][-1]
         assert {kv.key: kv.value for kv in status.values}["backend"] == "onnxruntime"
+        exports = list(tmp_path.glob("cluenet_backend_*/stage1_dense.onnx"))
+        assert len(exports) == 1, list(tmp_path.iterdir())
     finally:
         h.close()
         log = stop(proc)
     assert "with backend onnxruntime" in log, log
+    assert proc.returncode == 0 and not list(tmp_path.glob("cluenet_backend_*")), list(tmp_path.iterdir())

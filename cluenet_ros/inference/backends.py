@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import logging
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -35,6 +36,7 @@ from cluenet_ros.inference.runtimes import cache_root
 LOG = logging.getLogger(__name__)
 
 PREFERENCE = ("openvino", "onnxruntime", "torch")
+_SCRATCH: "weakref.WeakSet[tempfile.TemporaryDirectory]" = weakref.WeakSet()
 _MODULE = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
 
 
@@ -109,6 +111,8 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
     stage1, stage2 = stage1.eval(), stage2.eval()
     key = weights_hash(stage1, stage2, extra=f"opset {OPSET}; stage1 normalised input")
     scratch = None if persist else tempfile.TemporaryDirectory(prefix="cluenet_backend_")
+    if scratch is not None:
+        _SCRATCH.add(scratch)
     folder = (cache or cache_root()) / key if persist else Path(scratch.name)
     folder.mkdir(parents=True, exist_ok=True)
     s1_path, s2_path = folder / "stage1_dense.onnx", folder / "stage2.onnx"
@@ -127,6 +131,13 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
         LOG.info("exported the dense networks for backend %s to %s", backend, folder)
     stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder, scratch)
     return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported, scratch=scratch)
+
+
+def remove_temporary_exports() -> None:
+    """Delete every persist=False export folder still alive. For processes that leave
+    through ``os._exit`` (the node does), where no finalizer would run."""
+    for scratch in list(_SCRATCH):
+        scratch.cleanup()
 
 
 def _runners(backend: str, s1_path: Path, s2_path: Path, folder: Path,

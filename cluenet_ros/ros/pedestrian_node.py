@@ -770,7 +770,10 @@ def entry_point(managed: bool = False) -> None:
     import logging
     import os
 
+    from cluenet_ros.inference.backends import remove_temporary_exports
+
     code = main(managed=managed)
+    remove_temporary_exports()  # os._exit below runs no finalizer
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
