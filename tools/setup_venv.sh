@@ -26,14 +26,31 @@ if [ "${BACKEND_EXTRAS:-1}" != "0" ]; then
   reqs+=(requirements/backends.txt)
 fi
 
+stamp="$VENV/.cluenet-requirements.sha256"
+digest=$( { echo "$mode"; cat "${reqs[@]}" requirements/nodeps.txt setup.py setup.cfg; } | sha256sum | cut -d' ' -f1)
+
+# An install that runs out of disk half-way leaves a broken venv and pip's bare
+# "No space left on device"; say what is needed before starting (torch and
+# torchvision alone take about 5.5 GB on x86_64, the whole venv about 7 GB).
+MIN_FREE_GB=${SETUP_MIN_FREE_GB:-9}
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  for place in "$(dirname "$VENV")" "${TMPDIR:-/tmp}"; do
+    free_kb=$(df -Pk "$place" 2>/dev/null | awk 'NR == 2 {print $4}')
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt $((MIN_FREE_GB * 1024 * 1024)) ]; then
+      echo "[setup] error: $((free_kb / 1024 / 1024)) GB free on the disk of $place; installing the Python" \
+           "requirements needs about $MIN_FREE_GB GB there (the venv is about 7 GB). Free some space," \
+           "or set VENV (and TMPDIR) to a disk that has it." >&2
+      exit 1
+    fi
+  done
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV with $PYTHON ($mode)"
   "$PYTHON" -m venv "${venv_flags[@]}" "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip setuptools wheel
 fi
 
-stamp="$VENV/.cluenet-requirements.sha256"
-digest=$( { echo "$mode"; cat "${reqs[@]}" requirements/nodeps.txt setup.py setup.cfg; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "[setup] installing Python requirements ($mode)"
   req_args=()
