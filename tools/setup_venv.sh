@@ -32,7 +32,7 @@ digest=$( { echo "$mode"; cat "${reqs[@]}" requirements/nodeps.txt setup.py setu
 # An install that runs out of disk half-way leaves a broken venv and pip's bare
 # "No space left on device"; say what is needed before starting (torch and
 # torchvision alone take about 5.5 GB on x86_64, the whole venv about 7 GB).
-MIN_FREE_GB=${SETUP_MIN_FREE_GB:-9}
+MIN_FREE_GB=${SETUP_MIN_FREE_GB:-8}
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   for place in "$(dirname "$VENV")" "${TMPDIR:-/tmp}"; do
     free_kb=$(df -Pk "$place" 2>/dev/null | awk 'NR == 2 {print $4}')
