@@ -42,23 +42,35 @@ def test_size_config_and_provenance():
         assert recorded == {k: v for k, v in expected.items() if k not in later or k in recorded}
     assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
     prov = ckpt["provenance"]
-    # stage 1 (session 26): the mean of the session-21 demo stage 1 and six fine-tunes of it
-    # (tools/weight_soup.py); the session-21 stage 1 was the capsule-world stage 1 (data/demo)
-    # fine-tuned on the photo-textured realistic world (GPU, sessions 19-20), then on its
-    # street-clutter version (session 21). The history keeps each ingredient's run, the note the chain
+    # stage 1 (session 28): the mean of session 26's demo stage 1 and eight 600-iteration
+    # fine-tunes of it on session 27's ablation scenes (tools/weight_soup.py). Session 26's
+    # stage 1 was itself a soup: session 21's demo stage 1 (the capsule-world stage 1 of
+    # data/demo, fine-tuned on the photo-textured realistic world on GPUs in sessions 19-20,
+    # then on its street-clutter version in session 21) and six fine-tunes of it. The
+    # history keeps each ingredient's run, the note the chain
     s1 = prov["stage1"]["history"]
-    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 7
+    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 9
     start, *tunes = s1["soup"]["origins"]
-    s21 = start["provenance"]["history"]
+    for run in tunes:  # every fine-tune started from that stage 1, on one of the anny-body arms
+        root = run["train_config"]["train"]["root"]
+        assert any(root.endswith(f"s27/abl_{arm}/train") for arm in ("base", "flat", "noeffects")), root
+        assert run["train_config"]["run"]["init"].endswith("init_shipped.pt")
+        assert run["iteration"] == run["train_config"]["run"]["iterations"] == 600
+    assert sorted(run["train_config"]["run"]["seed"] for run in tunes) == [28, 28, 28, 29, 29, 30, 30, 30]
+    s26 = start["provenance"]["history"]
+    assert s26["soup"]["weights"] == "uniform" and len(s26["soup"]["ingredients"]) == 7
+    s26_start, *s26_tunes = s26["soup"]["origins"]
+    s21 = s26_start["provenance"]["history"]
     assert s21["train_config"]["train"]["root"].endswith("s21/clutter_ship/train")
     assert s21["train_config"]["augment"]["brightness"] == 0.6
     assert 0 < s21["iteration"] <= s21["train_config"]["run"]["iterations"]
-    for run in tunes:  # every fine-tune started from that stage 1, on session 23's scenes
+    for run in s26_tunes:  # session 26's fine-tunes, on session 23's scenes
         assert run["train_config"]["train"]["root"].endswith("s23/clutter_fresh/train")
         assert run["train_config"]["run"]["init"].endswith("cluenet_demo.pt")
         assert 0 < run["iteration"] <= run["train_config"]["run"]["iterations"]
     assert s1["mask_calibration"]["data"] == "data/s23/clutter_fresh/val"
-    assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "clutter_val300", "weight_soup"))
+    assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "clutter_val300", "weight_soup",
+                                                 "s28/PLAN.md", "Session 26's note"))
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
     s2_run = prov["stage2"]["train_config"]["run"]
     assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
