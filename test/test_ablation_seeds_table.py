@@ -67,3 +67,25 @@ def test_shown_needs_same_sign_and_an_interval_clear_of_zero(tool):
 def test_bad_input_is_a_clear_error(args, message):
     r = _run(*args)
     assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_welch_interval_agrees_with_scipy(tool):
+    from scipy import stats
+
+    a, b = [0.38, 0.385, 0.539, 0.41], [0.439, 0.295, 0.37]
+    lo, hi = tool.welch_interval(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert abs(lo - ref.low) < 1e-9 and abs(hi - ref.high) < 1e-9
+    assert tool.welch_interval([0.4], b) is None
+
+
+def test_secondary_figures_are_paired_differences(tmp_path):
+    out = tmp_path / "t.json"
+    r = _run(*S27, "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    sec = json.loads(out.read_text())["arms"]["flat"]["secondary_versus_base"]
+    # flat minus base recall at seeds 28 and 29: 69.3 - 66.7 and 62.7 - 56.0 (session 27's figures)
+    assert [round(100 * d, 1) for d in sec["recall"]["differences"]] == [2.7, 6.7]
+    assert sec["fp_per_image"]["seeds"] == 2 and "mr_reasonable" in sec
+    # figure has one paired seed: no interval, so no secondary row
+    assert "| flat | +1.6 [-90.1, +93.3] | +4.7 [" in r.stdout and "\n| figure | -25.5" not in r.stdout
