@@ -89,3 +89,54 @@ def test_secondary_figures_are_paired_differences(tmp_path):
     assert sec["fp_per_image"]["seeds"] == 2 and "mr_reasonable" in sec
     # figure has one paired seed: no interval, so no secondary row
     assert "| flat | +1.6 [-90.1, +93.3] | +4.7 [" in r.stdout and "\n| figure | -25.5" not in r.stdout
+
+
+def test_block_anova_agrees_with_a_nested_least_squares_fit(tool):
+    import numpy as np
+    from scipy import stats
+
+    ap = {"base": {28: 0.44, 29: 0.30, 30: 0.37}, "flat": {28: 0.38, 29: 0.39, 30: 0.54, 31: 0.28},
+          "figure": {28: 0.19, 29: 0.35, 30: 0.40}}
+    om = tool.block_anova(ap)
+    assert om["seeds"] == [28, 29, 30] and om["df"] == [2, 4]  # seed 31 is not a complete block
+    # the same F from two regressions: seed blocks only, and seed blocks plus arms
+    arms, seeds = om["arms"], om["seeds"]
+    y = np.array([ap[a][s] for a in arms for s in seeds])
+    blocks = np.array([[1.0] + [float(s == t) for t in seeds[1:]] for _ in arms for s in seeds])
+    full = np.hstack([blocks, np.array([[float(a == c) for c in arms[1:]] for a in arms for _ in seeds])])
+    rss = [float(np.sum((y - x @ np.linalg.lstsq(x, y, rcond=None)[0]) ** 2)) for x in (blocks, full)]
+    f = ((rss[0] - rss[1]) / 2) / (rss[1] / 4)
+    assert abs(om["f"] - f) < 1e-9 and abs(om["p"] - stats.f.sf(f, 2, 4)) < 1e-9
+    ref = stats.friedmanchisquare(*[[ap[a][s] for s in seeds] for a in arms])
+    assert abs(om["friedman_chi2"] - ref.statistic) < 1e-9
+    assert tool.block_anova({"base": ap["base"], "flat": ap["flat"]}) is None  # two arms: no omnibus
+
+
+def test_seeds_for_power_matches_the_textbook_paired_t_sizes(tool):
+    # two-sided paired t-test at 5%, 80% power: effect size 1 needs 10 pairs, 0.5 needs 34
+    assert tool.seeds_for_power(0.10, 0.10) == 10
+    assert tool.seeds_for_power(0.10, 0.05) == 34
+    assert tool.seeds_for_power(0.30, 0.001) is None
+
+
+def test_table_prints_power_and_omnibus(tmp_path):
+    r = _run(*S27)
+    assert r.returncode == 0, r.stderr
+    assert "| flat | 10.4 | 36 | 11 |" in r.stdout  # sd of the paired differences -5.7 and +9.0
+    assert "All arms at once" not in r.stdout  # figure has no second seed: no complete block of 3 arms
+
+
+def test_omnibus_line_on_three_complete_arms(tmp_path, tool):
+    aps = {"base": (0.40, 0.30), "flat": (0.42, 0.33), "figure": (0.20, 0.25)}
+    args = []
+    for arm, values in aps.items():
+        for seed, ap in zip((28, 29), values):
+            folder = tmp_path / f"{arm}{seed}"
+            folder.mkdir()
+            (folder / "real.json").write_text(json.dumps(
+                {"detectors": {"cluenet": {"recall": 0.5, "ap": ap, "fp_per_image": 1.0}}}))
+            args += ["--run", arm, str(seed), folder.name]
+    r = _run(*args, "--root", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    om = tool.block_anova({a: dict(zip((28, 29), v)) for a, v in aps.items()})
+    assert f"F(2, 2) = {om['f']:.2f}, p = {om['p']:.3f}" in r.stdout and om["p"] < 0.5

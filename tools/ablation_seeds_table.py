@@ -14,7 +14,9 @@ Pairing by seed is meaningful here because the arms render the same scenes (synt
 28) and a training seed fixes the sample order and augmentations; the unpaired Welch
 interval on the arm means is given beside it, for readers who doubt the pairing. Recall,
 FP/image and the synthetic MR^-2 get the same paired summary as secondary figures: the
-verdict ("shown") is about real AP only.
+verdict ("shown") is about real AP only. Two more figures decide nothing either: how
+many paired seeds an effect of 5 or 10 AP points would need to show (from the measured
+seed noise), and an omnibus test of all arms at once with the seed as block.
 
 Each run is a folder written by tools/real_world_eval.sh (``real.json`` and
 ``full_<world>/report.json``), under --root:
@@ -78,7 +80,55 @@ def welch_interval(a: list[float], b: list[float], level: float = LEVEL) -> list
     return [ma - mb - half, ma - mb + half]
 
 
+def block_anova(ap: dict[str, dict[int, float]]) -> dict | None:
+    """Omnibus test over all arms at once, on the seeds every arm was trained with.
+
+    Why: the per-arm verdicts compare each arm with base alone; this asks whether the arms
+    differ at all, with the seed as a block (two-way analysis of variance without
+    interaction, and its rank-based counterpart, Friedman's test). None with under three
+    arms or two complete seeds.
+    """
+    arms = sorted(ap)
+    seeds = sorted(set.intersection(*(set(v) for v in ap.values()))) if ap else []
+    k, b = len(arms), len(seeds)
+    if k < 3 or b < 2:
+        return None
+    y = [[ap[a][s] for s in seeds] for a in arms]
+    grand = sum(map(sum, y)) / (k * b)
+    arm_means = [sum(row) / b for row in y]
+    seed_means = [sum(y[i][j] for i in range(k)) / k for j in range(b)]
+    ss_arm = b * sum((m - grand) ** 2 for m in arm_means)
+    ss_seed = k * sum((m - grand) ** 2 for m in seed_means)
+    ss_total = sum((v - grand) ** 2 for row in y for v in row)
+    ss_err = ss_total - ss_arm - ss_seed
+    df_arm, df_err = k - 1, (k - 1) * (b - 1)
+    f = (ss_arm / df_arm) / (ss_err / df_err) if ss_err > 0 else float("inf")
+    fr = stats.friedmanchisquare(*y)
+    return {"arms": arms, "seeds": seeds, "f": f, "df": [df_arm, df_err], "p": float(stats.f.sf(f, df_arm, df_err)),
+            "seed_share_of_variance": ss_seed / ss_total if ss_total > 0 else None,
+            "friedman_chi2": float(fr.statistic), "friedman_p": float(fr.pvalue)}
+
+
+def seeds_for_power(sd: float, delta: float, level: float = LEVEL, power: float = 0.8,
+                    max_seeds: int = 500) -> int | None:
+    """Paired training seeds a two-sided paired t-test needs to find a true difference of
+    ``delta`` with the given power, if the seed-to-seed sd of the difference is ``sd``.
+
+    Why: with the seed noise measured, this says how many CPU training runs an ablation
+    would need before an effect of a given size could show; None if more than max_seeds.
+    """
+    if sd <= 0:
+        return 2
+    for n in range(2, max_seeds + 1):
+        crit = float(stats.t.ppf(0.5 + level / 2, n - 1))
+        nc = delta / (sd / math.sqrt(n))
+        if float(stats.nct.sf(crit, n - 1, nc) + stats.nct.cdf(-crit, n - 1, nc)) >= power:
+            return n
+    return None
+
+
 SECONDARY = ("recall", "fp_per_image", "mr_reasonable")
+POWER_DELTAS = (0.05, 0.10)
 
 
 def build(runs: list[tuple[str, int, str]], root: Path, world: str, base: str = "base") -> dict:
@@ -105,7 +155,11 @@ def build(runs: list[tuple[str, int, str]], root: Path, world: str, base: str = 
                 k: {"differences": d, **summarise_differences(d)}
                 for k in SECONDARY if k in keys and all(k in arms[base][s] for s in paired)
                 for d in [[seeds[s][k] - arms[base][s][k] for s in paired]]}
+            if entry["versus_base"]["sd"] is not None:
+                entry["versus_base"]["seeds_for_80pct_power"] = {
+                    f"{d:.2f}": seeds_for_power(entry["versus_base"]["sd"], d) for d in POWER_DELTAS}
         out["arms"][arm] = entry
+    out["omnibus"] = block_anova({arm: {s: r["ap"] for s, r in seeds.items()} for arm, seeds in arms.items()})
     return out
 
 
@@ -152,6 +206,23 @@ def render(table: dict) -> str:
                              f"[{scale * v['interval'][0]:+.{1 if scale == 100 else 2}f}, "
                              f"{scale * v['interval'][1]:+.{1 if scale == 100 else 2}f}]")
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        deltas = " and ".join(f"{100 * d:.0f}" for d in POWER_DELTAS)
+        lines += ["", f"Paired seeds needed for 80% power to find a true AP difference of {deltas} points, "
+                      "if the seed-to-seed sd of the difference is as measured:", "",
+                  "| arm | sd of paired AP difference | " + " | ".join(f"seeds for {100 * d:.0f} points"
+                                                                      for d in POWER_DELTAS) + " |",
+                  "|---|---|" + "---|" * len(POWER_DELTAS)]
+        for arm, e in rows:
+            need = e["versus_base"]["seeds_for_80pct_power"]
+            lines.append(f"| {arm} | {100 * e['versus_base']['sd']:.1f} | " + " | ".join(
+                str(need[f"{d:.2f}"] or "> 500") for d in POWER_DELTAS) + " |")
+    om = table.get("omnibus")
+    if om:
+        lines += ["", f"All arms at once, seeds {', '.join(map(str, om['seeds']))} as blocks (decides nothing): "
+                      f"F({om['df'][0]}, {om['df'][1]}) = {om['f']:.2f}, p = {om['p']:.3f}; "
+                      f"Friedman chi2 = {om['friedman_chi2']:.2f}, p = {om['friedman_p']:.3f}; "
+                      + (f"the seed accounts for {100 * om['seed_share_of_variance']:.0f}% of the real-AP variance."
+                         if om["seed_share_of_variance"] is not None else "no real-AP variance at all.")]
     return "\n".join(lines)
 
 
