@@ -127,10 +127,10 @@ def test_table_prints_power_and_omnibus(tmp_path):
 
 
 def test_omnibus_line_on_three_complete_arms(tmp_path, tool):
-    aps = {"base": (0.40, 0.30), "flat": (0.42, 0.33), "figure": (0.20, 0.25)}
+    aps = {"base": (0.40, 0.30), "flat": (0.42, 0.33, 0.60), "figure": (0.20, 0.25)}
     args = []
     for arm, values in aps.items():
-        for seed, ap in zip((28, 29), values):
+        for seed, ap in zip((28, 29, 30), values):
             folder = tmp_path / f"{arm}{seed}"
             folder.mkdir()
             (folder / "real.json").write_text(json.dumps(
@@ -138,5 +138,9 @@ def test_omnibus_line_on_three_complete_arms(tmp_path, tool):
             args += ["--run", arm, str(seed), folder.name]
     r = _run(*args, "--root", str(tmp_path))
     assert r.returncode == 0, r.stderr
-    om = tool.block_anova({a: dict(zip((28, 29), v)) for a, v in aps.items()})
+    om = tool.block_anova({a: dict(zip((28, 29, 30), v)) for a, v in aps.items()})
+    assert om["seeds"] == [28, 29]  # flat's seed 30 is no complete block
     assert f"F(2, 2) = {om['f']:.2f}, p = {om['p']:.3f}" in r.stdout and om["p"] < 0.5
+    # paired mean over seeds 28-29 is +2.5; the Welch interval is printed with the difference
+    # of the arm means it is centred on, 45.0% - 35.0%
+    assert "| flat | +10.0 [" in r.stdout and "| flat | 2 | " not in r.stdout

@@ -198,7 +198,8 @@ def render(table: dict) -> str:
                   "| arm | AP, unpaired (Welch) | recall | FP/img | MR^-2 R base val |", "|---|---|---|---|---|"]
         for arm, e in rows:
             w = e["versus_base"]["ap_welch_interval"]
-            cells = [f"{100 * e['versus_base']['mean']:+.1f} [{100 * w[0]:+.1f}, {100 * w[1]:+.1f}]" if w else ""]
+            # the Welch interval is centred on the difference of the arm means, printed with it
+            cells = [f"{50 * (w[0] + w[1]):+.1f} [{100 * w[0]:+.1f}, {100 * w[1]:+.1f}]" if w else ""]
             for k, scale in (("recall", 100), ("fp_per_image", 1), ("mr_reasonable", 100)):
                 v = e["secondary_versus_base"].get(k)
                 cells.append("" if v is None or v["interval"] is None else
