@@ -107,6 +107,11 @@ def test_block_anova_agrees_with_a_nested_least_squares_fit(tool):
     rss = [float(np.sum((y - x @ np.linalg.lstsq(x, y, rcond=None)[0]) ** 2)) for x in (blocks, full)]
     f = ((rss[0] - rss[1]) / 2) / (rss[1] / 4)
     assert abs(om["f"] - f) < 1e-9 and abs(om["p"] - stats.f.sf(f, 2, 4)) < 1e-9
+    arms_only = np.hstack([np.ones((len(y), 1)), full[:, len(seeds):]])
+    rss_arms = float(np.sum((y - arms_only @ np.linalg.lstsq(arms_only, y, rcond=None)[0]) ** 2))
+    f_seed = ((rss_arms - rss[1]) / 2) / (rss[1] / 4)
+    assert abs(om["seed_f"] - f_seed) < 1e-9 and om["seed_df"] == [2, 4]
+    assert abs(om["seed_friedman_p"] - stats.friedmanchisquare(*[[ap[a][s] for a in arms] for s in seeds]).pvalue) < 1e-9
     ref = stats.friedmanchisquare(*[[ap[a][s] for s in seeds] for a in arms])
     assert abs(om["friedman_chi2"] - ref.statistic) < 1e-9
     assert tool.block_anova({"base": ap["base"], "flat": ap["flat"]}) is None  # two arms: no omnibus

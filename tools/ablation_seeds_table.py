@@ -86,7 +86,9 @@ def block_anova(ap: dict[str, dict[int, float]]) -> dict | None:
     Why: the per-arm verdicts compare each arm with base alone; this asks whether the arms
     differ at all, with the seed as a block (two-way analysis of variance without
     interaction, and its rank-based counterpart, Friedman's test). None with under three
-    arms or two complete seeds.
+    arms or two complete seeds. The seed's own F comes from the same fit: a large one
+    says that what a training seed fixes (sample order, augmentation draws) moves every
+    arm the same way.
     """
     arms = sorted(ap)
     seeds = sorted(set.intersection(*(set(v) for v in ap.values()))) if ap else []
@@ -103,10 +105,15 @@ def block_anova(ap: dict[str, dict[int, float]]) -> dict | None:
     ss_err = ss_total - ss_arm - ss_seed
     df_arm, df_err = k - 1, (k - 1) * (b - 1)
     f = (ss_arm / df_arm) / (ss_err / df_err) if ss_err > 0 else float("inf")
+    f_seed = (ss_seed / (b - 1)) / (ss_err / df_err) if ss_err > 0 else float("inf")
     fr = stats.friedmanchisquare(*y)
+    # the seed's own test (arms as blocks) needs three seeds for Friedman's test
+    fr_seed = stats.friedmanchisquare(*zip(*y)) if b >= 3 else None
     return {"arms": arms, "seeds": seeds, "f": f, "df": [df_arm, df_err], "p": float(stats.f.sf(f, df_arm, df_err)),
             "seed_share_of_variance": ss_seed / ss_total if ss_total > 0 else None,
-            "friedman_chi2": float(fr.statistic), "friedman_p": float(fr.pvalue)}
+            "friedman_chi2": float(fr.statistic), "friedman_p": float(fr.pvalue),
+            "seed_f": f_seed, "seed_df": [b - 1, df_err], "seed_p": float(stats.f.sf(f_seed, b - 1, df_err)),
+            "seed_friedman_p": None if fr_seed is None else float(fr_seed.pvalue)}
 
 
 def seeds_for_power(sd: float, delta: float, level: float = LEVEL, power: float = 0.8,
@@ -223,7 +230,11 @@ def render(table: dict) -> str:
                       f"F({om['df'][0]}, {om['df'][1]}) = {om['f']:.2f}, p = {om['p']:.3f}; "
                       f"Friedman chi2 = {om['friedman_chi2']:.2f}, p = {om['friedman_p']:.3f}; "
                       + (f"the seed accounts for {100 * om['seed_share_of_variance']:.0f}% of the real-AP variance."
-                         if om["seed_share_of_variance"] is not None else "no real-AP variance at all.")]
+                         if om["seed_share_of_variance"] is not None else "no real-AP variance at all."),
+                  "", f"The seed's own effect, the same fit (decides nothing): F({om['seed_df'][0]}, "
+                      f"{om['seed_df'][1]}) = {om['seed_f']:.2f}, p = {om['seed_p']:.3f}"
+                      + ("" if om["seed_friedman_p"] is None else
+                         f"; Friedman over seeds, arms as blocks, p = {om['seed_friedman_p']:.3f}") + "."]
     return "\n".join(lines)
 
 
