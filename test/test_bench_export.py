@@ -28,6 +28,16 @@ def test_bench_json(tmp_path):
     assert set(res["stage2_ms_by_crops"]) == {"1", "20"}
 
 
+def test_bench_records_the_stage1_flip_test(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cluenet(["bench", "--device", "cpu", "--backend", "torch", "--resolution", "128x64", "--config", TINY,
+                    "--people", "3", "--frames", "2", "--warmup", "1", "--detection-flip-test",
+                    "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["detection_flip_test"] is True and res["people"] == 3
+    assert "stage-1 flip test" in capsys.readouterr().out
+
+
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("rclpy"), reason="needs rclpy")
 def test_bench_node(tmp_path):
     out = tmp_path / "bench.json"

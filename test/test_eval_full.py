@@ -180,3 +180,16 @@ def test_report_values_for_known_predictions(setup):
     assert off["keypoint_ap"]["AP"] < 0.2
     assert all(v < 0.2 for v in off["ap_against_occlusion"].values())
     assert off["keypoints_inside_mask"] < perfect["keypoints_inside_mask"]
+
+
+def test_detection_flip_test_is_recorded_and_changes_the_detections(setup, tmp_path):
+    root, out = setup
+    assert json.loads((out / "report.json").read_text())["detection_flip_test"] is False
+    assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
+                    "--out", str(tmp_path / "dflip"), "--device", "cpu", "--detection-flip-test"]) == 0
+    report = json.loads((tmp_path / "dflip" / "report.json").read_text())
+    assert report["detection_flip_test"] == "nms"
+    assert "detection flip test (nms)" in (tmp_path / "dflip" / "report.md").read_text()
+    plain = json.loads((out / "detections.json").read_text())
+    both = json.loads((tmp_path / "dflip" / "detections.json").read_text())
+    assert len(both) > 0 and (len(both) != len(plain) or any(a["bbox"] != b["bbox"] for a, b in zip(plain, both)))

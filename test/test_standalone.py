@@ -94,6 +94,24 @@ def test_standalone_matches_the_eager_pipeline(exported, backend):
     assert_same(sa(img, bgr=True), ref(img, bgr=True))
 
 
+@pytest.mark.parametrize("merge", ["nms", "fusion"])
+def test_stage1_flip_test_matches_the_eager_pipeline(exported, merge):
+    ckpt, _, folder, _ = exported
+    sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend=RUNTIMES[0], **FORCED))
+    ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch", **FORCED))
+    for p in (sa, ref):
+        p.set_detection_flip_test(True, merge)
+    for h, w in ((128, 192), (150, 203)):
+        img = frame(h, w, seed=h + 1)
+        a, b = sa(img), ref(img)
+        assert_same(a, b)
+        sa.set_detection_flip_test(False)
+        assert len(sa(img)) != len(a) or not np.allclose(sa(img).boxes, a.boxes, atol=0.05)
+        sa.set_detection_flip_test(True, merge)
+    with pytest.raises(ValueError, match="detection_flip_merge"):
+        sa.set_detection_flip_test(True, "mean")
+
+
 @pytest.mark.parametrize("backend", RUNTIMES)
 def test_run_time_settings_are_applied_as_the_eager_pipeline_applies_them(exported, backend):
     ckpt, _, folder, _ = exported

@@ -36,6 +36,9 @@ def register(sub) -> None:
     p.add_argument("--compare", choices=("keypointrcnn",),
                    help="also time a torchvision peer: eagerly, and on the CPU also exported to ONNX Runtime "
                         "where that is installed (ratios on the same runtime and across runtimes)")
+    p.add_argument("--detection-flip-test", action="store_true",
+                   help="stage 1 also on the mirrored frame, both views' detections merged (the node's "
+                        "detection_flip_test:=true)")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",
@@ -54,7 +57,7 @@ def run(args) -> int:
     from cluenet_ros.inference.backends import installed
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
-                       args.warmup, args.compile, args.backend, args.int8, args.weights)
+                       args.warmup, args.compile, args.backend, args.int8, args.weights, args.detection_flip_test)
     if args.standalone:
         from cluenet_ros.inference.onnx_export import default_weights
 
@@ -63,7 +66,8 @@ def run(args) -> int:
     else:
         res = {**bench_pipeline(opt), "environment": environment()}
     print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}"
-          f"{' int8' if res['int8'] else ''}{', standalone: no torch in its process' if res.get('standalone') else ''}), "
+          f"{' int8' if res['int8'] else ''}{', stage-1 flip test' if res.get('detection_flip_test') else ''}"
+          f"{', standalone: no torch in its process' if res.get('standalone') else ''}), "
           f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():
         print(f"  {stage:<12} {ms:9.2f} ms")

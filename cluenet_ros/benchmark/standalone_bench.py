@@ -25,14 +25,16 @@ def _status_mb(key: str) -> float:
     return float("nan")
 
 
-def run(folder: str, width: int, height: int, people: int, frames: int, warmup: int, backend: str) -> dict:
+def run(folder: str, width: int, height: int, people: int, frames: int, warmup: int, backend: str,
+        detection_flip_test: bool = False) -> dict:
     from cluenet_ros.inference.interface import PipelineConfig
     from cluenet_ros.inference.standalone import StandalonePipeline
 
     t0 = time.perf_counter()
     # every detection accepted and capped at `people`: as the torch benchmark forces them
     pipe = StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend, score_threshold=0.0,
-                                                     nms_iou=1.0, max_detections=max(1, people)))
+                                                     nms_iou=1.0, max_detections=max(1, people),
+                                                     detection_flip_test=detection_flip_test))
     setup_s = time.perf_counter() - t0
     img = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     for _ in range(warmup):
@@ -54,7 +56,8 @@ def run(folder: str, width: int, height: int, people: int, frames: int, warmup: 
             "stages_ms": {s: float(np.median(v)) for s, v in stages.items()},
             "peak_mem_mb": _status_mb("VmHWM"), "rss_anon_mb": _status_mb("RssAnon"),
             "rss_file_mb": _status_mb("RssFile"), "torch_imported": "torch" in sys.modules,
-            "threads": len(os.sched_getaffinity(0)), "backend_setup_s": setup_s, "graphs": folder}
+            "threads": len(os.sched_getaffinity(0)), "backend_setup_s": setup_s, "graphs": folder,
+            "detection_flip_test": detection_flip_test}
 
 
 def bench_standalone(opt) -> dict:
@@ -71,6 +74,7 @@ def bench_standalone(opt) -> dict:
     w, h = opt.resolution
     cmd = [sys.executable, "-m", __name__, "--folder", str(folder), "--resolution", f"{w}x{h}",
            "--people", str(opt.people), "--frames", str(opt.frames), "--warmup", str(opt.warmup)]
+    cmd += ["--detection-flip-test"] if opt.detection_flip_test else []
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError("the standalone benchmark failed: " + " | ".join(proc.stderr.strip().splitlines()[-5:]))
@@ -87,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--detection-flip-test", action="store_true")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.resolution.lower().split("x"))
-    print(json.dumps(run(a.folder, w, h, a.people, a.frames, a.warmup, a.backend)))
+    print(json.dumps(run(a.folder, w, h, a.people, a.frames, a.warmup, a.backend, a.detection_flip_test)))
     return 0
 
 

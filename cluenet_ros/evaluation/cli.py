@@ -5,6 +5,8 @@ import json
 import math
 from pathlib import Path
 
+from cluenet_ros.inference.detection_flip import MERGES
+
 
 def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate detections, masks or keypoints")
@@ -97,6 +99,11 @@ def register_full(ev) -> None:
                    help="resize factor before stage 1, as the node's input_scale (default: the checkpoint's)")
     f.add_argument("--flip-test", action="store_true",
                    help="stage 2 also on each crop's mirror image, heatmaps averaged; the report records it")
+    f.add_argument("--detection-flip-test", action="store_true",
+                   help="stage 1 also on the mirrored frame, the two views' detections merged "
+                        "(--detection-flip-merge) and masks averaged; the report records it")
+    f.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
+                   help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     f.add_argument("--standalone", action="store_true",
                    help="the torch-free standalone pipeline (the node's standalone:=true) on onnxruntime; the "
                         "AP-against-occlusion study (stage 2 on true crops) still runs eagerly, as for every backend")
@@ -112,7 +119,8 @@ def run_full(args) -> int:
     from cluenet_ros.evaluation.full import run_full as full
 
     path = full(args.weights, args.data, args.out, args.device, args.max_images, backend=args.backend,
-                int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale, standalone=args.standalone)
+                int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale, standalone=args.standalone,
+                detection_flip=args.detection_flip_merge if args.detection_flip_test else None)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0
@@ -136,6 +144,10 @@ def register_real(ev) -> None:
     r.add_argument("--score-threshold", type=float, default=None,
                    help="ClueNet's operating point for recall and FP/image (default: the node's, 0.5)")
     r.add_argument("--input-scale", type=float, default=1.0, help="resize factor before stage 1")
+    r.add_argument("--detection-flip-test", action="store_true",
+                   help="stage 1 also on the mirrored frame, the two views' detections merged")
+    r.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
+                   help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
     r.add_argument("--no-hog", action="store_true", help="leave HOG out")
     r.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
@@ -159,11 +171,13 @@ def run_real(args) -> int:
         raise ValueError("--input-scale and --hog-upscale must be positive")
     # every detection down to 0.05 for AP; recall and FP/image read at the operating point
     pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(
-        device=args.device, backend=args.backend, score_threshold=min(0.05, operating)))
+        device=args.device, backend=args.backend, score_threshold=min(0.05, operating),
+        detection_flip_test=args.detection_flip_test, detection_flip_merge=args.detection_flip_merge))
     if args.input_scale != 1.0:
         pipeline.set_input_scale(args.input_scale)
+    flip = f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test else ""
     runs = [DetectorRun("cluenet", cluenet_detector(pipeline), operating,
-                        note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}")]
+                        note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}{flip}")]
     if not args.no_hog:
         runs.append(DetectorRun("hog", hog_detector(args.hog_upscale), 0.0,
                                 note=f"OpenCV HOG default people detector, image x{args.hog_upscale:g}, "

@@ -133,18 +133,22 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
-             flip_test: bool = False, input_scale: float | None = None, standalone: bool = False) -> Path:
+             flip_test: bool = False, input_scale: float | None = None, standalone: bool = False,
+             detection_flip: str | None = None) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
-    stage 1, as the node's parameter does (default: the checkpoint's own)."""
+    stage 1, as the node's parameter does (default: the checkpoint's own). ``detection_flip``:
+    None, or the merge of stage 1's flip test ('nms' or 'fusion')."""
     from cluenet_ros.models.checkpoint import read_checkpoint
 
+    flip_args = ({"detection_flip_test": True, "detection_flip_merge": detection_flip} if detection_flip
+                 else {})
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
         pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
-        if int8 or flip_test or input_scale is not None:
-            raise ValueError("--int8, --flip-test and --input-scale apply to ClueNet checkpoints "
+        if int8 or flip_test or input_scale is not None or detection_flip:
+            raise ValueError("--int8, --flip-test, --detection-flip-test and --input-scale apply to ClueNet checkpoints "
                              "(the baseline runs eager torch at its own size)")
         backend = "torch"
     elif standalone:
@@ -156,7 +160,7 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
         eager = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", backend="torch",
                                                                         flip_test=flip_test))
         cfg = PipelineConfig(device="cpu", backend="auto" if backend == "torch" else backend,
-                             score_threshold=score_threshold, flip_test=flip_test)
+                             score_threshold=score_threshold, flip_test=flip_test, **flip_args)
         pipeline = StandalonePipeline.from_checkpoint(
             weights, cfg, input_scale=eager.stage1.config.input_scale if input_scale is None else input_scale)
         pipeline.occlusion_probe = lambda samples: ClueNetProbe(eager, samples)
@@ -164,7 +168,8 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     else:
         pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device=device, backend=backend,
                                                                            score_threshold=score_threshold,
-                                                                           int8=int8, flip_test=flip_test))
+                                                                           int8=int8, flip_test=flip_test,
+                                                                           **flip_args))
         kind, backend = "ClueNet", pipeline.backend
         if input_scale is not None:
             pipeline.set_input_scale(input_scale)
@@ -173,9 +178,11 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     report["backend"] = backend
     report["int8"] = bool(int8)
     report["flip_test"] = bool(flip_test)
+    report["detection_flip_test"] = detection_flip or False
     report["standalone"] = bool(standalone)
     if kind == "ClueNet":
         report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
     label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
+    label += f", detection flip test ({detection_flip})" if detection_flip else ""
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

@@ -14,6 +14,7 @@ import numpy as np
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.config import spec
+from cluenet_ros.inference.detection_flip import MERGES
 
 BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 
@@ -44,6 +45,13 @@ class PipelineConfig:
     flip_test: bool = spec(False, help="stage 2 also sees each crop mirrored and averages the two heatmaps "
                                        "(mirrored back, left and right swapped): steadier keypoints for twice "
                                        "the stage-2 time (docs/accuracy/README.md has its measured effect)")
+    detection_flip_test: bool = spec(False, help="stage 1 also sees the frame mirrored and the two views' detections "
+                                                 "are merged (detection_flip_merge) and their masks averaged: twice "
+                                                 "the stage-1 time (docs/accuracy/README.md has its measured effect)")
+    detection_flip_merge: str = spec("nms", choices=MERGES,
+                                     help="how the flip test merges the views: nms (union, then NMS at nms_iou) or "
+                                          "fusion (weighted box fusion: boxes one view alone finds keep half their "
+                                          "score; fewer false positives at the threshold, less recall)")
     int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
                                   "networks on backend onnxruntime or openvino; quantised once per weights and "
                                   "cached. Off by default: see docs/bench/int8.md for its accuracy cost")

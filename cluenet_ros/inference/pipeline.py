@@ -23,6 +23,7 @@ from torchvision.ops import roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.box_ops import mask_extents
+from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, check_merge, merge_flip
 from cluenet_ros.inference.backends import PREFERENCE, compile_models, installed, quantize_compiled, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.inference.interface import (DEVICES, PRECISIONS, FrameResult, Pedestrian,  # noqa: F401
@@ -150,7 +151,24 @@ class ClueNetPipeline:
     # -- run-time settings ----------------------------------------------------------
     def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
                        max_detections: int | None = None) -> None:
-        self.stage1.set_thresholds(score, nms_iou, max_detections)
+        changes = {k: v for k, v in (("score_threshold", score), ("nms_iou", nms_iou),
+                                     ("max_detections", max_detections)) if v is not None}
+        self.config = replace(self.config, **changes)
+        self._push_thresholds()
+
+    def _push_thresholds(self) -> None:
+        """Stage 1's RoI heads keep the operating threshold, or with the detection
+        flip test the per-view floor (the threshold applies after the merge)."""
+        cfg = self.config
+        score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if cfg.detection_flip_test else cfg.score_threshold
+        self.stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
+
+    def set_detection_flip_test(self, enabled: bool, merge: str | None = None) -> None:
+        """Switch stage 1's flip test (and its merge) at run time."""
+        merge = self.config.detection_flip_merge if merge is None else merge
+        check_merge(merge)
+        self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+        self._push_thresholds()
 
     def set_mask_threshold(self, threshold: float) -> None:
         """Probability above which a pixel is pedestrian, at run time (the mask is
@@ -202,7 +220,7 @@ class ClueNetPipeline:
         tensors = [self._to_tensor(img, bgr) for img in images]
         clock.lap("preprocess")
         with self._autocast():
-            stage1_out = self.stage1(tensors)
+            stage1_out = self._stage1_flip(tensors) if self.config.detection_flip_test else self.stage1(tensors)
         clock.lap("stage1")
         masks = [o["mask"] > self.config.mask_threshold for o in stage1_out]
         boxes = [o["boxes"].float() for o in stage1_out]
@@ -210,6 +228,21 @@ class ClueNetPipeline:
         results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
         clock.lap("postprocess")
         return results
+
+    def _stage1_flip(self, tensors: list[torch.Tensor]) -> list[dict]:
+        """Stage 1 on the frames and their mirror images in one batch, each frame's two
+        views merged (detection_flip); the masks are averaged."""
+        n, cfg = len(tensors), self.config
+        out = self.stage1(tensors + [t.flip(-1) for t in tensors])
+        merged = []
+        for t, own, mirrored in zip(tensors, out[:n], out[n:]):
+            boxes, scores = merge_flip(
+                (own["boxes"].float().cpu().numpy(), own["scores"].float().cpu().numpy()),
+                (mirrored["boxes"].float().cpu().numpy(), mirrored["scores"].float().cpu().numpy()),
+                t.shape[-1], cfg.score_threshold, cfg.nms_iou, cfg.max_detections, cfg.detection_flip_merge)
+            merged.append({"boxes": torch.from_numpy(boxes).to(t.device), "scores": torch.from_numpy(scores).to(t.device),
+                           "mask": (own["mask"] + mirrored["mask"].flip(-1)) / 2})
+        return merged
 
     def _poses(self, tensors, masks, boxes, clock: _StageClock | None = None):
         """Everything after stage 1, for the boxes it kept: crops of the segmented

@@ -36,6 +36,8 @@ from typing import Sequence
 import numpy as np
 
 from cluenet_ros import keypoints as kp
+from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_flip, nms,  # noqa: F401
+                                                  view_detections)
 from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image
 from cluenet_ros.inference.runtimes import cache_root, open_session
 
@@ -90,24 +92,6 @@ def installed_runtimes() -> list[str]:
     import importlib.util
 
     return [r for r in RUNTIMES if importlib.util.find_spec(r) is not None]
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
-    """Greedy NMS as torchvision.ops.nms: indices by decreasing score; a box is
-    dropped when its IoU with a kept, higher-scored box is above ``iou``."""
-    order = np.argsort(-scores, kind="stable")
-    x1, y1, x2, y2 = boxes.T.astype(np.float64)
-    area = (x2 - x1) * (y2 - y1)
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        w = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
-        h = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
-        inter = w * h
-        order = rest[inter / (area[i] + area[rest] - inter) <= iou]
-    return np.asarray(keep, dtype=np.int64)
 
 
 class StandalonePipeline:
@@ -170,6 +154,11 @@ class StandalonePipeline:
     def set_flip_test(self, enabled: bool) -> None:
         self.config = replace(self.config, flip_test=bool(enabled))
 
+    def set_detection_flip_test(self, enabled: bool, merge: str | None = None) -> None:
+        merge = self.config.detection_flip_merge if merge is None else merge
+        check_merge(merge)
+        self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+
     def set_input_scale(self, scale: float) -> None:
         if float(scale) != self.input_scale:
             raise ValueError(f"input_scale {scale}: the standalone graphs were exported at {self.input_scale}; "
@@ -189,13 +178,20 @@ class StandalonePipeline:
     def _frame(self, image: np.ndarray, bgr: bool, timings: dict | None) -> FrameResult:
         lap = _Laps(timings)
         rgb = np.ascontiguousarray(image[..., ::-1] if bgr else image)
-        boxes, scores, prob = self._stage1(rgb)
-        lap("stage1")
         cfg = self.config
-        keep = scores > cfg.score_threshold
-        boxes, scores = boxes[keep], scores[keep]
-        keep = nms(boxes, scores, cfg.nms_iou)[: cfg.max_detections]
-        boxes, scores = boxes[keep].astype(np.float32), scores[keep].astype(np.float32)
+        boxes, scores, prob = self._stage1(rgb)
+        if cfg.detection_flip_test:
+            floor = min(VIEW_SCORE_FLOOR, cfg.score_threshold)
+            m_boxes, m_scores, m_prob = self._stage1(np.ascontiguousarray(rgb[:, ::-1]))
+            boxes, scores = merge_flip(view_detections(boxes, scores, floor, cfg.nms_iou, cfg.max_detections),
+                                       view_detections(m_boxes, m_scores, floor, cfg.nms_iou, cfg.max_detections),
+                                       rgb.shape[1], cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
+                                       cfg.detection_flip_merge)
+            prob = (prob + m_prob[:, ::-1]) / 2
+        else:
+            boxes, scores = view_detections(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.max_detections)
+            boxes, scores = boxes.astype(np.float32), scores.astype(np.float32)
+        lap("stage1")
         mask = prob > cfg.mask_threshold
         n = len(boxes)
         if n:

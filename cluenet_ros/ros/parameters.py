@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
+from cluenet_ros.inference.detection_flip import MERGES
+
 
 @dataclass(frozen=True)
 class Param:
@@ -57,6 +59,12 @@ PARAMS: tuple[Param, ...] = (
           range=(0.0, 1.0)),
     Param("flip_test", False, "Stage 2 also sees each crop mirrored and averages the two heatmaps: steadier "
           "keypoints for twice the stage-2 time (docs/accuracy/README.md, flip test). Can change at run time."),
+    Param("detection_flip_test", False, "Stage 1 also sees each frame mirrored; the two views' detections are "
+          "merged (detection_flip_merge) and their masks averaged: higher real-image AP for twice the stage-1 "
+          "time (docs/accuracy/README.md, stage-1 flip test). Can change at run time."),
+    Param("detection_flip_merge", "nms", "How the stage-1 flip test merges its views: nms (union, then NMS at "
+          "nms_iou) or fusion (weighted box fusion: a box only one view finds keeps half its score; fewer false "
+          "positives at score_threshold, less recall). Can change at run time.", choices=MERGES),
     Param("input_scale", 1.0, "Frames are resized by this factor before the network; outputs stay "
           "in input pixels.", range=(0.05, 4.0)),
     Param("publish.detections", True, "Publish vision_msgs/Detection2DArray on 'detections'."),

@@ -251,7 +251,9 @@ class _PedestrianCore:
         cfg = PipelineConfig(device=self.p("device"), precision=self.p("precision"),
                              score_threshold=self._pipeline_score(values), nms_iou=self.p("nms_iou"),
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
-                             backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"))
+                             backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"),
+                             detection_flip_test=self.p("detection_flip_test"),
+                             detection_flip_merge=self.p("detection_flip_merge"))
         weights = self.p("weights")
         if self.p("standalone"):
             return self._load_standalone(weights, cfg)
@@ -324,6 +326,9 @@ class _PedestrianCore:
                     self.pipeline.set_input_scale(prm.value)
                 elif prm.name == "flip_test":
                     self.pipeline.set_flip_test(prm.value)
+                elif prm.name in ("detection_flip_test", "detection_flip_merge"):
+                    self.pipeline.set_detection_flip_test(values["detection_flip_test"],
+                                                          values["detection_flip_merge"])
                 elif prm.name == "mask_threshold":
                     self.pipeline.set_mask_threshold(prm.value)
         except ValueError as exc:

@@ -1,0 +1,202 @@
+"""Stage 1's flip test: the frame and its mirror image through stage 1, their
+detections merged (union + NMS, or weighted box fusion) and their masks averaged
+(pipeline option ``detection_flip_test``, node parameter of the same name,
+``cluenet eval real/full --detection-flip-test``)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, fuse_boxes, merge_flip, mirror_boxes,
+                                                  view_detections)
+from conftest import tiny_stage1_config, tiny_stage2_config
+
+
+def test_mirroring_maps_pixel_edges_and_is_its_own_inverse():
+    b = np.array([[0.0, 5.0, 10.0, 40.0], [90.0, 0.0, 100.0, 20.0]])
+    m = mirror_boxes(b, 100)
+    np.testing.assert_allclose(m, [[90.0, 5.0, 100.0, 40.0], [0.0, 0.0, 10.0, 20.0]])
+    np.testing.assert_allclose(mirror_boxes(m, 100), b)
+
+
+def test_fusion_averages_agreeing_boxes_and_halves_boxes_one_view_alone_finds():
+    a = (np.array([[10.0, 10.0, 30.0, 70.0], [200.0, 10.0, 220.0, 60.0]]), np.array([0.9, 0.8]))
+    b = (np.array([[12.0, 10.0, 32.0, 70.0]]), np.array([0.3]))
+    boxes, scores, members = fuse_boxes([a, b], iou_threshold=0.55)
+    # by fused score: the agreeing pair, (0.9 + 0.3) / 2, its box weighted by score ...
+    assert list(members) == [2, 1]
+    np.testing.assert_allclose(scores, [0.6, 0.4])
+    np.testing.assert_allclose(boxes[0], (0.9 * a[0][0] + 0.3 * b[0][0]) / 1.2)
+    # ... then the box found in one view of two, at half its score
+    np.testing.assert_allclose(boxes[1], a[0][1])
+    # below the IoU threshold nothing fuses
+    far = (np.array([[40.0, 10.0, 60.0, 70.0]]), np.array([0.5]))
+    _, s, m = fuse_boxes([a, far], iou_threshold=0.55)
+    assert list(m) == [1, 1, 1] and sorted(s) == pytest.approx([0.25, 0.4, 0.45])
+    # one view: fusion changes nothing but duplicate merging
+    bx, sc, _ = fuse_boxes([a])
+    np.testing.assert_allclose(bx, a[0])
+    np.testing.assert_allclose(sc, a[1])
+    with pytest.raises(ValueError, match="at least one view"):
+        fuse_boxes([])
+    with pytest.raises(ValueError, match="iou_threshold"):
+        fuse_boxes([a], iou_threshold=1.5)
+
+
+def test_merge_by_nms_keeps_the_higher_score_then_thresholds_and_caps():
+    width = 100.0
+    plain = (np.array([[10.0, 0.0, 30.0, 50.0], [60.0, 0.0, 70.0, 20.0]]), np.array([0.55, 0.45]))
+    # the mirror sees the first person (mirrored pixels) at 0.8, and a new box at 0.3
+    mirrored = (mirror_boxes(np.array([[11.0, 0.0, 31.0, 50.0], [40.0, 0.0, 50.0, 30.0]]), width),
+                np.array([0.8, 0.3]))
+    boxes, scores = merge_flip(plain, mirrored, width, score_threshold=0.2, nms_iou=0.5, max_detections=10)
+    np.testing.assert_allclose(scores, [0.8, 0.45, 0.3], atol=1e-6)
+    np.testing.assert_allclose(boxes[0], [11.0, 0.0, 31.0, 50.0], atol=1e-5)
+    assert boxes.dtype == scores.dtype == np.float32
+    # the operating threshold applies after the merge, strictly; the cap after that
+    _, s = merge_flip(plain, mirrored, width, score_threshold=0.45, nms_iou=0.5, max_detections=10)
+    np.testing.assert_allclose(s, [0.8], atol=1e-6)
+    _, s = merge_flip(plain, mirrored, width, score_threshold=0.0, nms_iou=0.5, max_detections=2)
+    assert len(s) == 2
+    # fusion instead: the pair agrees at (0.55 + 0.8) / 2, the lone boxes keep half
+    _, s = merge_flip(plain, mirrored, width, score_threshold=0.0, nms_iou=0.5, max_detections=10, merge="fusion")
+    np.testing.assert_allclose(s, [0.675, 0.225, 0.15], atol=1e-6)
+    with pytest.raises(ValueError, match="detection_flip_merge must be one of nms, fusion"):
+        merge_flip(plain, mirrored, width, 0.0, 0.5, 10, merge="mean")
+
+
+def test_view_detections_follow_the_roi_heads_order():
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 0, 60, 10], [80, 0, 90, 10]], dtype=np.float64)
+    scores = np.array([0.9, 0.8, 0.04, 0.7])
+    b, s = view_detections(boxes, scores, VIEW_SCORE_FLOOR, nms_iou=0.5, max_detections=5)
+    np.testing.assert_allclose(s, [0.9, 0.7])  # the duplicate suppressed, the box under the floor dropped
+    _, s = view_detections(boxes, scores, 0.0, nms_iou=0.5, max_detections=2)
+    np.testing.assert_allclose(s, [0.9, 0.7])
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    torch.manual_seed(0)
+    cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20)
+    return ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config())
+
+
+def image(seed=1, h=96, w=128):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_pipeline_flip_test_is_the_merge_of_stage_1_on_both_views(pipe):
+    img = image()
+    pipe.set_thresholds(score=0.3)
+    try:
+        plain = pipe(img)
+        pipe.set_detection_flip_test(True)
+        # stage 1 now keeps every box above the floor in each view
+        assert pipe.stage1.roi_heads.score_thresh == pytest.approx(VIEW_SCORE_FLOOR)
+        flipped = pipe(img)
+        with torch.inference_mode():
+            t = pipe._to_tensor(img)
+            own, mirrored = pipe.stage1([t, t.flip(-1)])
+        want_boxes, want_scores = merge_flip((own["boxes"].numpy(), own["scores"].numpy()),
+                                             (mirrored["boxes"].numpy(), mirrored["scores"].numpy()),
+                                             img.shape[1], 0.3, 0.5, 20)
+        assert len(flipped) == len(want_scores) >= 1
+        np.testing.assert_allclose(flipped.boxes, want_boxes, atol=1e-4)
+        np.testing.assert_allclose(flipped.scores, want_scores, atol=1e-6)
+        assert (flipped.scores > 0.3).all()
+        # the mask is the mean of both views' probabilities, mirrored back
+        prob = ((own["mask"] + mirrored["mask"].flip(-1)) / 2 > pipe.config.mask_threshold).numpy()
+        np.testing.assert_array_equal(flipped.mask > 0, prob)
+        # stage 2 ran on the merged boxes (keypoints for every one of them)
+        assert flipped.keypoints.shape == (len(flipped), 13, 3)
+        assert len(flipped) != len(plain) or not np.allclose(flipped.boxes, plain.boxes)
+    finally:
+        pipe.set_detection_flip_test(False)
+        pipe.set_thresholds(score=0.0)
+    assert pipe.stage1.roi_heads.score_thresh == 0.0
+    pipe.set_thresholds(score=0.3)
+    np.testing.assert_array_equal(pipe(img).boxes, plain.boxes)  # switched back
+    pipe.set_thresholds(score=0.0)
+
+
+def test_flip_tested_detections_of_a_mirrored_frame_are_the_mirrored_detections(pipe):
+    """With the union merge the flip test sees the same two views whichever way the
+    frame comes in: its detections are mirror-symmetric, which one view's are not."""
+    img = image(seed=4)
+    w = img.shape[1]
+
+    def boxes_of(frame):
+        r = pipe(np.ascontiguousarray(frame))
+        return r.boxes[r.scores > 0.05], r.scores[r.scores > 0.05]
+
+    def same(a, b):
+        (ba, sa), (bb, sb) = a, b
+        if len(sa) != len(sb):
+            return False
+        ka, kb = np.lexsort(np.c_[ba, sa].T), np.lexsort(np.c_[bb, sb].T)
+        return np.allclose(ba[ka], bb[kb], atol=1e-2) and np.allclose(sa[ka], sb[kb], atol=1e-4)
+
+    plain, plain_m = boxes_of(img), boxes_of(img[:, ::-1])
+    assert not same(plain, (mirror_boxes(plain_m[0], w), plain_m[1]))
+    pipe.set_detection_flip_test(True)
+    try:
+        a, m = boxes_of(img), boxes_of(img[:, ::-1])
+    finally:
+        pipe.set_detection_flip_test(False)
+    assert len(a[1]) >= 1
+    assert same(a, (mirror_boxes(m[0], w).astype(np.float32), m[1]))
+
+
+def test_bad_merge_is_refused_and_leaves_the_pipeline_as_it_was(pipe):
+    with pytest.raises(ValueError, match="detection_flip_merge"):
+        pipe.set_detection_flip_test(True, "average")
+    assert pipe.config.detection_flip_test is False and pipe.config.detection_flip_merge == "nms"
+    pipe.set_detection_flip_test(False, "fusion")
+    assert pipe.config.detection_flip_merge == "fusion"
+    pipe.set_detection_flip_test(False, "nms")
+
+
+def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
+    import json
+
+    import cv2
+
+    from cluenet_ros.cli import main as cluenet
+    from cluenet_ros.data.real_images import load_labels, read_image
+    from cluenet_ros.evaluation.real_check import score
+    from cluenet_ros.models import ClueNetStage1, ClueNetStage2
+    from cluenet_ros.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.pt"
+    save_checkpoint(weights, {"stage1": ClueNetStage1(tiny_stage1_config()),
+                              "stage2": ClueNetStage2(tiny_stage2_config())})
+    rows = []
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), image(seed=10 + i))
+        rows.append({"file": f"{i}.png", "scene": "street", "people": [{"box": [20, 10, 50, 90]}]})
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"package": {"name": "opencv-doc", "version": "0", "root": "x"},
+                                  "sources": {}, "images": rows}))
+    args = ["eval", "real", "--weights", str(weights), "--images", str(tmp_path), "--labels", str(labels),
+            "--no-hog", "--device", "cpu", "--score-threshold", "0.1"]
+    assert cluenet(args + ["--detection-flip-test", "--detection-flip-merge", "fusion",
+                           "--json", str(tmp_path / "flip.json")]) == 0
+    got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
+    assert "detection flip test (fusion)" in got["note"]
+    # the figures are those of the pipeline with the flip test, read at the operating point
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=0.05,
+                                                                   detection_flip_test=True,
+                                                                   detection_flip_merge="fusion"))
+    _, images = load_labels(str(labels))
+    dets = []
+    for im in images:
+        r = pipe(read_image(tmp_path, im), bgr=True)
+        dets.append((r.boxes.astype(np.float64), r.scores.astype(np.float64)))
+    want = score(images, dets, 0.1)
+    assert want["fp_per_image"] > 0 and got["fp_per_image"] == pytest.approx(want["fp_per_image"])
+    assert got["ap"] == pytest.approx(want["ap"], nan_ok=True)
+    with pytest.raises(SystemExit):
+        cluenet(args + ["--detection-flip-test", "--detection-flip-merge", "mean"])

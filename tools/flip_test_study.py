@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Issue 18, session 31 (docs/accuracy/real_world/s31/PLAN.md): stage 1's flip test
+measured over many models at once.
+
+Why over models: one model's figure on the 14 real images moves by tens of points
+between neighbouring checkpoints, so a change at inference time is measured as a
+paired difference on every model this project still has, each its own unit.
+
+Stage 1 runs once per image and view (plain, mirrored) and the per-view detections are
+cached (``--cache``, one pickle per model and set): the fusions are then cheap to score.
+For each model: the real check (recall and FP/image at --threshold, AP) and, with
+``--synthetic``, MR^-2 on a synthetic split's first --max-images images, for
+
+- ``plain``: the frame alone (what the pipeline gives without the flip test);
+- ``nms``: both views' boxes, NMS at the pipeline's IoU (0.5);
+- ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55.
+
+Then, over models, each candidate minus plain: mean and 95% t interval. ``--ensemble
+NAME=M1,M2,...`` (exploratory) fuses the plain views of several models the same way.
+
+    tools/flip_test_study.py --model shipped=models/cluenet_demo.pt --model a=runs/.../pipeline.pt \\
+        --synthetic data/s27/abl_base/val --cache runs/s31/flip --out docs/accuracy/real_world/s31/flip
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, fuse_boxes, mirror_boxes  # noqa: E402
+
+METHODS = ("plain", "nms", "fusion")
+NMS_IOU = 0.5
+
+
+def _views(pipe, rgb: np.ndarray):
+    """(plain, mirrored-back) detections of stage 1 at the score floor."""
+    import torch
+
+    out = []
+    for flip in (False, True):
+        img = np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)
+        with torch.inference_mode():
+            o = pipe.stage1([pipe._to_tensor(img)])[0]
+        b, s = o["boxes"].double().numpy(), o["scores"].double().numpy()
+        out.append((mirror_boxes(b, img.shape[1]) if flip else b, s))
+    return out
+
+
+def detect_all(weights: str, frames, cache: Path | None):
+    if cache is not None and cache.exists():
+        return pickle.loads(cache.read_bytes())
+    from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
+
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=VIEW_SCORE_FLOOR,
+                                                                   nms_iou=NMS_IOU))
+    views = [_views(pipe, f()) for f in frames]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(views))
+    return views
+
+
+def combine(method: str, views):
+    if method == "plain":
+        return views[0]
+    b = np.concatenate([v[0] for v in views])
+    s = np.concatenate([v[1] for v in views])
+    if method == "nms":
+        import torch
+        from torchvision.ops import nms
+
+        keep = nms(torch.from_numpy(b), torch.from_numpy(s), NMS_IOU).numpy()[:100]
+        return b[keep], s[keep]
+    if method == "fusion":
+        fb, fs, _ = fuse_boxes(views)
+        return fb[:100], fs[:100]
+    raise ValueError(method)
+
+
+def real_figures(images, per_image_views, method: str, threshold: float) -> dict:
+    from cluenet_ros.evaluation.real_check import score
+
+    return score(images, [combine(method, v) for v in per_image_views], threshold)
+
+
+def synthetic_mr(gt, ids, per_image_views, method: str) -> dict:
+    from cluenet_ros.evaluation import detection as det_eval
+
+    dets = {}
+    for i, v in zip(ids, per_image_views):
+        b, s = combine(method, v)
+        dets[i] = np.c_[b[:, :2], b[:, 2:] - b[:, :2], s].reshape(-1, 5)
+    return det_eval.evaluate_detections(gt, dets)
+
+
+def t_summary(values) -> dict:
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    mean = float(v.mean())
+    if n < 2:
+        return {"n": n, "mean": mean, "lo": float("nan"), "hi": float("nan"), "positive": int((v > 0).sum())}
+    half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return {"n": n, "mean": mean, "lo": mean - half, "hi": mean + half, "sd": float(v.std(ddof=1)),
+            "positive": int((v > 0).sum()), "negative": int((v < 0).sum())}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
+    ap.add_argument("--synthetic", help="a split folder (citypersons.json, images/) for MR^-2")
+    ap.add_argument("--max-images", type=int, default=150)
+    ap.add_argument("--threshold", type=float, default=0.5, help="operating point for recall and FP/image")
+    ap.add_argument("--cache", default="runs/s31/flip")
+    ap.add_argument("--ensemble", action="append", default=[], metavar="NAME=M1,M2,...")
+    ap.add_argument("--out", required=True, help="writes OUT.json and OUT.md")
+    args = ap.parse_args(argv)
+
+    from cluenet_ros.data.real_images import LABELS, default_dir, load_labels, read_image
+
+    models = dict(m.split("=", 1) for m in args.model)
+    _, images = load_labels(LABELS)
+    real_frames = [lambda im=im: np.ascontiguousarray(read_image(default_dir(), im)[..., ::-1]) for im in images]
+    syn = None
+    if args.synthetic:
+        from cluenet_ros.data.split import SplitFolder
+        from cluenet_ros.evaluation import detection as det_eval
+
+        data = SplitFolder.open(args.synthetic)
+        sel = data.images[: args.max_images]
+        ids = [im["id"] for im in sel]
+        keep = set(ids)
+        cp = dict(data.citypersons, images=[i for i in data.citypersons["images"] if i["id"] in keep],
+                  annotations=[a for a in data.citypersons["annotations"] if a["image_id"] in keep])
+        syn = (det_eval.load_ground_truth(cp), ids, [lambda im=im: data.read_rgb(im) for im in sel])
+    cache = Path(args.cache)
+    rows, views_real = {}, {}
+    for name, path in models.items():
+        t0 = time.time()
+        vr = detect_all(path, real_frames, cache / f"{name}.real.pkl")
+        views_real[name] = vr
+        row = {"weights": path}
+        for m in METHODS:
+            f = real_figures(images, vr, m, args.threshold)
+            row[m] = {"recall": f["recall"], "ap": f["ap"], "fp_per_image": f["fp_per_image"],
+                      "max_recall": f["max_recall"]}
+        if syn is not None:
+            vs = detect_all(path, syn[2], cache / f"{name}.syn{args.max_images}.pkl")
+            for m in METHODS:
+                row[m]["mr_reasonable"] = synthetic_mr(syn[0], syn[1], vs, m)["reasonable"]
+        rows[name] = row
+        print(f"{name}: " + "  ".join(f"{m} AP {100 * row[m]['ap']:.1f}" for m in METHODS)
+              + ("  MR-R " + "/".join(f"{100 * row[m]['mr_reasonable']:.2f}" for m in METHODS) if syn else "")
+              + f"  ({time.time() - t0:.0f} s)", flush=True)
+    summary = {}
+    for m in METHODS[1:]:
+        summary[m] = {k: t_summary([100 * (r[m][k] - r["plain"][k]) if k != "fp_per_image"
+                                    else r[m][k] - r["plain"][k] for r in rows.values()])
+                      for k in ("ap", "recall", "fp_per_image") + (("mr_reasonable",) if syn else ())}
+    ensembles = {}
+    for spec in args.ensemble:
+        name, members = spec.split("=", 1)
+        members = members.split(",")
+        per_image = [[views_real[mm][i][0] for mm in members] for i in range(len(images))]
+        from cluenet_ros.evaluation.real_check import score
+
+        f = score(images, [fuse_boxes(v)[:2] for v in per_image], args.threshold)
+        ensembles[name] = {"members": members, "recall": f["recall"], "ap": f["ap"],
+                           "fp_per_image": f["fp_per_image"],
+                           "member_ap_mean": float(np.mean([rows[mm]["plain"]["ap"] for mm in members]))}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"threshold": args.threshold, "synthetic": args.synthetic, "max_images": args.max_images,
+              "models": rows, "paired_minus_plain": summary, "ensembles": ensembles}
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    out.with_suffix(".md").write_text(render(report))
+    print(render(report))
+    return 0
+
+
+def render(report: dict) -> str:
+    syn = report["synthetic"] is not None
+    head = "| model | " + " | ".join(f"{m} recall / AP / FP" for m in METHODS)
+    head += (" | " + " | ".join(f"{m} MR^-2 R" for m in METHODS)) if syn else ""
+    lines = [f"Real check (recall and FP/image at {report['threshold']:g}; AP over all scores)"
+             + (f"; MR^-2 Reasonable on the first {report['max_images']} images of {report['synthetic']}" if syn else ""),
+             "", head + " |", "|---" * (1 + len(METHODS) * (2 if syn else 1)) + "|"]
+    for name, r in report["models"].items():
+        cells = [f"{100 * r[m]['recall']:.1f} / {100 * r[m]['ap']:.1f} / {r[m]['fp_per_image']:.2f}" for m in METHODS]
+        if syn:
+            cells += [f"{100 * r[m]['mr_reasonable']:.2f}%" for m in METHODS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Paired over models, candidate minus plain: mean [95% t interval] (models above / below 0)", "",
+              "| candidate | real AP (points) | recall (points) | FP/image |" + (" MR^-2 R (points) |" if syn else ""),
+              "|---|---|---|---|" + ("---|" if syn else "")]
+    for m, s in report["paired_minus_plain"].items():
+        def cell(k, fmt="{:+.1f}"):
+            x = s[k]
+            return (f"{fmt.format(x['mean'])} [{fmt.format(x['lo'])}, {fmt.format(x['hi'])}] "
+                    f"({x['positive']} / {x.get('negative', 0)})")
+        lines.append(f"| {m} | {cell('ap')} | {cell('recall')} | {cell('fp_per_image', '{:+.2f}')} |"
+                     + (f" {cell('mr_reasonable', '{:+.2f}')} |" if syn else ""))
+    if report["ensembles"]:
+        lines += ["", "Exploratory: output ensembles (plain views of several models, box fusion)", "",
+                  "| ensemble | models | recall | AP | FP/image | members' mean AP |", "|---|---|---|---|---|---|"]
+        for name, e in report["ensembles"].items():
+            lines.append(f"| {name} | {len(e['members'])} | {100 * e['recall']:.1f} | {100 * e['ap']:.1f} | "
+                         f"{e['fp_per_image']:.2f} | {100 * e['member_ap_mean']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
