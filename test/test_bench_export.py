@@ -22,7 +22,7 @@ def test_bench_json(tmp_path):
                 "stages_ms", "peak_mem_mb"):
         assert key in res, key
     assert res["device"] == "cpu" and res["resolution"] == "256x128" and res["people"] == 3
-    assert res["backend"] == "torch"
+    assert res["backend"] == "torch" and res["detection_flip_test"] is True  # as the node runs by default
     assert set(res["stages_ms"]) == {"preprocess", "stage1", "crop_mask", "stage2", "postprocess"}
     assert res["e2e_ms_p95"] >= res["e2e_ms_median"] > 0 and res["fps"] > 0 and res["peak_mem_mb"] > 0
     assert set(res["stage2_ms_by_crops"]) == {"1", "20"}
@@ -31,11 +31,11 @@ def test_bench_json(tmp_path):
 def test_bench_records_the_stage1_flip_test(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert cluenet(["bench", "--device", "cpu", "--backend", "torch", "--resolution", "128x64", "--config", TINY,
-                    "--people", "3", "--frames", "2", "--warmup", "1", "--detection-flip-test",
+                    "--people", "3", "--frames", "2", "--warmup", "1", "--no-detection-flip-test",
                     "--json", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert res["detection_flip_test"] is True and res["people"] == 3
-    assert "stage-1 flip test" in capsys.readouterr().out
+    assert res["detection_flip_test"] is False and res["people"] == 3
+    assert "no stage-1 flip test" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("rclpy"), reason="needs rclpy")

@@ -79,7 +79,8 @@ def test_view_detections_follow_the_roi_heads_order():
 @pytest.fixture(scope="module")
 def pipe():
     torch.manual_seed(0)
-    cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20)
+    assert PipelineConfig().detection_flip_test is True  # the default since session 31
+    cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20, detection_flip_test=False)
     return ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config())
 
 
@@ -182,8 +183,7 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
                                   "sources": {}, "images": rows}))
     args = ["eval", "real", "--weights", str(weights), "--images", str(tmp_path), "--labels", str(labels),
             "--no-hog", "--device", "cpu", "--score-threshold", "0.1"]
-    assert cluenet(args + ["--detection-flip-test", "--detection-flip-merge", "fusion",
-                           "--json", str(tmp_path / "flip.json")]) == 0
+    assert cluenet(args + ["--detection-flip-merge", "fusion", "--json", str(tmp_path / "flip.json")]) == 0
     got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
     assert "detection flip test (fusion)" in got["note"]
     # the figures are those of the pipeline with the flip test, read at the operating point
@@ -198,5 +198,12 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
     want = score(images, dets, 0.1)
     assert want["fp_per_image"] > 0 and got["fp_per_image"] == pytest.approx(want["fp_per_image"])
     assert got["ap"] == pytest.approx(want["ap"], nan_ok=True)
+    assert cluenet(args + ["--no-detection-flip-test", "--json", str(tmp_path / "plain.json")]) == 0
+    plain = json.loads((tmp_path / "plain.json").read_text())["detectors"]["cluenet"]
+    assert "no detection flip test" in plain["note"]
+    pipe.set_detection_flip_test(False)
+    dets = [(r.boxes.astype(np.float64), r.scores.astype(np.float64))
+            for r in (pipe(read_image(tmp_path, im), bgr=True) for im in images)]
+    assert plain["fp_per_image"] == pytest.approx(score(images, dets, 0.1)["fp_per_image"])
     with pytest.raises(SystemExit):
-        cluenet(args + ["--detection-flip-test", "--detection-flip-merge", "mean"])
+        cluenet(args + ["--detection-flip-merge", "mean"])

@@ -184,12 +184,13 @@ def test_report_values_for_known_predictions(setup):
 
 def test_detection_flip_test_is_recorded_and_changes_the_detections(setup, tmp_path):
     root, out = setup
-    assert json.loads((out / "report.json").read_text())["detection_flip_test"] is False
+    assert json.loads((out / "report.json").read_text())["detection_flip_test"] == "nms"  # the default
+    assert "detection flip test (nms)" in (out / "report.md").read_text()
     assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
-                    "--out", str(tmp_path / "dflip"), "--device", "cpu", "--detection-flip-test"]) == 0
+                    "--out", str(tmp_path / "dflip"), "--device", "cpu", "--no-detection-flip-test"]) == 0
     report = json.loads((tmp_path / "dflip" / "report.json").read_text())
-    assert report["detection_flip_test"] == "nms"
-    assert "detection flip test (nms)" in (tmp_path / "dflip" / "report.md").read_text()
+    assert report["detection_flip_test"] is False
+    assert "no detection flip test" in (tmp_path / "dflip" / "report.md").read_text()
     plain = json.loads((out / "detections.json").read_text())
     both = json.loads((tmp_path / "dflip" / "detections.json").read_text())
     assert len(both) > 0 and (len(both) != len(plain) or any(a["bbox"] != b["bbox"] for a, b in zip(plain, both)))

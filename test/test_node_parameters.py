@@ -137,8 +137,9 @@ def test_flip_test_at_run_time_moves_keypoints_not_boxes(node):
 
 
 def test_detection_flip_test_at_run_time_merges_both_views(node):
-    """Stage 1's flip test switched on in a running node: the frame's detections
-    change, and become mirror-symmetric; a merge outside the choices is refused."""
+    """Stage 1's flip test (on by default) in a running node: its detections are
+    mirror-symmetric, switching it off changes them, and a merge outside the
+    choices is refused."""
     h, _ = node
     img = rgb_image(H, W, seed=6)
     mirror = rgb_image(H, W, seed=6)
@@ -153,18 +154,18 @@ def test_detection_flip_test_at_run_time_merges_both_views(node):
         m = np.c_[W - b[:, 2], b[:, 1], W - b[:, 0], b[:, 3]]
         return m[np.lexsort(m.T[::-1])]
 
-    plain = detections(img)
+    both, both_m = detections(img), detections(mirror)  # on by default
+    assert not h.set_parameters(detection_flip_merge="average")[0].successful
     try:
-        assert h.set_parameters(detection_flip_test=True)[0].successful
-        both, both_m = detections(img), detections(mirror)
-        assert not h.set_parameters(detection_flip_merge="average")[0].successful
-    finally:
         assert h.set_parameters(detection_flip_test=False)[0].successful
+        plain = detections(img)
+    finally:
+        assert h.set_parameters(detection_flip_test=True)[0].successful
     assert len(both) >= 1
     assert both.shape != plain.shape or not np.allclose(both, plain, atol=0.5)
     assert both.shape == both_m.shape
     np.testing.assert_allclose(both, mirrored(both_m), atol=0.05)
-    np.testing.assert_allclose(detections(img), plain, atol=1e-3)  # switched back
+    np.testing.assert_allclose(detections(img), both, atol=1e-3)  # switched back
 
 
 @pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])

@@ -61,7 +61,7 @@ def detect_all(weights: str, frames, cache: Path | None):
         return pickle.loads(cache.read_bytes())
     from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
 
-    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=VIEW_SCORE_FLOOR,
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", detection_flip_test=False, score_threshold=VIEW_SCORE_FLOOR,
                                                                    nms_iou=NMS_IOU))
     views = [_views(pipe, f()) for f in frames]
     if cache is not None:

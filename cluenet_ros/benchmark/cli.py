@@ -36,9 +36,9 @@ def register(sub) -> None:
     p.add_argument("--compare", choices=("keypointrcnn",),
                    help="also time a torchvision peer: eagerly, and on the CPU also exported to ONNX Runtime "
                         "where that is installed (ratios on the same runtime and across runtimes)")
-    p.add_argument("--detection-flip-test", action="store_true",
-                   help="stage 1 also on the mirrored frame, both views' detections merged (the node's "
-                        "detection_flip_test:=true)")
+    p.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false",
+                   help="stage 1 on the frame alone (the node's detection_flip_test:=false); default: also on "
+                        "its mirror image, as the node does")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",
@@ -66,7 +66,7 @@ def run(args) -> int:
     else:
         res = {**bench_pipeline(opt), "environment": environment()}
     print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}"
-          f"{' int8' if res['int8'] else ''}{', stage-1 flip test' if res.get('detection_flip_test') else ''}"
+          f"{' int8' if res['int8'] else ''}{', stage-1 flip test' if res.get('detection_flip_test') else ', no stage-1 flip test'}"
           f"{', standalone: no torch in its process' if res.get('standalone') else ''}), "
           f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():

@@ -38,7 +38,7 @@ class BenchOptions:
     backend: str = "torch"
     int8: bool = False
     weights: str | None = None  # a checkpoint instead of random weights
-    detection_flip_test: bool = False
+    detection_flip_test: bool = True
 
 
 def frame(width: int, height: int, seed: int = 0) -> np.ndarray:

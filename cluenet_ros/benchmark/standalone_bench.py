@@ -26,7 +26,7 @@ def _status_mb(key: str) -> float:
 
 
 def run(folder: str, width: int, height: int, people: int, frames: int, warmup: int, backend: str,
-        detection_flip_test: bool = False) -> dict:
+        detection_flip_test: bool = True) -> dict:
     from cluenet_ros.inference.interface import PipelineConfig
     from cluenet_ros.inference.standalone import StandalonePipeline
 
@@ -74,7 +74,7 @@ def bench_standalone(opt) -> dict:
     w, h = opt.resolution
     cmd = [sys.executable, "-m", __name__, "--folder", str(folder), "--resolution", f"{w}x{h}",
            "--people", str(opt.people), "--frames", str(opt.frames), "--warmup", str(opt.warmup)]
-    cmd += ["--detection-flip-test"] if opt.detection_flip_test else []
+    cmd += [] if opt.detection_flip_test else ["--no-detection-flip-test"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError("the standalone benchmark failed: " + " | ".join(proc.stderr.strip().splitlines()[-5:]))
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--backend", default="auto")
-    ap.add_argument("--detection-flip-test", action="store_true")
+    ap.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false")
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.resolution.lower().split("x"))
     print(json.dumps(run(a.folder, w, h, a.people, a.frames, a.warmup, a.backend, a.detection_flip_test)))

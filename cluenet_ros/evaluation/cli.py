@@ -99,9 +99,10 @@ def register_full(ev) -> None:
                    help="resize factor before stage 1, as the node's input_scale (default: the checkpoint's)")
     f.add_argument("--flip-test", action="store_true",
                    help="stage 2 also on each crop's mirror image, heatmaps averaged; the report records it")
-    f.add_argument("--detection-flip-test", action="store_true",
-                   help="stage 1 also on the mirrored frame, the two views' detections merged "
-                        "(--detection-flip-merge) and masks averaged; the report records it")
+    f.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false",
+                   help="stage 1 on the frame alone (default: also on its mirror image, the two views' detections "
+                        "merged by --detection-flip-merge and the masks averaged, as the node does); the report "
+                        "records it")
     f.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     f.add_argument("--standalone", action="store_true",
@@ -144,8 +145,9 @@ def register_real(ev) -> None:
     r.add_argument("--score-threshold", type=float, default=None,
                    help="ClueNet's operating point for recall and FP/image (default: the node's, 0.5)")
     r.add_argument("--input-scale", type=float, default=1.0, help="resize factor before stage 1")
-    r.add_argument("--detection-flip-test", action="store_true",
-                   help="stage 1 also on the mirrored frame, the two views' detections merged")
+    r.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false",
+                   help="stage 1 on the frame alone (default: also on its mirror image, the two views' detections "
+                        "merged, as the node does)")
     r.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
@@ -175,7 +177,8 @@ def run_real(args) -> int:
         detection_flip_test=args.detection_flip_test, detection_flip_merge=args.detection_flip_merge))
     if args.input_scale != 1.0:
         pipeline.set_input_scale(args.input_scale)
-    flip = f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test else ""
+    flip = (f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test
+            else ", no detection flip test")
     runs = [DetectorRun("cluenet", cluenet_detector(pipeline), operating,
                         note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}{flip}")]
     if not args.no_hog:

@@ -134,7 +134,7 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
              flip_test: bool = False, input_scale: float | None = None, standalone: bool = False,
-             detection_flip: str | None = None) -> Path:
+             detection_flip: str | None = "nms") -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
     stage 1, as the node's parameter does (default: the checkpoint's own). ``detection_flip``:
@@ -142,13 +142,13 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     from cluenet_ros.models.checkpoint import read_checkpoint
 
     flip_args = ({"detection_flip_test": True, "detection_flip_merge": detection_flip} if detection_flip
-                 else {})
+                 else {"detection_flip_test": False})
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
         pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
-        if int8 or flip_test or input_scale is not None or detection_flip:
-            raise ValueError("--int8, --flip-test, --detection-flip-test and --input-scale apply to ClueNet checkpoints "
+        if int8 or flip_test or input_scale is not None:
+            raise ValueError("--int8, --flip-test and --input-scale apply to ClueNet checkpoints "
                              "(the baseline runs eager torch at its own size)")
         backend = "torch"
     elif standalone:
@@ -183,6 +183,6 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     if kind == "ClueNet":
         report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
     label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
-    label += f", detection flip test ({detection_flip})" if detection_flip else ""
+    label += f", detection flip test ({detection_flip})" if detection_flip else ", no detection flip test"
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

@@ -45,7 +45,7 @@ class PipelineConfig:
     flip_test: bool = spec(False, help="stage 2 also sees each crop mirrored and averages the two heatmaps "
                                        "(mirrored back, left and right swapped): steadier keypoints for twice "
                                        "the stage-2 time (docs/accuracy/README.md has its measured effect)")
-    detection_flip_test: bool = spec(False, help="stage 1 also sees the frame mirrored and the two views' detections "
+    detection_flip_test: bool = spec(True, help="stage 1 also sees the frame mirrored and the two views' detections "
                                                  "are merged (detection_flip_merge) and their masks averaged: twice "
                                                  "the stage-1 time (docs/accuracy/README.md has its measured effect)")
     detection_flip_merge: str = spec("nms", choices=MERGES,

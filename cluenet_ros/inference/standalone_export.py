@@ -70,7 +70,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
     if sorted(settings) != sorted(BAKED):
         raise ValueError(f"settings must name exactly {', '.join(BAKED)}; got {', '.join(sorted(settings))}")
     models = load_models(weights, ("stage1", "stage2"))
-    cfg = PipelineConfig(device="cpu", backend="torch", crop_padding=settings["crop_padding"],
+    cfg = PipelineConfig(device="cpu", backend="torch", detection_flip_test=False, crop_padding=settings["crop_padding"],
                          occlusion_tolerance=settings["occlusion_tolerance"],
                          roi_sampling_ratio=settings["roi_sampling_ratio"])
     pipe = ClueNetPipeline(models["stage1"], models["stage2"], cfg)

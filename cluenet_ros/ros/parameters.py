@@ -59,7 +59,7 @@ PARAMS: tuple[Param, ...] = (
           range=(0.0, 1.0)),
     Param("flip_test", False, "Stage 2 also sees each crop mirrored and averages the two heatmaps: steadier "
           "keypoints for twice the stage-2 time (docs/accuracy/README.md, flip test). Can change at run time."),
-    Param("detection_flip_test", False, "Stage 1 also sees each frame mirrored; the two views' detections are "
+    Param("detection_flip_test", True, "Stage 1 also sees each frame mirrored; the two views' detections are "
           "merged (detection_flip_merge) and their masks averaged: higher real-image AP for twice the stage-1 "
           "time (docs/accuracy/README.md, stage-1 flip test). Can change at run time."),
     Param("detection_flip_merge", "nms", "How the stage-1 flip test merges its views: nms (union, then NMS at "
