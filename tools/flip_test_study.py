@@ -15,7 +15,9 @@ For each model: the real check (recall and FP/image at --threshold, AP) and, wit
 - ``nms``: both views' boxes, NMS at the pipeline's IoU (0.5);
 - ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55.
 
-Then, over models, each candidate minus plain: mean and 95% t interval. ``--ensemble
+Then, over models, each candidate minus plain: mean and 95% t interval. ``--scale S``
+(addendum 1 of the plan) adds ``flip+S``: both views at input scale 1 and at S, four in
+all, merged as ``nms``, also given minus ``nms``. ``--ensemble
 NAME=M1,M2,...`` (exploratory) fuses the plain views of several models the same way.
 
     tools/flip_test_study.py --model shipped=models/cluenet_demo.pt --model a=runs/.../pipeline.pt \\
@@ -43,7 +45,8 @@ NMS_IOU = 0.5
 
 
 def _views(pipe, rgb: np.ndarray):
-    """(plain, mirrored-back) detections of stage 1 at the score floor."""
+    """(plain, mirrored-back) detections of stage 1 at the score floor, in frame pixels
+    at whatever input scale the pipeline is set to."""
     import torch
 
     out = []
@@ -56,13 +59,14 @@ def _views(pipe, rgb: np.ndarray):
     return out
 
 
-def detect_all(weights: str, frames, cache: Path | None):
+def detect_all(weights: str, frames, cache: Path | None, scale: float = 1.0):
     if cache is not None and cache.exists():
         return pickle.loads(cache.read_bytes())
     from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
 
-    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", detection_flip_test=False, score_threshold=VIEW_SCORE_FLOOR,
-                                                                   nms_iou=NMS_IOU))
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", detection_flip_test=False,
+                                                                   score_threshold=VIEW_SCORE_FLOOR, nms_iou=NMS_IOU))
+    pipe.set_input_scale(pipe.stage1.config.input_scale * scale)
     views = [_views(pipe, f()) for f in frames]
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -73,9 +77,11 @@ def detect_all(weights: str, frames, cache: Path | None):
 def combine(method: str, views):
     if method == "plain":
         return views[0]
+    if not method.startswith("flip+"):
+        views = views[:2]  # the frame and its mirror at scale 1 (the scale's views come after)
     b = np.concatenate([v[0] for v in views])
     s = np.concatenate([v[1] for v in views])
-    if method == "nms":
+    if method == "nms" or method.startswith("flip+"):
         import torch
         from torchvision.ops import nms
 
@@ -124,6 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float, default=0.5, help="operating point for recall and FP/image")
     ap.add_argument("--cache", default="runs/s31/flip")
     ap.add_argument("--ensemble", action="append", default=[], metavar="NAME=M1,M2,...")
+    ap.add_argument("--scale", type=float, default=None, help="adds flip+SCALE (plan addendum 1)")
     ap.add_argument("--out", required=True, help="writes OUT.json and OUT.md")
     args = ap.parse_args(argv)
 
@@ -145,29 +152,44 @@ def main(argv=None) -> int:
                   annotations=[a for a in data.citypersons["annotations"] if a["image_id"] in keep])
         syn = (det_eval.load_ground_truth(cp), ids, [lambda im=im: data.read_rgb(im) for im in sel])
     cache = Path(args.cache)
+    methods = METHODS + ((f"flip+{args.scale:g}",) if args.scale else ())
+
+    def with_scale(views, name, path, frames, tag):
+        if not args.scale:
+            return views
+        extra = detect_all(path, frames, cache / f"{name}.{tag}.x{args.scale:g}.pkl", args.scale)
+        return [v + e for v, e in zip(views, extra)]  # (plain, mirrored) at 1, then at the scale
+
     rows, views_real = {}, {}
     for name, path in models.items():
         t0 = time.time()
-        vr = detect_all(path, real_frames, cache / f"{name}.real.pkl")
+        vr = with_scale(detect_all(path, real_frames, cache / f"{name}.real.pkl"), name, path, real_frames,
+                        "real")
         views_real[name] = vr
         row = {"weights": path}
-        for m in METHODS:
+        for m in methods:
             f = real_figures(images, vr, m, args.threshold)
             row[m] = {"recall": f["recall"], "ap": f["ap"], "fp_per_image": f["fp_per_image"],
                       "max_recall": f["max_recall"]}
         if syn is not None:
-            vs = detect_all(path, syn[2], cache / f"{name}.syn{args.max_images}.pkl")
-            for m in METHODS:
+            vs = with_scale(detect_all(path, syn[2], cache / f"{name}.syn{args.max_images}.pkl"), name, path,
+                            syn[2],
+                            f"syn{args.max_images}")
+            for m in methods:
                 row[m]["mr_reasonable"] = synthetic_mr(syn[0], syn[1], vs, m)["reasonable"]
         rows[name] = row
-        print(f"{name}: " + "  ".join(f"{m} AP {100 * row[m]['ap']:.1f}" for m in METHODS)
-              + ("  MR-R " + "/".join(f"{100 * row[m]['mr_reasonable']:.2f}" for m in METHODS) if syn else "")
+        print(f"{name}: " + "  ".join(f"{m} AP {100 * row[m]['ap']:.1f}" for m in methods)
+              + ("  MR-R " + "/".join(f"{100 * row[m]['mr_reasonable']:.2f}" for m in methods) if syn else "")
               + f"  ({time.time() - t0:.0f} s)", flush=True)
-    summary = {}
-    for m in METHODS[1:]:
-        summary[m] = {k: t_summary([100 * (r[m][k] - r["plain"][k]) if k != "fp_per_image"
-                                    else r[m][k] - r["plain"][k] for r in rows.values()])
-                      for k in ("ap", "recall", "fp_per_image") + (("mr_reasonable",) if syn else ())}
+    keys = ("ap", "recall", "fp_per_image") + (("mr_reasonable",) if syn else ())
+
+    def paired(m, ref):
+        return {k: t_summary([100 * (r[m][k] - r[ref][k]) if k != "fp_per_image" else r[m][k] - r[ref][k]
+                              for r in rows.values()]) for k in keys}
+
+    summary = {m: paired(m, "plain") for m in methods[1:]}
+    if args.scale:
+        summary[f"{methods[-1]} minus nms"] = paired(methods[-1], "nms")
     ensembles = {}
     for spec in args.ensemble:
         name, members = spec.split("=", 1)
@@ -181,7 +203,7 @@ def main(argv=None) -> int:
                            "member_ap_mean": float(np.mean([rows[mm]["plain"]["ap"] for mm in members]))}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"threshold": args.threshold, "synthetic": args.synthetic, "max_images": args.max_images,
+    report = {"methods": list(methods), "threshold": args.threshold, "synthetic": args.synthetic, "max_images": args.max_images,
               "models": rows, "paired_minus_plain": summary, "ensembles": ensembles}
     out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     out.with_suffix(".md").write_text(render(report))
@@ -191,17 +213,19 @@ def main(argv=None) -> int:
 
 def render(report: dict) -> str:
     syn = report["synthetic"] is not None
-    head = "| model | " + " | ".join(f"{m} recall / AP / FP" for m in METHODS)
-    head += (" | " + " | ".join(f"{m} MR^-2 R" for m in METHODS)) if syn else ""
+    methods = report.get("methods", METHODS)
+    head = "| model | " + " | ".join(f"{m} recall / AP / FP" for m in methods)
+    head += (" | " + " | ".join(f"{m} MR^-2 R" for m in methods)) if syn else ""
     lines = [f"Real check (recall and FP/image at {report['threshold']:g}; AP over all scores)"
              + (f"; MR^-2 Reasonable on the first {report['max_images']} images of {report['synthetic']}" if syn else ""),
-             "", head + " |", "|---" * (1 + len(METHODS) * (2 if syn else 1)) + "|"]
+             "", head + " |", "|---" * (1 + len(methods) * (2 if syn else 1)) + "|"]
     for name, r in report["models"].items():
-        cells = [f"{100 * r[m]['recall']:.1f} / {100 * r[m]['ap']:.1f} / {r[m]['fp_per_image']:.2f}" for m in METHODS]
+        cells = [f"{100 * r[m]['recall']:.1f} / {100 * r[m]['ap']:.1f} / {r[m]['fp_per_image']:.2f}" for m in methods]
         if syn:
-            cells += [f"{100 * r[m]['mr_reasonable']:.2f}%" for m in METHODS]
+            cells += [f"{100 * r[m]['mr_reasonable']:.2f}%" for m in methods]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Paired over models, candidate minus plain: mean [95% t interval] (models above / below 0)", "",
+    lines += ["", "Paired over models, candidate minus plain (or as named): mean [95% t interval] "
+              "(models above / below 0)", "",
               "| candidate | real AP (points) | recall (points) | FP/image |" + (" MR^-2 R (points) |" if syn else ""),
               "|---|---|---|---|" + ("---|" if syn else "")]
     for m, s in report["paired_minus_plain"].items():
