@@ -207,3 +207,32 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
     assert plain["fp_per_image"] == pytest.approx(score(images, dets, 0.1)["fp_per_image"])
     with pytest.raises(SystemExit):
         cluenet(args + ["--detection-flip-merge", "mean"])
+
+
+def _study_tool():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("flip_test_study", REPO / "tools" / "flip_test_study.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_study_tool_merges_the_views_each_candidate_names():
+    """tools/flip_test_study.py (session 31): plain is the frame's view, nms and fusion
+    merge the frame and its mirror at scale 1 only, flip+S every view."""
+    tool = _study_tool()
+    box = np.array([[0.0, 0.0, 10.0, 30.0]])
+    views = [(box, np.array([0.9])), (box + 0.5, np.array([0.3])),     # scale 1: frame, mirror
+             (box + 50, np.array([0.8])), (box + 51, np.array([0.7]))]  # scale S: frame, mirror
+    assert tool.combine("plain", views)[1].tolist() == [0.9]
+    assert tool.combine("nms", views)[1].tolist() == [0.9]
+    np.testing.assert_allclose(tool.combine("fusion", views)[1], [0.6])
+    np.testing.assert_allclose(tool.combine("flip+1.25", views)[1], [0.9, 0.8])
+    with pytest.raises(ValueError):
+        tool.combine("mean", views)
+    s = tool.t_summary([1.0, 2.0, 3.0])
+    assert s["mean"] == pytest.approx(2.0) and s["lo"] < 2.0 < s["hi"] and s["positive"] == 3
+    assert s["hi"] - s["mean"] == pytest.approx(4.303 * 1.0 / 3 ** 0.5, rel=1e-3)  # t(0.975, 2) sd / sqrt(n)
