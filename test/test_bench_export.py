@@ -32,10 +32,10 @@ def test_bench_records_the_stage1_flip_test(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert cluenet(["bench", "--device", "cpu", "--backend", "torch", "--resolution", "128x64", "--config", TINY,
                     "--people", "3", "--frames", "2", "--warmup", "1", "--no-detection-flip-test",
-                    "--json", str(out)]) == 0
+                    "--detection-extra-scale", "1.5", "--json", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert res["detection_flip_test"] is False and res["people"] == 3
-    assert "no stage-1 flip test" in capsys.readouterr().out
+    assert res["detection_flip_test"] is False and res["detection_extra_scale"] == 1.5 and res["people"] == 3
+    assert "no stage-1 flip test, extra scale 1.5" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("rclpy"), reason="needs rclpy")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
-from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, fuse_boxes, merge_flip, mirror_boxes,
-                                                  view_detections)
+from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, fuse_boxes, merge_flip, merge_views,
+                                                  mirror_boxes, view_detections)
 from conftest import tiny_stage1_config, tiny_stage2_config
 
 
@@ -150,6 +150,68 @@ def test_flip_tested_detections_of_a_mirrored_frame_are_the_mirrored_detections(
     assert same(a, (mirror_boxes(m[0], w).astype(np.float32), m[1]))
 
 
+def test_extra_scale_merges_the_views_at_both_scales(pipe):
+    img = image(seed=7)
+    pipe.set_thresholds(score=0.2)
+    try:
+        pipe.set_detection_flip_test(True)
+        flip_only = pipe(img)
+        pipe.set_detection_extra_scale(1.5)
+        both = pipe(img)
+        with torch.inference_mode():
+            t = pipe._to_tensor(img)
+            at1 = pipe.stage1([t, t.flip(-1)])
+            pipe.stage1.set_input_scale(1.5)
+            at15 = pipe.stage1([t, t.flip(-1)])
+            pipe.stage1.set_input_scale(1.0)
+        w = img.shape[1]
+        views = [(o["boxes"].numpy(), o["scores"].numpy()) for o in (at1[0], at15[0])]
+        views += [(mirror_boxes(o["boxes"].numpy(), w), o["scores"].numpy()) for o in (at1[1], at15[1])]
+        want_boxes, want_scores = merge_views(views, 0.2, 0.5, 20)
+        assert len(both) == len(want_scores) >= 1
+        np.testing.assert_allclose(both.scores, want_scores, atol=1e-6)
+        np.testing.assert_allclose(both.boxes, want_boxes, atol=1e-4)
+        assert len(both) != len(flip_only) or not np.allclose(both.boxes, flip_only.boxes)
+        # all four masks averaged, each in frame pixels
+        mean = torch.stack([at1[0]["mask"], at15[0]["mask"], at1[1]["mask"].flip(-1), at15[1]["mask"].flip(-1)]).mean(0)
+        np.testing.assert_array_equal(both.mask > 0, (mean > pipe.config.mask_threshold).numpy())
+        assert pipe.stage1.config.input_scale == 1.0  # the extra scale does not stick
+        # without the flip test: the frame at both scales only
+        pipe.set_detection_flip_test(False)
+        assert pipe.stage1.roi_heads.score_thresh == pytest.approx(VIEW_SCORE_FLOOR)
+        two = pipe(img)
+        want = merge_views([views[0], views[1]], 0.2, 0.5, 20)
+        np.testing.assert_allclose(two.scores, want[1], atol=1e-6)
+    finally:
+        pipe.set_detection_extra_scale(0.0)
+        pipe.set_detection_flip_test(False)
+        pipe.set_thresholds(score=0.0)
+    assert pipe.stage1.roi_heads.score_thresh == 0.0
+
+
+def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
+    from cluenet_ros.inference.standalone import StandalonePipeline
+
+    for bad in (-0.5, 4.5):
+        with pytest.raises(ValueError, match="detection_extra_scale"):
+            pipe.set_detection_extra_scale(bad)
+    pipe.set_input_scale(2.0)
+    try:
+        with pytest.raises(ValueError, match="leaves"):
+            pipe.set_detection_extra_scale(3.0)  # 6x the frame
+    finally:
+        pipe.set_input_scale(1.0)
+    pipe.set_detection_extra_scale(3.0)
+    try:
+        with pytest.raises(ValueError, match="leaves"):
+            pipe.set_input_scale(2.0)
+    finally:
+        pipe.set_detection_extra_scale(0.0)
+    assert pipe.config.detection_extra_scale == 0.0 and pipe.stage1.config.input_scale == 1.0
+    with pytest.raises(ValueError, match="one input scale"):
+        StandalonePipeline("/nonexistent", PipelineConfig(device="cpu", detection_extra_scale=1.25))
+
+
 def test_bad_merge_is_refused_and_leaves_the_pipeline_as_it_was(pipe):
     with pytest.raises(ValueError, match="detection_flip_merge"):
         pipe.set_detection_flip_test(True, "average")
@@ -186,6 +248,8 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
     assert cluenet(args + ["--detection-flip-merge", "fusion", "--json", str(tmp_path / "flip.json")]) == 0
     got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
     assert "detection flip test (fusion)" in got["note"]
+    assert cluenet(args + ["--detection-extra-scale", "1.25", "--json", str(tmp_path / "x.json")]) == 0
+    assert "extra scale 1.25" in json.loads((tmp_path / "x.json").read_text())["detectors"]["cluenet"]["note"]
     # the figures are those of the pipeline with the flip test, read at the operating point
     pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=0.05,
                                                                    detection_flip_test=True,

@@ -189,7 +189,7 @@ def test_detection_flip_test_is_recorded_and_changes_the_detections(setup, tmp_p
     assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
                     "--out", str(tmp_path / "dflip"), "--device", "cpu", "--no-detection-flip-test"]) == 0
     report = json.loads((tmp_path / "dflip" / "report.json").read_text())
-    assert report["detection_flip_test"] is False
+    assert report["detection_flip_test"] is False and report["detection_extra_scale"] == 0.0
     assert "no detection flip test" in (tmp_path / "dflip" / "report.md").read_text()
     plain = json.loads((out / "detections.json").read_text())
     both = json.loads((tmp_path / "dflip" / "detections.json").read_text())

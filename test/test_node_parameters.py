@@ -168,6 +168,27 @@ def test_detection_flip_test_at_run_time_merges_both_views(node):
     np.testing.assert_allclose(detections(img), both, atol=1e-3)  # switched back
 
 
+def test_detection_extra_scale_at_run_time(node):
+    h, _ = node
+    img = rgb_image(H, W, seed=8)
+
+    def detections():
+        stamp = h.send_and_wait(img, topics=("detections",))
+        b = boxes_of(h.outputs_for(stamp, "detections")[0])
+        return b[np.lexsort(b.T[::-1])]
+
+    one = detections()
+    try:
+        assert h.set_parameters(detection_extra_scale=1.5)[0].successful
+        two = detections()
+        assert not h.set_parameters(detection_extra_scale=5.0)[0].successful  # outside its range
+    finally:
+        assert h.set_parameters(detection_extra_scale=0.0)[0].successful
+    assert len(two) >= 1 and (two.shape != one.shape or not np.allclose(two, one, atol=0.5))
+    assert (two[:, 2] <= W + 1e-3).all() and (two[:, 3] <= H + 1e-3).all()  # still in frame pixels
+    np.testing.assert_allclose(detections(), one, atol=1e-3)
+
+
 @pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])
 def test_publish_switches(node, switch):
     h, _ = node

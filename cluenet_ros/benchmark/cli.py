@@ -39,6 +39,8 @@ def register(sub) -> None:
     p.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false",
                    help="stage 1 on the frame alone (the node's detection_flip_test:=false); default: also on "
                         "its mirror image, as the node does")
+    p.add_argument("--detection-extra-scale", type=float, default=0.0,
+                   help="stage 1 also at this multiple of the input scale (the node's detection_extra_scale)")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",
@@ -57,7 +59,8 @@ def run(args) -> int:
     from cluenet_ros.inference.backends import installed
 
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
-                       args.warmup, args.compile, args.backend, args.int8, args.weights, args.detection_flip_test)
+                       args.warmup, args.compile, args.backend, args.int8, args.weights, args.detection_flip_test,
+                       args.detection_extra_scale)
     if args.standalone:
         from cluenet_ros.inference.onnx_export import default_weights
 
@@ -67,6 +70,7 @@ def run(args) -> int:
         res = {**bench_pipeline(opt), "environment": environment()}
     print(f"ClueNet on {res['device']} at {res['resolution']} ({res['precision']}, backend {res['backend']}"
           f"{' int8' if res['int8'] else ''}{', stage-1 flip test' if res.get('detection_flip_test') else ', no stage-1 flip test'}"
+          f"{', extra scale %g' % res['detection_extra_scale'] if res.get('detection_extra_scale') else ''}"
           f"{', standalone: no torch in its process' if res.get('standalone') else ''}), "
           f"{res['people']} pedestrians, {res['frames']} frames")
     for stage, ms in res["stages_ms"].items():

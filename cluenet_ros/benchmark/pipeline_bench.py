@@ -39,6 +39,7 @@ class BenchOptions:
     int8: bool = False
     weights: str | None = None  # a checkpoint instead of random weights
     detection_flip_test: bool = True
+    detection_extra_scale: float = 0.0
 
 
 def frame(width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -147,7 +148,8 @@ def bench_pipeline(opt: BenchOptions) -> dict:
     logging.getLogger("cluenet_ros").setLevel(logging.ERROR)
     torch.manual_seed(0)
     cfg = PipelineConfig(device=opt.device, precision=opt.precision, score_threshold=0.0, nms_iou=1.0,
-                         max_detections=max(1, opt.people), detection_flip_test=opt.detection_flip_test)
+                         max_detections=max(1, opt.people), detection_flip_test=opt.detection_flip_test,
+                         detection_extra_scale=opt.detection_extra_scale)
     if opt.weights:  # trained weights: eager at first, the backend below (from the cache when there)
         pipe = ClueNetPipeline.from_checkpoint(opt.weights, PipelineConfig(**{**cfg.__dict__, "backend": "torch"}))
     else:
@@ -193,7 +195,7 @@ def bench_pipeline(opt: BenchOptions) -> dict:
            "rss_import_mb": _import_rss_mb() if pipe.device.type == "cpu" else None,
            "threads": torch.get_num_threads(),
            "torch_compile": opt.compile, "backend": backend, "backend_setup_s": setup_s,
-           "detection_flip_test": opt.detection_flip_test}
+           "detection_flip_test": opt.detection_flip_test, "detection_extra_scale": opt.detection_extra_scale}
     return out
 
 

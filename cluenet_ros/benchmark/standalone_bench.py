@@ -68,6 +68,8 @@ def bench_standalone(opt) -> dict:
     from cluenet_ros.inference.interface import PipelineConfig
     from cluenet_ros.inference.standalone import baked_settings, ensure_exported
 
+    if opt.detection_extra_scale:
+        raise ValueError("--standalone runs stage 1 at one input scale (no --detection-extra-scale)")
     if opt.device == "cuda" or opt.int8 or opt.backend not in ("auto", "onnxruntime"):
         raise ValueError("--standalone runs fp32 on the CPU with onnxruntime (--backend auto or onnxruntime; no --int8)")
     folder = ensure_exported(opt.weights, baked_settings(PipelineConfig()))

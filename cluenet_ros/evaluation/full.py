@@ -134,7 +134,7 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
              flip_test: bool = False, input_scale: float | None = None, standalone: bool = False,
-             detection_flip: str | None = "nms") -> Path:
+             detection_flip: str | None = "nms", detection_extra_scale: float = 0.0) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
     stage 1, as the node's parameter does (default: the checkpoint's own). ``detection_flip``:
@@ -143,6 +143,7 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
 
     flip_args = ({"detection_flip_test": True, "detection_flip_merge": detection_flip} if detection_flip
                  else {"detection_flip_test": False})
+    flip_args["detection_extra_scale"] = float(detection_extra_scale)
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
@@ -179,10 +180,12 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     report["int8"] = bool(int8)
     report["flip_test"] = bool(flip_test)
     report["detection_flip_test"] = detection_flip or False
+    report["detection_extra_scale"] = float(detection_extra_scale)
     report["standalone"] = bool(standalone)
     if kind == "ClueNet":
         report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
     label = backend + (" int8" if int8 else "") + (", flip test" if flip_test else "")
     label += f", detection flip test ({detection_flip})" if detection_flip else ", no detection flip test"
+    label += f", extra scale {detection_extra_scale:g}" if detection_extra_scale else ""
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

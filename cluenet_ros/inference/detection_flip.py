@@ -126,9 +126,16 @@ def merge_flip(plain: tuple[np.ndarray, np.ndarray], mirrored: tuple[np.ndarray,
     """The frame's detections from its own view and its mirror's (the latter's boxes in
     mirrored pixels, each view already at ``VIEW_SCORE_FLOOR``): merged, then the
     operating threshold and the detection cap. float32, by score."""
+    return merge_views([plain, (mirror_boxes(mirrored[0], width), mirrored[1])], score_threshold, nms_iou,
+                       max_detections, merge)
+
+
+def merge_views(views: Sequence[tuple[np.ndarray, np.ndarray]], score_threshold: float, nms_iou: float,
+                max_detections: int, merge: str = "nms") -> tuple[np.ndarray, np.ndarray]:
+    """Several views of one frame (boxes already in the frame's pixels: mirrored views
+    mapped back, other input scales resized back), merged as ``merge_flip`` merges two."""
     check_merge(merge)
-    views = [(np.asarray(plain[0], np.float64).reshape(-1, 4), np.asarray(plain[1], np.float64).reshape(-1)),
-             (mirror_boxes(mirrored[0], width), np.asarray(mirrored[1], np.float64).reshape(-1))]
+    views = [(np.asarray(b, np.float64).reshape(-1, 4), np.asarray(s, np.float64).reshape(-1)) for b, s in views]
     if merge == "fusion":
         boxes, scores, _ = fuse_boxes(views)
     else:

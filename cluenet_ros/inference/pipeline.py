@@ -23,7 +23,7 @@ from torchvision.ops import roi_align
 
 from cluenet_ros import keypoints as kp
 from cluenet_ros.box_ops import mask_extents
-from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, check_merge, merge_flip
+from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, check_merge, merge_views, mirror_boxes
 from cluenet_ros.inference.backends import PREFERENCE, compile_models, installed, quantize_compiled, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.inference.interface import (DEVICES, PRECISIONS, FrameResult, Pedestrian,  # noqa: F401
@@ -81,6 +81,7 @@ class ClueNetPipeline:
             self.stage1.to(memory_format=torch.channels_last)
             self.stage2.to(memory_format=torch.channels_last)
         self.crop_hw = tuple(stage2.config.input_size)
+        self.set_detection_extra_scale(self.config.detection_extra_scale)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
         self.backend = "torch"
         self.int8 = False
@@ -160,14 +161,28 @@ class ClueNetPipeline:
         """Stage 1's RoI heads keep the operating threshold, or with the detection
         flip test the per-view floor (the threshold applies after the merge)."""
         cfg = self.config
-        score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if cfg.detection_flip_test else cfg.score_threshold
+        score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if self._several_views() else cfg.score_threshold
         self.stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
+
+    def _several_views(self) -> bool:
+        return self.config.detection_flip_test or self.config.detection_extra_scale > 0
 
     def set_detection_flip_test(self, enabled: bool, merge: str | None = None) -> None:
         """Switch stage 1's flip test (and its merge) at run time."""
         merge = self.config.detection_flip_merge if merge is None else merge
         check_merge(merge)
         self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+        self._push_thresholds()
+
+    def set_detection_extra_scale(self, scale: float) -> None:
+        """A second input scale for stage 1 (0: none), as a multiple of the input scale."""
+        scale = float(scale)
+        if not 0.0 <= scale <= 4.0:
+            raise ValueError(f"detection_extra_scale must be 0 (off) or within (0, 4], got {scale:g}")
+        if scale > 0 and not 0.05 <= self.stage1.config.input_scale * scale <= 4.0:
+            raise ValueError(f"detection_extra_scale {scale:g} times the input scale "
+                             f"{self.stage1.config.input_scale:g} leaves [0.05, 4]")
+        self.config = replace(self.config, detection_extra_scale=scale)
         self._push_thresholds()
 
     def set_mask_threshold(self, threshold: float) -> None:
@@ -184,6 +199,9 @@ class ClueNetPipeline:
 
     def set_input_scale(self, scale: float) -> None:
         """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
+        extra = self.config.detection_extra_scale
+        if extra > 0 and not 0.05 <= float(scale) * extra <= 4.0:
+            raise ValueError(f"input scale {float(scale):g} times detection_extra_scale {extra:g} leaves [0.05, 4]")
         self.stage1.set_input_scale(scale)
 
     def _autocast(self):
@@ -220,7 +238,7 @@ class ClueNetPipeline:
         tensors = [self._to_tensor(img, bgr) for img in images]
         clock.lap("preprocess")
         with self._autocast():
-            stage1_out = self._stage1_flip(tensors) if self.config.detection_flip_test else self.stage1(tensors)
+            stage1_out = self._stage1_views(tensors) if self._several_views() else self.stage1(tensors)
         clock.lap("stage1")
         masks = [o["mask"] > self.config.mask_threshold for o in stage1_out]
         boxes = [o["boxes"].float() for o in stage1_out]
@@ -229,19 +247,34 @@ class ClueNetPipeline:
         clock.lap("postprocess")
         return results
 
-    def _stage1_flip(self, tensors: list[torch.Tensor]) -> list[dict]:
-        """Stage 1 on the frames and their mirror images in one batch, each frame's two
-        views merged (detection_flip); the masks are averaged."""
+    def _stage1_views(self, tensors: list[torch.Tensor]) -> list[dict]:
+        """Stage 1 on several views of each frame: the frame, its mirror image with the
+        flip test (one batch), and both again at the extra scale; each frame's views
+        merged (detection_flip) and their masks averaged."""
         n, cfg = len(tensors), self.config
-        out = self.stage1(tensors + [t.flip(-1) for t in tensors])
+        flip = cfg.detection_flip_test
+        batch = tensors + [t.flip(-1) for t in tensors] if flip else list(tensors)
+        runs = [self.stage1(batch)]
+        if cfg.detection_extra_scale > 0:
+            base = self.stage1.config.input_scale
+            self.stage1.set_input_scale(base * cfg.detection_extra_scale)
+            try:
+                runs.append(self.stage1(batch))
+            finally:
+                self.stage1.set_input_scale(base)
         merged = []
-        for t, own, mirrored in zip(tensors, out[:n], out[n:]):
-            boxes, scores = merge_flip(
-                (own["boxes"].float().cpu().numpy(), own["scores"].float().cpu().numpy()),
-                (mirrored["boxes"].float().cpu().numpy(), mirrored["scores"].float().cpu().numpy()),
-                t.shape[-1], cfg.score_threshold, cfg.nms_iou, cfg.max_detections, cfg.detection_flip_merge)
+        for i, t in enumerate(tensors):
+            views, masks = [], []
+            for out in runs:
+                for k, mirrored in ((i, False), (n + i, True)) if flip else ((i, False),):
+                    boxes = out[k]["boxes"].float().cpu().numpy()
+                    views.append((mirror_boxes(boxes, t.shape[-1]) if mirrored else boxes,
+                                  out[k]["scores"].float().cpu().numpy()))
+                    masks.append(out[k]["mask"].flip(-1) if mirrored else out[k]["mask"])
+            boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
+                                        cfg.detection_flip_merge)
             merged.append({"boxes": torch.from_numpy(boxes).to(t.device), "scores": torch.from_numpy(scores).to(t.device),
-                           "mask": (own["mask"] + mirrored["mask"].flip(-1)) / 2})
+                           "mask": torch.stack(masks).mean(0)})
         return merged
 
     def _poses(self, tensors, masks, boxes, clock: _StageClock | None = None):

@@ -108,6 +108,7 @@ class StandalonePipeline:
             raise ValueError("the standalone pipeline runs on the CPU only (device cuda needs the torch pipeline)")
         if self.config.int8:
             raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
+        self.set_detection_extra_scale(self.config.detection_extra_scale)
         self.folder = Path(folder)
         self.manifest = json.loads((self.folder / "manifest.json").read_text())
         baked = self.manifest["settings"]
@@ -158,6 +159,11 @@ class StandalonePipeline:
         merge = self.config.detection_flip_merge if merge is None else merge
         check_merge(merge)
         self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+
+    def set_detection_extra_scale(self, scale: float) -> None:
+        if float(scale) != 0.0:
+            raise ValueError(f"detection_extra_scale {scale:g}: the standalone graphs run stage 1 at the one input "
+                             "scale they were exported at; set it to 0 or use the torch pipeline (standalone false)")
 
     def set_input_scale(self, scale: float) -> None:
         if float(scale) != self.input_scale:

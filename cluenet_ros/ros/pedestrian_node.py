@@ -253,7 +253,8 @@ class _PedestrianCore:
                              max_detections=self.p("max_detections"), mask_threshold=self.p("mask_threshold"),
                              backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"),
                              detection_flip_test=self.p("detection_flip_test"),
-                             detection_flip_merge=self.p("detection_flip_merge"))
+                             detection_flip_merge=self.p("detection_flip_merge"),
+                             detection_extra_scale=self.p("detection_extra_scale"))
         weights = self.p("weights")
         if self.p("standalone"):
             return self._load_standalone(weights, cfg)
@@ -272,9 +273,9 @@ class _PedestrianCore:
                     raise StartupError(f"{path}: the packaged demo weights are not installed; pass "
                                        "weights:=/path/to/checkpoint.pt (or weights:=random to test the plumbing)")
                 pipeline = ClueNetPipeline.from_checkpoint(path, cfg)
+            pipeline.set_input_scale(self.p("input_scale"))
         except (InputError, RuntimeError, ValueError) as exc:
             raise StartupError(str(exc)) from None
-        pipeline.set_input_scale(self.p("input_scale"))
         return pipeline
 
     def _load_standalone(self, weights: str, cfg):
@@ -326,6 +327,8 @@ class _PedestrianCore:
                     self.pipeline.set_input_scale(prm.value)
                 elif prm.name == "flip_test":
                     self.pipeline.set_flip_test(prm.value)
+                elif prm.name == "detection_extra_scale":
+                    self.pipeline.set_detection_extra_scale(prm.value)
                 elif prm.name in ("detection_flip_test", "detection_flip_merge"):
                     self.pipeline.set_detection_flip_test(values["detection_flip_test"],
                                                           values["detection_flip_merge"])
