@@ -169,6 +169,11 @@ def test_detection_flip_test_at_run_time_merges_both_views(node):
 
 
 def test_detection_extra_scale_at_run_time(node):
+    """The extra scale's views join the merge in a running node. With no suppression
+    (nms_iou 1) and a cap above what the views give, they must add boxes whatever the
+    (unseeded, random) weights. (Checked at the module's NMS of 0.15, the frame once gave
+    the same 15 boxes with and without the extra scale in CI; 76 seeded random models
+    in-process never did, so the cause is not known.)"""
     h, _ = node
     img = rgb_image(H, W, seed=8)
 
@@ -177,16 +182,22 @@ def test_detection_extra_scale_at_run_time(node):
         b = boxes_of(h.outputs_for(stamp, "detections")[0])
         return b[np.lexsort(b.T[::-1])]
 
-    one = detections()
     try:
+        assert h.set_parameters(nms_iou=1.0, max_detections=1000)[0].successful
+        one = detections()
         assert h.set_parameters(detection_extra_scale=1.5)[0].successful
         two = detections()
         assert not h.set_parameters(detection_extra_scale=5.0)[0].successful  # outside its range
+        assert h.set_parameters(detection_extra_scale=0.0)[0].successful
+        again = detections()
     finally:
         assert h.set_parameters(detection_extra_scale=0.0)[0].successful
-    assert len(two) >= 1 and (two.shape != one.shape or not np.allclose(two, one, atol=0.5))
+        assert h.set_parameters(nms_iou=0.15, max_detections=30)[0].successful
+    assert 1 <= len(one) < len(two) < 1000, (len(one), len(two))
     assert (two[:, 2] <= W + 1e-3).all() and (two[:, 3] <= H + 1e-3).all()  # still in frame pixels
-    np.testing.assert_allclose(detections(), one, atol=1e-3)
+    # every box of the first scale survives the union untouched
+    assert all(np.abs(two - b).max(axis=1).min() < 1e-3 for b in one)
+    np.testing.assert_allclose(again, one, atol=1e-3)
 
 
 @pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])
