@@ -212,6 +212,37 @@ def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
         StandalonePipeline("/nonexistent", PipelineConfig(device="cpu", detection_extra_scale=1.25))
 
 
+def test_input_scale_set_during_the_extra_scale_pass_is_kept(pipe, monkeypatch):
+    """The node sets parameters from its executor thread while the worker runs a frame.
+    A new input scale set during the extra-scale pass waits for the pass to end; before
+    the lock, the pass's switch back to its own base undid it."""
+    import threading
+
+    real_forward = type(pipe.stage1).forward
+    setter: list[threading.Thread] = []
+
+    def forward(self, images, *args, **kwargs):
+        if self.config.input_scale != 1.0 and not setter:  # the extra-scale pass
+            t = threading.Thread(target=pipe.set_input_scale, args=(0.5,))
+            setter.append(t)
+            t.start()
+            t.join(0.3)
+            assert t.is_alive()  # it waits for the pass
+        return real_forward(self, images, *args, **kwargs)
+
+    monkeypatch.setattr(type(pipe.stage1), "forward", forward)
+    pipe.set_detection_extra_scale(1.5)
+    try:
+        pipe(image(seed=3))
+        setter[0].join(10)
+        assert not setter[0].is_alive() and pipe.stage1.config.input_scale == 0.5
+    finally:
+        monkeypatch.undo()
+        pipe.set_detection_extra_scale(0.0)
+        pipe.set_input_scale(1.0)
+    assert pipe.stage1.config.input_scale == 1.0
+
+
 def test_bad_merge_is_refused_and_leaves_the_pipeline_as_it_was(pipe):
     with pytest.raises(ValueError, match="detection_flip_merge"):
         pipe.set_detection_flip_test(True, "average")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -69,7 +70,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 class ClueNetPipeline:
-    """Stage 1 + stage 2 on one device. Thread-compatible, not thread-safe."""
+    """Stage 1 + stage 2 on one device. One thread runs frames; the ``set_*`` run-time
+    setters may be called from another (the node's parameter callbacks): a frame in
+    flight may see part of a change, and no change is lost."""
 
     def __init__(self, stage1: ClueNetStage1, stage2: ClueNetStage2,
                  config: PipelineConfig | None = None):
@@ -81,6 +84,10 @@ class ClueNetPipeline:
             self.stage1.to(memory_format=torch.channels_last)
             self.stage2.to(memory_format=torch.channels_last)
         self.crop_hw = tuple(stage2.config.input_size)
+        # stage 1's input scale is switched for the extra-scale pass and switched back:
+        # a setter called meanwhile (the node's parameter thread) waits for it, or the
+        # switch back would undo the new setting
+        self._scale_lock = threading.RLock()
         self.set_detection_extra_scale(self.config.detection_extra_scale)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
         self.backend = "torch"
@@ -179,11 +186,12 @@ class ClueNetPipeline:
         scale = float(scale)
         if not 0.0 <= scale <= 4.0:
             raise ValueError(f"detection_extra_scale must be 0 (off) or within (0, 4], got {scale:g}")
-        if scale > 0 and not 0.05 <= self.stage1.config.input_scale * scale <= 4.0:
-            raise ValueError(f"detection_extra_scale {scale:g} times the input scale "
-                             f"{self.stage1.config.input_scale:g} leaves [0.05, 4]")
-        self.config = replace(self.config, detection_extra_scale=scale)
-        self._push_thresholds()
+        with self._scale_lock:
+            if scale > 0 and not 0.05 <= self.stage1.config.input_scale * scale <= 4.0:
+                raise ValueError(f"detection_extra_scale {scale:g} times the input scale "
+                                 f"{self.stage1.config.input_scale:g} leaves [0.05, 4]")
+            self.config = replace(self.config, detection_extra_scale=scale)
+            self._push_thresholds()
 
     def set_mask_threshold(self, threshold: float) -> None:
         """Probability above which a pixel is pedestrian, at run time (the mask is
@@ -199,10 +207,11 @@ class ClueNetPipeline:
 
     def set_input_scale(self, scale: float) -> None:
         """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
-        extra = self.config.detection_extra_scale
-        if extra > 0 and not 0.05 <= float(scale) * extra <= 4.0:
-            raise ValueError(f"input scale {float(scale):g} times detection_extra_scale {extra:g} leaves [0.05, 4]")
-        self.stage1.set_input_scale(scale)
+        with self._scale_lock:
+            extra = self.config.detection_extra_scale
+            if extra > 0 and not 0.05 <= float(scale) * extra <= 4.0:
+                raise ValueError(f"input scale {float(scale):g} times detection_extra_scale {extra:g} leaves [0.05, 4]")
+            self.stage1.set_input_scale(scale)
 
     def _autocast(self):
         if self.device.type != "cuda" or self.config.precision == "fp32":
@@ -256,12 +265,13 @@ class ClueNetPipeline:
         batch = tensors + [t.flip(-1) for t in tensors] if flip else list(tensors)
         runs = [self.stage1(batch)]
         if cfg.detection_extra_scale > 0:
-            base = self.stage1.config.input_scale
-            self.stage1.set_input_scale(base * cfg.detection_extra_scale)
-            try:
-                runs.append(self.stage1(batch))
-            finally:
-                self.stage1.set_input_scale(base)
+            with self._scale_lock:
+                base = self.stage1.config.input_scale
+                self.stage1.set_input_scale(base * cfg.detection_extra_scale)
+                try:
+                    runs.append(self.stage1(batch))
+                finally:
+                    self.stage1.set_input_scale(base)
         merged = []
         for i, t in enumerate(tensors):
             views, masks = [], []
