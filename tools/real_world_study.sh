@@ -22,6 +22,10 @@
 #   realistic_photo_big_aug2  the same images and budget, stronger photometric augmentation
 #                      (every range about 1.5-2x: PHOTOMETRIC_STRONG)
 #
+# EVAL_FLAGS is passed to every evaluation: since session 31 they run stage 1's flip test
+# by default, as the node does; EVAL_FLAGS=--no-detection-flip-test measures as sessions
+# 6-30 did (their committed figures are without it).
+#
 # Resumable: data that exists is kept, runs continue from last.pt, evaluations are
 # redone. Results: $OUT/<variant>/{real.json, full_<world>/report.json}, summary in
 # $OUT/summary.json (tools/real_world_summary.py).
@@ -41,6 +45,7 @@ VARIANTS="${VARIANTS:-realistic capsules realistic_figure realistic_noeffects}"
 EVAL_IMAGES="${EVAL_IMAGES:-200}"
 WORKERS="${WORKERS:-1}"
 PERSON_PX="${PERSON_PX:-120-880}"
+read -r -a EVAL_FLAGS <<< "${EVAL_FLAGS:-}"
 PHOTOMETRIC="brightness: 0.4, contrast: 0.4, saturation: 0.5, hue: 0.05, grayscale: 0.1, blur: 0.3"
 PHOTOMETRIC_STRONG="brightness: 0.6, contrast: 0.6, saturation: 0.8, hue: 0.1, grayscale: 0.25, blur: 0.5"
 
@@ -73,11 +78,11 @@ data_for realistic > /dev/null
 
 if [ ! -f "$OUT/demo/real.json" ]; then  # the starting point
   mkdir -p "$OUT/demo"
-  cluenet eval real --weights "$INIT" --json "$OUT/demo/real.json" > "$OUT/demo/real.txt" 2>&1
+  cluenet eval real "${EVAL_FLAGS[@]}" --weights "$INIT" --json "$OUT/demo/real.json" > "$OUT/demo/real.txt" 2>&1
 fi
 for world in capsules realistic; do
   [ -f "$OUT/demo/full_$world/report.json" ] ||
-    cluenet eval full --weights "$INIT" --data "$DATA/$world/val" --out "$OUT/demo/full_$world" \
+    cluenet eval full "${EVAL_FLAGS[@]}" --weights "$INIT" --data "$DATA/$world/val" --out "$OUT/demo/full_$world" \
       --max-images "$EVAL_IMAGES" > /dev/null 2>&1
 done
 
@@ -107,9 +112,9 @@ YAML
     --max-images 100 > "$dir/calibrate.log" 2>&1
   cluenet train combine --stage1 "$dir/calibrated.pt" --stage2 "$INIT" --out "$dir/pipeline.pt" > /dev/null
   mkdir -p "$OUT/$v"
-  cluenet eval real --weights "$dir/pipeline.pt" --json "$OUT/$v/real.json" > "$OUT/$v/real.txt" 2>&1
+  cluenet eval real "${EVAL_FLAGS[@]}" --weights "$dir/pipeline.pt" --json "$OUT/$v/real.json" > "$OUT/$v/real.txt" 2>&1
   for world in capsules realistic; do
-    cluenet eval full --weights "$dir/pipeline.pt" --data "$DATA/$world/val" --out "$OUT/$v/full_$world" \
+    cluenet eval full "${EVAL_FLAGS[@]}" --weights "$dir/pipeline.pt" --data "$DATA/$world/val" --out "$OUT/$v/full_$world" \
       --max-images "$EVAL_IMAGES" > /dev/null 2>&1
   done
   echo "[real-world] $v: $(grep -E '^\| cluenet' "$OUT/$v/real.txt" | head -1)"
