@@ -7,6 +7,7 @@ video of the node's debug overlay.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -39,7 +40,9 @@ def render_stream(out: Path, frames: int, seed: int, size: tuple[int, int], worl
 
 
 def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tuple[int, int], seed: int,
-             world: str = "realistic") -> Path:
+             world: str = "realistic", node_params: tuple[str, ...] = ()) -> Path:
+    """``node_params``: NAME:=VALUE settings of the node, after the demo's own (so they
+    win), e.g. ``detection_flip_test:=false`` to see the stream as sessions before 31."""
     from cluenet_ros.ros.node_process import NodeProcess, default_weights_or_random
 
     out.mkdir(parents=True, exist_ok=True)
@@ -52,12 +55,13 @@ def run_demo(out: Path, frames: int, rate: float, weights: str | None, size: tup
         print("[demo] no trained weights installed: running a randomly initialised small model "
               "(the plumbing is real, the detections are not)")
         params += ("score_threshold:=0.3", "max_detections:=10")
+    params += tuple(node_params)
     with NodeProcess(ns, weights, out / "node.log", params) as node_proc:
         got, sent, arrival = _play(ns, images, rate, node_proc)
 
     latencies = sorted(1000 * (arrival[k] - k / 1e9) for k in got["pedestrians"] if k in arrival)
     found = stream_recall(stream_dir(out, world), sent, got["pedestrians"], size[1])
-    return _report(out, weights, rate, size, got, sent, latencies, world, found)
+    return _report(out, weights, rate, size, got, sent, latencies, world, found, list(node_params))
 
 
 def stream_recall(folder: Path, sent: list[int], answers: dict, frame_height: int) -> dict:
@@ -144,7 +148,8 @@ def _play(ns, images, rate, node_proc):
     return got, sent, arrival
 
 
-def _report(out, weights, rate, size, got, sent, latencies, world="capsules", found=None) -> Path:
+def _report(out, weights, rate, size, got, sent, latencies, world="capsules", found=None,
+            node_params=()) -> Path:
     import numpy as np
 
     counts = [len(got["pedestrians"][k].pedestrians) for k in sent if k in got["pedestrians"]]
@@ -162,6 +167,7 @@ def _report(out, weights, rate, size, got, sent, latencies, world="capsules", fo
         "rate_hz": rate,
         "frame_size": list(size),
         "world": world,
+        "node_parameters": list(node_params),
         **(found or {}),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -207,11 +213,28 @@ def register(sub) -> None:
                    help="realistic (default: anny bodies, textured streets, `cluenet synth --world realistic`; "
                         "the demo weights' stage 1 was fine-tuned on it; the first run builds anny's cache, "
                         "minutes) or capsules (pybullet's figures, which the demo model first learnt on)")
+    p.add_argument("--param", action="append", default=[], type=_node_param, metavar="NAME:=VALUE",
+                   help="a node parameter (repeatable), e.g. --param detection_flip_test:=false")
     p.set_defaults(func=_run)
 
 
+def _node_param(text: str) -> str:
+    name, sep, value = text.partition(":=")
+    if not sep or not name.strip() or not value.strip() or " " in name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME:=VALUE (e.g. detection_flip_test:=false)")
+    try:
+        from cluenet_ros.ros.parameters import BY_NAME
+    except ImportError:  # no ROS here: the demo says so when it starts the node
+        BY_NAME = None
+    if BY_NAME is not None and name.strip() not in BY_NAME:
+        raise argparse.ArgumentTypeError(f"{name.strip()!r} is not a pedestrian_node parameter "
+                                         "(config/pedestrian.yaml lists them)")
+    return f"{name.strip()}:={value.strip()}"
+
+
 def _run(args) -> int:
-    out = run_demo(Path(args.out), args.frames, args.rate, args.weights, (640, 320), args.seed, args.world)
+    out = run_demo(Path(args.out), args.frames, args.rate, args.weights, (640, 320), args.seed, args.world,
+                   tuple(args.param))
     summary = json.loads((out / "summary.json").read_text())
     print(json.dumps(summary, indent=2))
     if summary.get("people_reasonable"):
