@@ -331,3 +331,22 @@ def test_study_tool_merges_the_views_each_candidate_names():
     s = tool.t_summary([1.0, 2.0, 3.0])
     assert s["mean"] == pytest.approx(2.0) and s["lo"] < 2.0 < s["hi"] and s["positive"] == 3
     assert s["hi"] - s["mean"] == pytest.approx(4.303 * 1.0 / 3 ** 0.5, rel=1e-3)  # t(0.975, 2) sd / sqrt(n)
+
+
+def test_study_tool_soft_nms_decays_overlaps_instead_of_dropping_them():
+    """Session 32's candidate: a box overlapping a kept one keeps exp(-IoU^2 / 0.5) of
+    its score; a disjoint one keeps all of it; scores under the 0.05 floor go."""
+    tool = _study_tool()
+    a = [0.0, 0.0, 10.0, 10.0]
+    half = [5.0, 0.0, 15.0, 10.0]      # IoU 1/3 with a
+    same = [0.0, 0.0, 10.0, 10.0]      # IoU 1 with a
+    far = [100.0, 100.0, 110.0, 110.0]
+    boxes = np.array([a, half, far, same])
+    b, s = tool.soft_nms(boxes, np.array([0.9, 0.8, 0.5, 0.06]))
+    assert b.tolist() == [a, half, far]
+    np.testing.assert_allclose(s, [0.9, 0.8 * np.exp(-(1 / 3) ** 2 / 0.5), 0.5])
+    # the duplicate fell to 0.06 * exp(-2) < 0.05 and was dropped; the merge reads the first two views
+    views = [(np.array([a]), np.array([0.9])), (np.array([half]), np.array([0.8])),
+             (np.array([far]), np.array([0.7])), (np.array([far]), np.array([0.7]))]
+    assert len(tool.combine("softnms", views)[0]) == 2
+    assert len(tool.soft_nms(boxes, np.array([0.9, 0.8, 0.5, 0.06]), cap=2)[0]) == 2

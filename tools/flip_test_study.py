@@ -13,7 +13,8 @@ For each model: the real check (recall and FP/image at --threshold, AP) and, wit
 
 - ``plain``: the frame alone (what the pipeline gives without the flip test);
 - ``nms``: both views' boxes, NMS at the pipeline's IoU (0.5);
-- ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55.
+- ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55;
+- ``softnms``: both views' boxes, Gaussian soft-NMS (session 32's plan, candidate only).
 
 Then, over models, each candidate minus plain: mean and 95% t interval. ``--scale S``
 (addendum 1 of the plan) adds ``flip+S``: both views at input scale 1 and at S, four in
@@ -40,8 +41,37 @@ sys.path.insert(0, str(ROOT))
 
 from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, fuse_boxes, mirror_boxes  # noqa: E402
 
-METHODS = ("plain", "nms", "fusion")
+METHODS = ("plain", "nms", "fusion", "softnms")
 NMS_IOU = 0.5
+SOFT_SIGMA = 0.5
+
+
+def soft_nms(boxes: np.ndarray, scores: np.ndarray, sigma: float = SOFT_SIGMA, floor: float = VIEW_SCORE_FLOOR,
+             cap: int = 100):
+    """Gaussian soft-NMS: the highest current score is kept, every box still waiting has
+    its score multiplied by exp(-IoU^2 / sigma) with it, and so on; boxes whose score
+    falls under ``floor`` are dropped. Returns (boxes, scores) in the order kept."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64).copy()
+    area = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    waiting = np.flatnonzero(s >= floor)
+    kept = []
+    while len(waiting) and len(kept) < cap:
+        i = waiting[np.argmax(s[waiting])]
+        kept.append(i)
+        waiting = waiting[waiting != i]
+        if not len(waiting):
+            break
+        w = b[waiting]
+        iw = np.clip(np.minimum(w[:, 2], b[i, 2]) - np.maximum(w[:, 0], b[i, 0]), 0, None)
+        ih = np.clip(np.minimum(w[:, 3], b[i, 3]) - np.maximum(w[:, 1], b[i, 1]), 0, None)
+        inter = iw * ih
+        union = area[waiting] + area[i] - inter
+        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+        s[waiting] *= np.exp(-(iou ** 2) / sigma)
+        waiting = waiting[s[waiting] >= floor]
+    kept = np.asarray(kept, dtype=np.int64)
+    return b[kept], s[kept]
 
 
 def _views(pipe, rgb: np.ndarray):
@@ -90,6 +120,8 @@ def combine(method: str, views):
     if method == "fusion":
         fb, fs, _ = fuse_boxes(views)
         return fb[:100], fs[:100]
+    if method == "softnms":
+        return soft_nms(b, s)
     raise ValueError(method)
 
 
@@ -100,6 +132,7 @@ def real_figures(images, per_image_views, method: str, threshold: float) -> dict
 
 
 def synthetic_mr(gt, ids, per_image_views, method: str) -> dict:
+    """MR^-2 of every setup (reasonable, heavy, reasonable_heavy, all)."""
     from cluenet_ros.evaluation import detection as det_eval
 
     dets = {}
@@ -127,6 +160,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--synthetic", help="a split folder (citypersons.json, images/) for MR^-2")
     ap.add_argument("--max-images", type=int, default=150)
+    ap.add_argument("--synthetic-tag", default=None,
+                    help="the synthetic set's name in the cache (default syn<max-images>, session 31's base val)")
     ap.add_argument("--threshold", type=float, default=0.5, help="operating point for recall and FP/image")
     ap.add_argument("--cache", default="runs/s31/flip")
     ap.add_argument("--ensemble", action="append", default=[], metavar="NAME=M1,M2,...")
@@ -172,22 +207,23 @@ def main(argv=None) -> int:
             row[m] = {"recall": f["recall"], "ap": f["ap"], "fp_per_image": f["fp_per_image"],
                       "max_recall": f["max_recall"]}
         if syn is not None:
-            vs = with_scale(detect_all(path, syn[2], cache / f"{name}.syn{args.max_images}.pkl"), name, path,
-                            syn[2],
-                            f"syn{args.max_images}")
+            tag = args.synthetic_tag or f"syn{args.max_images}"
+            vs = with_scale(detect_all(path, syn[2], cache / f"{name}.{tag}.pkl"), name, path, syn[2], tag)
             for m in methods:
-                row[m]["mr_reasonable"] = synthetic_mr(syn[0], syn[1], vs, m)["reasonable"]
+                row[m].update({f"mr_{k}": v for k, v in synthetic_mr(syn[0], syn[1], vs, m).items()})
         rows[name] = row
         print(f"{name}: " + "  ".join(f"{m} AP {100 * row[m]['ap']:.1f}" for m in methods)
               + ("  MR-R " + "/".join(f"{100 * row[m]['mr_reasonable']:.2f}" for m in methods) if syn else "")
               + f"  ({time.time() - t0:.0f} s)", flush=True)
-    keys = ("ap", "recall", "fp_per_image") + (("mr_reasonable",) if syn else ())
+    keys = ("ap", "recall", "fp_per_image") + (("mr_reasonable", "mr_heavy", "mr_reasonable_heavy", "mr_all")
+                                               if syn else ())
 
     def paired(m, ref):
         return {k: t_summary([100 * (r[m][k] - r[ref][k]) if k != "fp_per_image" else r[m][k] - r[ref][k]
                               for r in rows.values()]) for k in keys}
 
     summary = {m: paired(m, "plain") for m in methods[1:]}
+    summary["softnms minus nms"] = paired("softnms", "nms")
     if args.scale:
         summary[f"{methods[-1]} minus nms"] = paired(methods[-1], "nms")
     ensembles = {}

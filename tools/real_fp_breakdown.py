@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", help="default: the node's weights")
     p.add_argument("--threshold", type=float, default=0.5, help="the operating point (the node's default)")
+    p.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false",
+                   help="stage 1 on the frame alone (on by default since session 31, as in the node)")
     p.add_argument("--json")
     a = p.parse_args(argv)
 
@@ -48,7 +50,8 @@ def main(argv=None) -> int:
     from cluenet_ros.inference.onnx_export import default_weights
 
     weights = a.weights or str(default_weights())
-    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=0.0))
+    pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=0.0,
+                                                                   detection_flip_test=a.detection_flip_test))
     detect = cluenet_detector(pipe)
     _, images = load_labels(LABELS)
     rows, totals = [], {"fp": 0, "on_person": 0, "background": 0, "hits": 0, "people": 0}
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
                      ("hits", int(hit.sum())), ("people", im.num_people)):
             totals[k] += v
     n = len(images)
-    out = {"weights": weights, "threshold": a.threshold, "images": n, "totals": totals,
+    out = {"weights": weights, "threshold": a.threshold, "detection_flip_test": a.detection_flip_test, "images": n, "totals": totals,
            "fp_per_image": totals["fp"] / n, "fp_on_person_per_image": totals["on_person"] / n,
            "fp_background_per_image": totals["background"] / n, "per_image": rows}
     print(f"{n} images, {totals['people']} people, {totals['hits']} found at {a.threshold}: "
