@@ -350,3 +350,20 @@ def test_study_tool_soft_nms_decays_overlaps_instead_of_dropping_them():
              (np.array([far]), np.array([0.7])), (np.array([far]), np.array([0.7]))]
     assert len(tool.combine("softnms", views)[0]) == 2
     assert len(tool.soft_nms(boxes, np.array([0.9, 0.8, 0.5, 0.06]), cap=2)[0]) == 2
+
+
+def test_study_tool_match_merges_across_views_one_to_one():
+    """Addendum 1's candidate: a mirrored box absorbs at most one frame box, and boxes
+    of one view never suppress each other (where NMS over the union would)."""
+    tool = _study_tool()
+    left, right = [0.0, 0.0, 10.0, 20.0], [6.0, 0.0, 16.0, 20.0]   # two people, IoU 0.25
+    wide = [2.0, 0.0, 14.0, 20.0]                                    # IoU 0.6 with both
+    frame = (np.array([left, right]), np.array([0.6, 0.5]))
+    mirror = (np.array([wide]), np.array([0.9]))
+    b, s = tool.match_views([frame, mirror])
+    # wide absorbs the better of the two (left); right stays, as it would not under NMS
+    assert b.tolist() == [wide, right] and s.tolist() == [0.9, 0.5]
+    assert len(tool.combine("nms", [frame, mirror])[0]) == 1
+    # a box seen in both views is one box with the higher score
+    b, s = tool.match_views([(np.array([left]), np.array([0.4])), (np.array([left]) + 0.5, np.array([0.7]))])
+    assert len(b) == 1 and s.tolist() == [0.7]

@@ -14,7 +14,8 @@ For each model: the real check (recall and FP/image at --threshold, AP) and, wit
 - ``plain``: the frame alone (what the pipeline gives without the flip test);
 - ``nms``: both views' boxes, NMS at the pipeline's IoU (0.5);
 - ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55;
-- ``softnms``: both views' boxes, Gaussian soft-NMS (session 32's plan, candidate only).
+- ``softnms``: both views' boxes, Gaussian soft-NMS (session 32's plan, candidate only);
+- ``match``: one-to-one matching across views (session 32's addendum 1).
 
 Then, over models, each candidate minus plain: mean and 95% t interval. ``--scale S``
 (addendum 1 of the plan) adds ``flip+S``: both views at input scale 1 and at S, four in
@@ -41,9 +42,39 @@ sys.path.insert(0, str(ROOT))
 
 from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, fuse_boxes, mirror_boxes  # noqa: E402
 
-METHODS = ("plain", "nms", "fusion", "softnms")
+METHODS = ("plain", "nms", "fusion", "softnms", "match")
 NMS_IOU = 0.5
 SOFT_SIGMA = 0.5
+
+
+def match_views(views, iou: float = NMS_IOU):
+    """Cross-view matching: every box by decreasing score; one not yet absorbed is
+    kept and absorbs, from each other view, the highest-scored unabsorbed box whose IoU
+    with it exceeds ``iou``. Boxes of one view never suppress each other."""
+    from cluenet_ros.inference.detection_flip import _iou_one
+
+    b = np.concatenate([np.asarray(v[0], np.float64).reshape(-1, 4) for v in views])
+    s = np.concatenate([np.asarray(v[1], np.float64).reshape(-1) for v in views])
+    view = np.concatenate([np.full(len(v[1]), k) for k, v in enumerate(views)])
+    order = np.argsort(-s, kind="stable")  # by score; a view's own boxes keep their order
+    absorbed = np.zeros(len(s), bool)
+    kept = []
+    for i in order:
+        if absorbed[i]:
+            continue
+        kept.append(i)
+        absorbed[i] = True
+        if not len(s):
+            break
+        ious = _iou_one(b[i], b)
+        for k in range(len(views)):
+            if k == view[i]:
+                continue
+            cand = np.flatnonzero((view == k) & ~absorbed & (ious > iou))
+            if len(cand):
+                absorbed[cand[np.argmax(s[cand])]] = True
+    kept = np.asarray(kept, dtype=np.int64)
+    return b[kept], s[kept]
 
 
 def soft_nms(boxes: np.ndarray, scores: np.ndarray, sigma: float = SOFT_SIGMA, floor: float = VIEW_SCORE_FLOOR,
@@ -122,6 +153,9 @@ def combine(method: str, views):
         return fb[:100], fs[:100]
     if method == "softnms":
         return soft_nms(b, s)
+    if method == "match":
+        mb, ms = match_views(views)
+        return mb[:100], ms[:100]
     raise ValueError(method)
 
 
@@ -224,6 +258,7 @@ def main(argv=None) -> int:
 
     summary = {m: paired(m, "plain") for m in methods[1:]}
     summary["softnms minus nms"] = paired("softnms", "nms")
+    summary["match minus nms"] = paired("match", "nms")
     if args.scale:
         summary[f"{methods[-1]} minus nms"] = paired(methods[-1], "nms")
     ensembles = {}
