@@ -367,3 +367,18 @@ def test_study_tool_match_merges_across_views_one_to_one():
     # a box seen in both views is one box with the higher score
     b, s = tool.match_views([(np.array([left]), np.array([0.4])), (np.array([left]) + 0.5, np.array([0.7]))])
     assert len(b) == 1 and s.tolist() == [0.7]
+
+
+def test_study_tool_agree_keeps_the_frames_boxes_and_raises_agreed_scores():
+    """Addendum 2's candidate: no box only the mirror finds; a frame box the mirror
+    agrees with takes the higher score, one mirrored box per frame box."""
+    tool = _study_tool()
+    a, c = [0.0, 0.0, 10.0, 20.0], [50.0, 0.0, 60.0, 20.0]
+    frame = (np.array([a, c]), np.array([0.3, 0.6]))
+    mirror = (np.array([[0.5, 0.0, 10.5, 20.0], [100.0, 0.0, 110.0, 20.0]]), np.array([0.8, 0.95]))
+    b, s = tool.agree_views(frame, mirror)
+    assert b.tolist() == [a, c] and s.tolist() == [0.8, 0.6]  # a raised to 0.8; the mirror-only box dropped
+    assert tool.combine("agree", [frame, mirror])[1].tolist() == [0.8, 0.6]
+    # a lower mirrored score never lowers the frame's
+    b, s = tool.agree_views((np.array([a]), np.array([0.7])), (np.array([a]), np.array([0.2])))
+    assert s.tolist() == [0.7]

@@ -15,7 +15,8 @@ For each model: the real check (recall and FP/image at --threshold, AP) and, wit
 - ``nms``: both views' boxes, NMS at the pipeline's IoU (0.5);
 - ``fusion``: weighted box fusion (cluenet_ros.inference.detection_flip), IoU 0.55;
 - ``softnms``: both views' boxes, Gaussian soft-NMS (session 32's plan, candidate only);
-- ``match``: one-to-one matching across views (session 32's addendum 1).
+- ``match``: one-to-one matching across views (session 32's addendum 1);
+- ``agree``: the frame's boxes, scores raised by the mirror's (session 32's addendum 2).
 
 Then, over models, each candidate minus plain: mean and 95% t interval. ``--scale S``
 (addendum 1 of the plan) adds ``flip+S``: both views at input scale 1 and at S, four in
@@ -42,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, fuse_boxes, mirror_boxes  # noqa: E402
 
-METHODS = ("plain", "nms", "fusion", "softnms", "match")
+METHODS = ("plain", "nms", "fusion", "softnms", "match", "agree")
 NMS_IOU = 0.5
 SOFT_SIGMA = 0.5
 
@@ -75,6 +76,30 @@ def match_views(views, iou: float = NMS_IOU):
                 absorbed[cand[np.argmax(s[cand])]] = True
     kept = np.asarray(kept, dtype=np.int64)
     return b[kept], s[kept]
+
+
+def agree_views(frame, mirror, iou: float = NMS_IOU):
+    """The frame's own boxes; each, by decreasing score, takes the higher of its score
+    and that of the best-scored unclaimed mirrored box overlapping it (IoU above
+    ``iou``). Mirrored boxes that match no frame box are dropped."""
+    from cluenet_ros.inference.detection_flip import _iou_one
+
+    fb = np.asarray(frame[0], np.float64).reshape(-1, 4)
+    fs = np.asarray(frame[1], np.float64).reshape(-1)
+    mb = np.asarray(mirror[0], np.float64).reshape(-1, 4)
+    ms = np.asarray(mirror[1], np.float64).reshape(-1)
+    claimed = np.zeros(len(ms), bool)
+    out = fs.copy()
+    for i in np.argsort(-fs, kind="stable"):
+        if not len(ms):
+            break
+        cand = np.flatnonzero(~claimed & (_iou_one(fb[i], mb) > iou))
+        if len(cand):
+            j = cand[np.argmax(ms[cand])]
+            claimed[j] = True
+            out[i] = max(fs[i], ms[j])
+    rank = np.argsort(-out, kind="stable")
+    return fb[rank], out[rank]
 
 
 def soft_nms(boxes: np.ndarray, scores: np.ndarray, sigma: float = SOFT_SIGMA, floor: float = VIEW_SCORE_FLOOR,
@@ -153,6 +178,9 @@ def combine(method: str, views):
         return fb[:100], fs[:100]
     if method == "softnms":
         return soft_nms(b, s)
+    if method == "agree":
+        ab, as_ = agree_views(views[0], views[1])
+        return ab[:100], as_[:100]
     if method == "match":
         mb, ms = match_views(views)
         return mb[:100], ms[:100]
@@ -259,6 +287,7 @@ def main(argv=None) -> int:
     summary = {m: paired(m, "plain") for m in methods[1:]}
     summary["softnms minus nms"] = paired("softnms", "nms")
     summary["match minus nms"] = paired("match", "nms")
+    summary["agree minus nms"] = paired("agree", "nms")
     if args.scale:
         summary[f"{methods[-1]} minus nms"] = paired(methods[-1], "nms")
     ensembles = {}
