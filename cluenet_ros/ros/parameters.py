@@ -61,7 +61,8 @@ PARAMS: tuple[Param, ...] = (
           "keypoints for twice the stage-2 time (docs/accuracy/README.md, flip test). Can change at run time."),
     Param("detection_flip_test", True, "Stage 1 also sees each frame mirrored; the two views' detections are "
           "merged (detection_flip_merge) and their masks averaged: higher real-image AP for twice the stage-1 "
-          "time (docs/accuracy/README.md, stage-1 flip test). Can change at run time."),
+          "time and more false positives at score_threshold; slightly more heavily occluded people missed on "
+          "synthetic images (docs/accuracy/README.md, sixteenth and seventeenth rounds). Can change at run time."),
     Param("detection_flip_merge", "nms", "How the stage-1 flip test merges its views: nms (union, then NMS at "
           "nms_iou) or fusion (weighted box fusion: a box only one view finds keeps half its score; fewer false "
           "positives at score_threshold, less recall). Can change at run time.", choices=MERGES),
