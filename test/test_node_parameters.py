@@ -204,6 +204,24 @@ def test_detection_extra_scale_at_run_time(node):
     np.testing.assert_allclose(again, one, atol=1e-3)
 
 
+def test_random_weights_are_the_same_model_in_every_run(node, ros_context):
+    """weights:=random is seeded, so a second node gives the first one's detections."""
+    h, _ = node
+    img = rgb_image(H, W, seed=9)
+    mine = boxes_of(h.outputs_for(h.send_and_wait(img, topics=("detections",)), "detections")[0])
+    ns = NS + "_again"
+    proc = start_node(ns, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15")
+    other = Harness(ros_context, ns)
+    try:
+        other.wait_ready(proc)
+        theirs = boxes_of(other.outputs_for(other.send_and_wait(img, topics=("detections",)), "detections")[0])
+    finally:
+        other.close()
+        stop(proc)
+    assert len(mine) >= 1 and mine.shape == theirs.shape
+    np.testing.assert_allclose(theirs, mine, atol=1e-3)
+
+
 @pytest.mark.parametrize("switch", ["detections", "pedestrians", "mask", "skeletons", "debug_image"])
 def test_publish_switches(node, switch):
     h, _ = node

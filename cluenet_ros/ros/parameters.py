@@ -35,7 +35,7 @@ class Param:
 
 PARAMS: tuple[Param, ...] = (
     Param("weights", "", "ClueNet checkpoint. Empty: the packaged demo weights. 'random': a randomly "
-          "initialised model, for testing the plumbing only.", read_only=True),
+          "initialised model (seeded: the same in every run), for testing the plumbing only.", read_only=True),
     Param("model_config", "", "YAML with stage1/stage2 sections for weights:=random; empty: the "
           "full-size paper configuration.", read_only=True),
     Param("device", "auto", "Inference device.", choices=("auto", "cuda", "cpu"), read_only=True),
