@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cluenet_training.config import AugmentConfig, load_stage1
-from cluenet_training.transforms import person_crop, photometric, stage1_sample
+from cluenet_training.transforms import person_crop, photometric, random_convolution, stage1_sample
 
 
 def _image(seed: int = 0, h: int = 48, w: int = 64) -> torch.Tensor:
@@ -102,3 +102,52 @@ def test_config_ranges_are_checked_on_load(tmp_path):
     p.write_text("train: {format: split, root: x}\naugment: {brightness: 0.3, grayscale: 0.1}\n")
     aug = load_stage1(p).augment
     assert aug.photometric and aug.brightness == 0.3 and aug.grayscale == 0.1
+
+
+def _pixelwise_affine_residual(img: torch.Tensor, out: torch.Tensor) -> float:
+    """How far ``out`` is from an affine function of each pixel's own colour (least squares)."""
+    x = torch.cat([img.reshape(3, -1), torch.ones(1, img[0].numel(), dtype=img.dtype)]).T.double()
+    y = out.reshape(3, -1).T.double()
+    coef = torch.linalg.lstsq(x, y).solution
+    return float((x @ coef - y).abs().max())
+
+
+def test_random_convolution_keeps_channel_means_and_a_1x1_kernel_maps_colours_only():
+    img = _image(seed=4)
+    out = random_convolution(img, np.random.default_rng(3), (1,))
+    torch.testing.assert_close(out.mean(dim=(1, 2)), img.mean(dim=(1, 2)), atol=1e-5, rtol=0)
+    assert (out - img).abs().mean() > 1e-3
+    # a 1x1 kernel is a colour mapping: every output pixel depends on its own colour only
+    assert _pixelwise_affine_residual(img, out) < 1e-4
+    # a 5x5 kernel mixes neighbours, which no colour mapping can give
+    wide = random_convolution(img, np.random.default_rng(3), (5,))
+    assert _pixelwise_affine_residual(img, wide) > 1e-2
+
+
+def test_random_convolution_is_drawn_from_the_rng_and_stays_in_range():
+    aug = AugmentConfig(random_conv=1.0)
+    assert aug.photometric
+    img = _image(seed=5)
+    a = photometric(img.clone(), np.random.default_rng(9), aug)
+    b = photometric(img.clone(), np.random.default_rng(9), aug)
+    c = photometric(img.clone(), np.random.default_rng(10), aug)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == img.shape and float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+    # probability 0 of the convolution with another jitter on: the convolution draws nothing
+    jitter_only = AugmentConfig(brightness=0.3)
+    torch.testing.assert_close(photometric(img.clone(), np.random.default_rng(9), jitter_only),
+                               photometric(img.clone(), np.random.default_rng(9),
+                                           AugmentConfig(brightness=0.3, random_conv=0.0)))
+
+
+def test_random_convolution_kernels_are_checked_on_load(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("train: {format: split, root: x}\naugment: {random_conv: 0.5, random_conv_kernels: [1, 4]}\n")
+    with pytest.raises(ValueError, match="random_conv_kernels"):
+        load_stage1(p)
+    p.write_text("train: {format: split, root: x}\naugment: {random_conv: 1.5}\n")
+    with pytest.raises(ValueError, match="random_conv"):
+        load_stage1(p)
+    p.write_text("train: {format: split, root: x}\naugment: {random_conv: 0.5, random_conv_kernels: [3]}\n")
+    aug = load_stage1(p).augment
+    assert aug.random_conv == 0.5 and aug.random_conv_kernels == (3,)

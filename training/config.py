@@ -64,14 +64,25 @@ class AugmentConfig:
     grayscale: float = spec(0.0, min=0.0, max=1.0, help="probability of a grey image (3 equal channels)")
     blur: float = spec(0.0, min=0.0, max=1.0, help="probability of a Gaussian blur")
     blur_sigma: tuple[float, float] = spec((0.3, 1.5), min=0.05, length=2, help="its sigma range, pixels")
+    random_conv: float = spec(0.0, min=0.0, max=1.0,
+                              help="probability of a random convolution (RandConv, Xu et al. 2021): the image "
+                                   "through a 3->3 convolution with freshly drawn weights, rescaled to the "
+                                   "image's own channel means and spreads, blended with the image by a "
+                                   "uniform weight; it changes local texture and colour mapping but keeps "
+                                   "shapes, so the detector cannot lean on how the renderer draws surfaces")
+    random_conv_kernels: tuple[int, ...] = spec((1, 3, 5, 7), min=1, help="odd kernel sizes it draws from")
 
     def validate(self) -> None:
         if self.blur_sigma[0] > self.blur_sigma[1]:
             raise ValueError(f"augment.blur_sigma {list(self.blur_sigma)}: expected [MIN, MAX] with MIN <= MAX")
+        if not self.random_conv_kernels or any(k % 2 == 0 for k in self.random_conv_kernels):
+            raise ValueError(f"augment.random_conv_kernels {list(self.random_conv_kernels)}: expected odd sizes "
+                             "(a kernel centred on its pixel), at least one")
 
     @property
     def photometric(self) -> bool:
-        return any((self.brightness, self.contrast, self.saturation, self.hue, self.grayscale, self.blur))
+        return any((self.brightness, self.contrast, self.saturation, self.hue, self.grayscale, self.blur,
+                    self.random_conv))
 
 
 @dataclass(frozen=True)

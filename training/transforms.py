@@ -45,7 +45,33 @@ def photometric(img: torch.Tensor, rng: np.random.Generator, aug) -> torch.Tenso
         sigma = float(rng.uniform(*aug.blur_sigma))
         k = 2 * int(np.ceil(3 * sigma)) + 1
         img = TF.gaussian_blur(img, kernel_size=[k, k], sigma=[sigma, sigma])
+    if aug.random_conv and rng.random() < aug.random_conv:
+        img = random_convolution(img.clamp(0.0, 1.0), rng, aug.random_conv_kernels)
     return img.clamp(0.0, 1.0)
+
+
+def random_convolution(img: torch.Tensor, rng: np.random.Generator, kernels) -> torch.Tensor:
+    """RandConv (Xu et al., ICLR 2021) for a (3, H, W) image in [0, 1]: a 3->3 convolution
+    with weights drawn afresh (He-scaled normal, kernel size drawn from ``kernels``),
+    blended with the image by a weight drawn uniformly in [0, 1].
+
+    Rendered surfaces differ from photographed ones in local texture and colour far more
+    than in shape; a random linear filter scrambles the former and keeps the latter, so
+    a detector trained through it has to rank people by shape. Each output channel is
+    rescaled to the mean and spread of the image's own channel, so the exposure range
+    the detector sees stays that of a photograph (an unscaled random filter gives values
+    far outside [0, 1]). Reflect padding keeps the border from turning into an edge."""
+    k = int(rng.choice(np.asarray(kernels)))
+    weight = rng.normal(0.0, 1.0 / np.sqrt(3 * k * k), size=(3, 3, k, k))
+    x = img[None]
+    if k > 1:
+        x = F.pad(x, (k // 2,) * 4, mode="reflect")
+    out = F.conv2d(x, torch.as_tensor(weight, dtype=img.dtype, device=img.device))[0]
+    dims = (1, 2)
+    out = (out - out.mean(dims, keepdim=True)) / out.std(dims, keepdim=True).clamp_min(1e-6)
+    out = out * img.std(dims, keepdim=True) + img.mean(dims, keepdim=True)
+    alpha = float(rng.uniform(0.0, 1.0))
+    return alpha * img + (1.0 - alpha) * out
 
 
 def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keypoints: np.ndarray | None = None,

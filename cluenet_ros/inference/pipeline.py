@@ -145,11 +145,23 @@ class ClueNetPipeline:
 
     @classmethod
     def random(cls, config: PipelineConfig | None = None, stage1: Stage1Config | None = None,
-               stage2: Stage2Config | None = None) -> "ClueNetPipeline":
+               stage2: Stage2Config | None = None, seed: int | None = 0) -> "ClueNetPipeline":
+        """A pipeline of randomly initialised models, for plumbing tests and benchmarks.
+
+        ``seed`` (default 0) makes it the same model in every process and every run, so
+        a test that fails on its outputs fails again and can be debugged; it is drawn in
+        a forked RNG, so the caller's global torch RNG is left as it was. ``None`` draws
+        from the global RNG (a different model each time unless the caller seeds it)."""
         LOG.warning("ClueNet pipeline with RANDOM weights: outputs are meaningless "
                     "(for testing the plumbing only)")
         config = config or PipelineConfig()
-        pipe = cls(ClueNetStage1(stage1), ClueNetStage2(stage2), replace(config, backend="torch", int8=False))
+        if seed is None:
+            stage1_model, stage2_model = ClueNetStage1(stage1), ClueNetStage2(stage2)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                stage1_model, stage2_model = ClueNetStage1(stage1), ClueNetStage2(stage2)
+        pipe = cls(stage1_model, stage2_model, replace(config, backend="torch", int8=False))
         pipe.config = config
         # weights never seen again: no cache entry; and `auto` stays eager, since an
         # export that is thrown away at exit costs more than a plumbing test saves

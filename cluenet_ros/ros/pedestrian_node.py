@@ -266,13 +266,9 @@ class _PedestrianCore:
                 self.get_logger().warning("weights:=random -- a randomly initialised model: detections are "
                                           "meaningless; use it only to test the plumbing")
                 s1, s2 = load_model_configs(self.p("model_config") or None)
-                import torch
-
-                # the same random model in every run (as `cluenet export --weights random`),
-                # so that a plumbing test that fails once fails again
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(0)
-                    pipeline = ClueNetPipeline.random(cfg, s1, s2)
+                # seeded: the same random model in every run, so that a plumbing test
+                # that fails once fails again
+                pipeline = ClueNetPipeline.random(cfg, s1, s2, seed=0)
             else:
                 path = Path(weights) if weights else default_weights()
                 if not weights and not path.is_file():
