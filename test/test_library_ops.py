@@ -7,7 +7,6 @@ import ast
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 from torchvision.models.detection.transform import GeneralizedRCNNTransform

@@ -5,7 +5,6 @@ from __future__ import annotations
 import colorsys
 
 import numpy as np
-import pytest
 
 from cluenet_ros.inference.pipeline import FrameResult
 from cluenet_ros.overlay import OCCLUDED_RGB, VISIBLE_RGB, draw_overlay, track_colour, track_colour_u8

@@ -152,3 +152,30 @@ def test_stage_timings_are_reported(pipeline):
     pipeline.process_batch([noise_image(60, 80)], timings=t)
     assert set(t) == {"preprocess", "stage1", "crop_mask", "stage2", "postprocess"}
     assert all(v >= 0 for v in t.values()) and t["stage1"] > 0
+
+
+def test_random_pipeline_is_seeded_and_leaves_the_global_rng_alone():
+    s1, s2 = tiny_stage1_config(), tiny_stage2_config()
+
+    def weights(pipe):
+        return torch.cat([p.detach().flatten() for p in pipe.stage1.parameters()] +
+                         [p.detach().flatten() for p in pipe.stage2.parameters()])
+
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a = ClueNetPipeline.random(PipelineConfig(device="cpu"), s1, s2)
+    assert torch.equal(torch.random.get_rng_state(), state)  # drawn in a forked RNG
+    torch.manual_seed(456)  # the caller's seed does not matter
+    b = ClueNetPipeline.random(PipelineConfig(device="cpu"), s1, s2)
+    c = ClueNetPipeline.random(PipelineConfig(device="cpu"), s1, s2, seed=1)
+    assert torch.equal(weights(a), weights(b))
+    assert not torch.equal(weights(a), weights(c))
+    # seed=None draws from the global RNG, as a plain module constructor does
+    torch.manual_seed(7)
+    d = ClueNetPipeline.random(PipelineConfig(device="cpu"), s1, s2, seed=None)
+    torch.manual_seed(7)
+    e = ClueNetPipeline.random(PipelineConfig(device="cpu"), s1, s2, seed=None)
+    assert torch.equal(weights(d), weights(e)) and not torch.equal(weights(d), weights(a))
+    img = noise_image(96, 128, seed=3)
+    ra, rb = a(img), b(img)
+    assert torch.equal(torch.as_tensor(ra.boxes), torch.as_tensor(rb.boxes))

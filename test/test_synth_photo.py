@@ -8,7 +8,6 @@ to procedural textures where no folder is built.
 from __future__ import annotations
 
 import json
-import math
 
 import cv2
 import numpy as np

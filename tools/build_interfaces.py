@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 STAMP_NAME = ".cluenet_sources_sha256"

@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     res = measure(args.profile, args.sizes, args.frames, args.rate, args.reliabilities.split(","),
                   publisher_profile=args.publisher_profile, node_params=tuple(args.node_param))
     print(json.dumps(res))
-    print(f"| frame | " + " | ".join(f"{r} publisher" for r in res) + " |")
+    print("| frame | " + " | ".join(f"{r} publisher" for r in res) + " |")
     for size in res[next(iter(res))]:
         print(f"| {size} rgb8 | " + " | ".join(f"{100 * res[r][size]:.0f}%" for r in res) + " |")
     return 0

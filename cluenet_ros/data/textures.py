@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cluenet_ros.data.debian_packages import deb_version, download_deb, extract_members, sha256
-from cluenet_ros.errors import FileInputError, InputError
+from cluenet_ros.errors import FileInputError
 
 MANIFEST = Path(__file__).resolve().parents[1] / "synth" / "realistic" / "texture_manifest.json"
 INDEX = "index.json"

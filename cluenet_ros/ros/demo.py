@@ -11,6 +11,10 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy itself is imported where it is needed
+    import numpy as np
 
 # numpy, OpenCV and the node helpers are imported where they are used, so that
 # `cluenet --help` stays fast (the CLI imports this module to register `demo`).

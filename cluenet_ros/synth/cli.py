@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib itself is imported where it is needed
+    from pathlib import Path
 
 
 def _size(text: str) -> tuple[int, int]:
