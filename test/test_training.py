@@ -92,6 +92,43 @@ def test_schedules_follow_the_paper():
     assert learning_rate(30000, 0.01, 15000, 0.1, 0) == pytest.approx(0.0001)
 
 
+def test_cosine_schedule_falls_from_lr_to_its_final_share():
+    cos = [learning_rate(i, 0.01, 1, 0.1, 0, "cosine", 100, 0.1) for i in range(0, 101)]
+    assert cos[0] == pytest.approx(0.01) and cos[100] == pytest.approx(0.001)
+    assert cos[50] == pytest.approx(0.001 + 0.009 * 0.5)  # halfway: half-way between the two
+    assert cos[25] == pytest.approx(0.001 + 0.009 * (1 + np.cos(np.pi / 4)) / 2)
+    assert all(a > b for a, b in zip(cos, cos[1:])), "a cosine schedule never rises"
+    # lr_step / lr_gamma play no part; past the end it stays at the final rate
+    assert learning_rate(40, 0.01, 7, 0.5, 0, "cosine", 100) == learning_rate(40, 0.01, 15000, 0.1, 0, "cosine", 100)
+    assert learning_rate(150, 0.01, 1, 0.1, 0, "cosine", 100) == 0.0
+    # the warm-up multiplies it as it does the step schedule
+    assert learning_rate(2, 0.01, 1, 0.1, 4, "cosine", 100) == pytest.approx(
+        (0.1 + 0.9 * 2 / 4) * learning_rate(2, 0.01, 1, 0.1, 0, "cosine", 100))
+    with pytest.raises(ValueError, match="total iterations"):
+        learning_rate(1, 0.01, 1, 0.1, 0, "cosine", 0)
+    with pytest.raises(ValueError, match="schedule 'linear'"):
+        learning_rate(1, 0.01, 1, 0.1, 0, "linear", 100)
+
+
+def test_a_cosine_run_logs_the_cosine_rates_and_config_refuses_unknown_schedules(data, tmp_path):
+    path = stage1_config(data, "s1_cosine", 12, log_every=1)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["optim"].update(lr_schedule="cosine", lr_final=0.1)
+    path.write_text(yaml.safe_dump(cfg))
+    assert cluenet(["train", "stage1", "--config", str(path)]) == 0
+    log = losses(data / "s1_cosine")
+    # the rate logged at i is the one iteration i + 1 uses: warm-up x cosine over 12 iterations
+    expected = {i: 0.01 * min(1.0, 0.1 + 0.9 * i / 4) * (0.1 + 0.9 * (1 + np.cos(np.pi * i / 12)) / 2)
+                for i in (1, 3, 4, 6, 11)}
+    expected[12] = 0.001
+    assert {i: log[i]["lr"] for i in expected} == pytest.approx(expected, rel=1e-6)
+    cfg["optim"]["lr_schedule"] = "exponential"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        load_stage1(bad)
+
+
 def test_paper_configs_load():
     repo = Path(__file__).resolve().parents[1] / "training" / "configs"
     s1 = load_stage1(repo / "stage1_paper.yaml")

@@ -15,7 +15,7 @@ from cluenet_ros.models.baseline import KeypointRCNNBaseline
 from cluenet_training import engine
 from cluenet_training.config import BaselineTrainConfig
 from cluenet_training.datasets import SplitKeypointImages
-from cluenet_training.schedules import learning_rate
+from cluenet_training.schedules import lr_factor
 from cluenet_training.transforms import keypoint_image_sample
 
 
@@ -68,7 +68,7 @@ def train(cfg: BaselineTrainConfig, resume: bool = False) -> Path:
     o = cfg.optim
     opt = engine.make_optimizer(model.parameters(), o)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
+        opt, lr_factor(o, run.iterations))
     start, best = 0, (-math.inf, -math.inf)
     state = engine.resume_state(out, resume, proc, cfg)
     if state is not None:

@@ -45,6 +45,11 @@ class OptimConfig:
     weight_decay: float = spec(1e-4, min=0.0)
     lr_step: int = spec(15000, min=1, help="iterations between learning-rate divisions")
     lr_gamma: float = spec(0.1, min=0.0, max=1.0)
+    lr_schedule: str = spec("step", choices=("step", "cosine"),
+                            help="step: divide by 1/lr_gamma every lr_step iterations (the paper's); "
+                                 "cosine: half a cosine from lr down to lr_final x lr at the run's last "
+                                 "iteration (lr_step and lr_gamma unused)")
+    lr_final: float = spec(0.0, min=0.0, max=1.0, help="cosine only: the last rate as a share of lr")
     warmup_iterations: int = spec(500, min=0, help="linear warm-up from lr/10 (0: none)")
     grad_clip: float = spec(10.0, min=0.0, help="max gradient norm (0: no clipping)")
 

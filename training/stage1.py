@@ -14,7 +14,7 @@ from cluenet_ros.models.stage1 import ClueNetStage1
 from cluenet_training import engine
 from cluenet_training.config import Stage1TrainConfig
 from cluenet_training.datasets import IGNORE, SplitStage1, build_stage1_dataset
-from cluenet_training.schedules import frozen_stages, learning_rate
+from cluenet_training.schedules import frozen_stages, lr_factor
 from cluenet_training.transforms import stage1_sample
 
 
@@ -22,7 +22,7 @@ def make_optimizer(model, cfg: Stage1TrainConfig):
     o = cfg.optim
     opt = engine.make_optimizer(model.parameters(), o)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations))
+        opt, lr_factor(o, cfg.run.iterations))
     return opt, sched
 
 

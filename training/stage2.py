@@ -24,7 +24,7 @@ from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, enc
 from cluenet_training import engine
 from cluenet_training.config import DataSpec, Stage2TrainConfig, Stage2ValidationConfig, ap_key
 from cluenet_training.datasets import CityPersonsCrops, CocoPersons, DatasetError, PedestrianCrops
-from cluenet_training.schedules import adversarial_weight, learning_rate, occlusion_fraction
+from cluenet_training.schedules import adversarial_weight, lr_factor, occlusion_fraction
 from cluenet_training.transforms import person_crop
 
 
@@ -274,7 +274,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     E, D, C = model.encoder, model.decoder, model.domain_classifier
     opt_model, opt_cls = make_optimizers(model, cfg)
     optimizers = (opt_model, opt_cls)
-    lam = lambda it: learning_rate(it, 1.0, o.lr_step, o.lr_gamma, o.warmup_iterations)  # noqa: E731
+    lam = lr_factor(o, run.iterations)
     scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lam) for opt in optimizers]
     start, best, seconds = 0, -math.inf, 0.0
     state = engine.resume_state(out, resume, proc, cfg)
