@@ -1,4 +1,7 @@
 """The two-stage inference pipeline: geometry, counts, sizes, batching, flags."""
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -179,3 +182,44 @@ def test_random_pipeline_is_seeded_and_leaves_the_global_rng_alone():
     img = noise_image(96, 128, seed=3)
     ra, rb = a(img), b(img)
     assert torch.equal(torch.as_tensor(ra.boxes), torch.as_tensor(rb.boxes))
+
+
+def test_settings_changed_while_frames_run_apply_to_whole_frames():
+    """The node changes settings from its parameter callback while the inference thread is
+    inside a frame: each frame must run under one set of settings, never half of each."""
+    pipe = ClueNetPipeline.random(PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=1.0, max_detections=20),
+                                  tiny_stage1_config(), tiny_stage2_config())
+    stop, toggles = threading.Event(), [0]
+
+    def toggle():
+        on = False
+        while not stop.is_set():
+            on = not on
+            pipe.set_flip_test(on)
+            pipe.set_detection_flip_test(on)
+            toggles[0] += 1
+            time.sleep(0.0002)
+
+    worker = threading.Thread(target=toggle, daemon=True)
+    worker.start()
+    try:
+        for i in range(25):
+            res = pipe(noise_image(97, 131, seed=i))
+            n = len(res)
+            assert n > 0 and res.keypoints.shape == (n, 13, 3) and res.occluded.shape == (n, 13)
+            assert res.visible_boxes.shape == (n, 4) and np.isfinite(res.keypoints).all()
+    finally:
+        stop.set()
+        worker.join()
+    assert toggles[0] > 25, "the settings did not change while frames ran"
+    # settings changed from several threads at once are all kept (none overwrites another's)
+    pipe.set_flip_test(False)
+    pipe.set_detection_flip_test(False)
+    threads = [threading.Thread(target=lambda k=k: [pipe.set_mask_threshold(k / 10) for _ in range(200)]) for k in (3,)]
+    threads.append(threading.Thread(target=lambda: [pipe.set_flip_test(bool(j % 2)) for j in range(201)]))
+    threads.append(threading.Thread(target=lambda: [pipe.set_thresholds(max_detections=5 + j % 2) for j in range(200)]))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (pipe.config.mask_threshold, pipe.config.flip_test, pipe.config.max_detections) == (0.3, False, 6)

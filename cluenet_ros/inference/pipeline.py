@@ -88,6 +88,9 @@ class ClueNetPipeline:
         # a setter called meanwhile (the node's parameter thread) waits for it, or the
         # switch back would undo the new setting
         self._scale_lock = threading.RLock()
+        # setters replace the whole (frozen) config under this lock, so two threads'
+        # changes never overwrite each other; a frame reads the config once
+        self._settings_lock = threading.Lock()
         self.set_detection_extra_scale(self.config.detection_extra_scale)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
         self.backend = "torch"
@@ -173,24 +176,35 @@ class ClueNetPipeline:
                        max_detections: int | None = None) -> None:
         changes = {k: v for k, v in (("score_threshold", score), ("nms_iou", nms_iou),
                                      ("max_detections", max_detections)) if v is not None}
-        self.config = replace(self.config, **changes)
+        self._change(**changes)
         self._push_thresholds()
 
-    def _push_thresholds(self) -> None:
-        """Stage 1's RoI heads keep the operating threshold, or with the detection
-        flip test the per-view floor (the threshold applies after the merge)."""
-        cfg = self.config
-        score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if self._several_views() else cfg.score_threshold
-        self.stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
+    def _change(self, **changes) -> PipelineConfig:
+        with self._settings_lock:
+            self.config = replace(self.config, **changes)
+            return self.config
 
-    def _several_views(self) -> bool:
-        return self.config.detection_flip_test or self.config.detection_extra_scale > 0
+    def _push_thresholds(self, cfg: PipelineConfig | None = None) -> None:
+        """Stage 1's RoI heads keep the operating threshold, or with the detection
+        flip test the per-view floor (the threshold applies after the merge). Each
+        frame pushes its own settings before stage 1 runs, under the lock that stage
+        1 runs under, so a frame never mixes a threshold of one setting with the views
+        of another."""
+        with self._scale_lock:
+            cfg = cfg or self.config
+            score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if self._several_views(cfg) else cfg.score_threshold
+            self.stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
+
+    def _several_views(self, cfg: PipelineConfig | None = None) -> bool:
+        cfg = cfg or self.config
+        return cfg.detection_flip_test or cfg.detection_extra_scale > 0
 
     def set_detection_flip_test(self, enabled: bool, merge: str | None = None) -> None:
         """Switch stage 1's flip test (and its merge) at run time."""
-        merge = self.config.detection_flip_merge if merge is None else merge
-        check_merge(merge)
-        self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+        with self._settings_lock:
+            merge = self.config.detection_flip_merge if merge is None else merge
+            check_merge(merge)
+            self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
         self._push_thresholds()
 
     def set_detection_extra_scale(self, scale: float) -> None:
@@ -202,7 +216,7 @@ class ClueNetPipeline:
             if scale > 0 and not 0.05 <= self.stage1.config.input_scale * scale <= 4.0:
                 raise ValueError(f"detection_extra_scale {scale:g} times the input scale "
                                  f"{self.stage1.config.input_scale:g} leaves [0.05, 4]")
-            self.config = replace(self.config, detection_extra_scale=scale)
+            self._change(detection_extra_scale=scale)
             self._push_thresholds()
 
     def set_mask_threshold(self, threshold: float) -> None:
@@ -210,12 +224,12 @@ class ClueNetPipeline:
         thresholded per frame, after the network)."""
         if not 0.0 <= float(threshold) <= 1.0:
             raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
-        self.config = replace(self.config, mask_threshold=float(threshold))
+        self._change(mask_threshold=float(threshold))
 
     def set_flip_test(self, enabled: bool) -> None:
         """Switch the stage-2 flip test at run time (nothing to recompile: the
         compiled stage 2 takes any batch size)."""
-        self.config = replace(self.config, flip_test=bool(enabled))
+        self._change(flip_test=bool(enabled))
 
     def set_input_scale(self, scale: float) -> None:
         """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
@@ -255,24 +269,26 @@ class ClueNetPipeline:
             check_image(image, i)
         if not images:
             return []
+        cfg = self.config  # one frame, one set of settings (a setter may run meanwhile)
         clock = _StageClock(self.device, timings)
         tensors = [self._to_tensor(img, bgr) for img in images]
         clock.lap("preprocess")
-        with self._autocast():
-            stage1_out = self._stage1_views(tensors) if self._several_views() else self.stage1(tensors)
+        with self._scale_lock, self._autocast():
+            self._push_thresholds(cfg)
+            stage1_out = self._stage1_views(tensors, cfg) if self._several_views(cfg) else self.stage1(tensors)
         clock.lap("stage1")
-        masks = [o["mask"] > self.config.mask_threshold for o in stage1_out]
+        masks = [o["mask"] > cfg.mask_threshold for o in stage1_out]
         boxes = [o["boxes"].float() for o in stage1_out]
-        kps_img, occluded, vis_boxes, visibility = self._poses(tensors, masks, boxes, clock)
+        kps_img, occluded, vis_boxes, visibility = self._poses(tensors, masks, boxes, clock, cfg.flip_test)
         results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
         clock.lap("postprocess")
         return results
 
-    def _stage1_views(self, tensors: list[torch.Tensor]) -> list[dict]:
+    def _stage1_views(self, tensors: list[torch.Tensor], cfg: PipelineConfig) -> list[dict]:
         """Stage 1 on several views of each frame: the frame, its mirror image with the
         flip test (one batch), and both again at the extra scale; each frame's views
         merged (detection_flip) and their masks averaged."""
-        n, cfg = len(tensors), self.config
+        n = len(tensors)
         flip = cfg.detection_flip_test
         batch = tensors + [t.flip(-1) for t in tensors] if flip else list(tensors)
         runs = [self.stage1(batch)]
@@ -299,23 +315,24 @@ class ClueNetPipeline:
                            "mask": torch.stack(masks).mean(0)})
         return merged
 
-    def _poses(self, tensors, masks, boxes, clock: _StageClock | None = None):
+    def _poses(self, tensors, masks, boxes, clock: _StageClock | None = None, flip_test: bool | None = None):
         """Everything after stage 1, for the boxes it kept: crops of the segmented
         image, stage 2, keypoints in image pixels, occlusion flags and visible boxes.
         (kps (N, 13, 3), occluded (N, 13), visible boxes (N, 4), visibility (N,)) over
         all frames. The standalone pipeline exports this very method as a graph."""
         clock = clock or _StageClock(self.device, None)
+        flip_test = self.config.flip_test if flip_test is None else flip_test
         crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
         clock.lap("crop_mask")
         if len(crops):
             # flip test: the crops and their mirror images in one stage-2 batch
-            batch = torch.cat([crops, crops.flip(-1)]) if self.config.flip_test else crops
+            batch = torch.cat([crops, crops.flip(-1)]) if flip_test else crops
             if self._stage2_runner is not None:
                 heatmaps = self._stage2_runner(batch)
             else:
                 with self._autocast():
                     heatmaps = self.stage2(self._layout(batch))
-            if self.config.flip_test:
+            if flip_test:
                 plain, mirrored = heatmaps.unflatten(0, (2, -1))  # not [:len(crops)]: stays dynamic when traced
                 heatmaps = flip_test_average(plain, mirrored)
         clock.lap("stage2")

@@ -28,6 +28,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -104,6 +105,7 @@ class StandalonePipeline:
 
     def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None):
         self.config = config or PipelineConfig(device="cpu", backend="auto")
+        self._settings_lock = threading.Lock()
         if self.config.device == "cuda":
             raise ValueError("the standalone pipeline runs on the CPU only (device cuda needs the torch pipeline)")
         if self.config.int8:
@@ -145,20 +147,27 @@ class StandalonePipeline:
                        max_detections: int | None = None) -> None:
         changes = {k: v for k, v in (("score_threshold", score), ("nms_iou", nms_iou),
                                      ("max_detections", max_detections)) if v is not None}
-        self.config = replace(self.config, **changes)
+        self._change(**changes)
+
+    def _change(self, **changes) -> None:
+        """Replace the whole (frozen) config under a lock: two threads' changes never
+        overwrite each other, and a frame reads the config once (``_frame``)."""
+        with self._settings_lock:
+            self.config = replace(self.config, **changes)
 
     def set_mask_threshold(self, threshold: float) -> None:
         if not 0.0 <= float(threshold) <= 1.0:
             raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
-        self.config = replace(self.config, mask_threshold=float(threshold))
+        self._change(mask_threshold=float(threshold))
 
     def set_flip_test(self, enabled: bool) -> None:
-        self.config = replace(self.config, flip_test=bool(enabled))
+        self._change(flip_test=bool(enabled))
 
     def set_detection_flip_test(self, enabled: bool, merge: str | None = None) -> None:
-        merge = self.config.detection_flip_merge if merge is None else merge
-        check_merge(merge)
-        self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
+        with self._settings_lock:
+            merge = self.config.detection_flip_merge if merge is None else merge
+            check_merge(merge)
+            self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
 
     def set_detection_extra_scale(self, scale: float) -> None:
         if float(scale) != 0.0:
