@@ -76,6 +76,14 @@ class AugmentConfig:
                                    "uniform weight; it changes local texture and colour mapping but keeps "
                                    "shapes, so the detector cannot lean on how the renderer draws surfaces")
     random_conv_kernels: tuple[int, ...] = spec((1, 3, 5, 7), min=1, help="odd kernel sizes it draws from")
+    background_plate: float = spec(0.0, min=0.0, max=1.0,
+                                   help="stage 1: probability that every pixel the mask leaves as background "
+                                        "(the rendered street, cars and poles too) is replaced by a crop of a real "
+                                        "photograph from background_plate_dirs, the people kept (training/plates.py)")
+    background_plate_dirs: tuple[str, ...] = spec(("data/plates",),
+                                                  help="folders of plate photographs: a `cluenet data plates` "
+                                                       "folder, or any folder of PNG/JPEG photographs without "
+                                                       "people (read recursively)")
 
     def validate(self) -> None:
         if self.blur_sigma[0] > self.blur_sigma[1]:
@@ -83,6 +91,14 @@ class AugmentConfig:
         if not self.random_conv_kernels or any(k % 2 == 0 for k in self.random_conv_kernels):
             raise ValueError(f"augment.random_conv_kernels {list(self.random_conv_kernels)}: expected odd sizes "
                              "(a kernel centred on its pixel), at least one")
+        if self.background_plate:
+            if not self.background_plate_dirs:
+                raise ValueError("augment.background_plate > 0 needs at least one folder in "
+                                 "augment.background_plate_dirs")
+            from cluenet_ros.data.plates import refuse_check_set_overlap
+
+            for folder in self.background_plate_dirs:
+                refuse_check_set_overlap(folder)
 
     @property
     def photometric(self) -> bool:

@@ -15,6 +15,7 @@ from cluenet_training import engine
 from cluenet_training.config import Stage1TrainConfig
 from cluenet_training.datasets import IGNORE, SplitStage1, build_stage1_dataset
 from cluenet_training.schedules import frozen_stages, lr_factor
+from cluenet_training.plates import PlateBank
 from cluenet_training.transforms import stage1_sample
 
 
@@ -79,10 +80,13 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     elif run.init:
         engine.init_from(model, run.init, "stage1")
 
+    plates = PlateBank(cfg.augment.background_plate_dirs) if cfg.augment.background_plate else None
+
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
         idx = rng.integers(len(dataset), size=run.batch_size)
-        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment) for i in idx]
+        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment, plates)
+                for i in idx]
 
     def wrapped():
         return DDP(model, find_unused_parameters=False) if proc.world > 1 else model

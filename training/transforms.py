@@ -75,9 +75,11 @@ def random_convolution(img: torch.Tensor, rng: np.random.Generator, kernels) -> 
 
 
 def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keypoints: np.ndarray | None = None,
-                  aug=None):
-    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale, flip and (with
-    ``aug``, an AugmentConfig) photometric jitter.
+                  aug=None, plates=None):
+    """(image (3, H, W) float in [0, 1], {'boxes', 'mask'}) after scale, flip, (with
+    ``plates``, a PlateBank, and ``aug.background_plate``) a real background photograph
+    behind the people, and (with ``aug``, an AugmentConfig) photometric jitter, which
+    then acts on person and photograph alike.
 
     With ``keypoints`` (N, 13, 3, one row per box) the target also holds them, moved
     with the image (a flip swaps left and right), and box-less rows are dropped alike.
@@ -106,6 +108,8 @@ def stage1_sample(rec, rng: np.random.Generator, scale_range, hflip: float, keyp
         if kps is not None:
             kps[..., 0] = w - kps[..., 0]
             kps = kps[:, kp.flip_permutation()]
+    if plates is not None and aug is not None and aug.background_plate and rng.random() < aug.background_plate:
+        img = plates.composite(img, mask, rng)
     if aug is not None:
         img = photometric(img, rng, aug)
     boxes, ignore_boxes = boxes[:n_boxes], boxes[n_boxes:]

@@ -21,6 +21,13 @@ def register(sub) -> None:
                    help="a folder already holding the packages' .deb files (default: apt-get download)")
     t.add_argument("--force", action="store_true", help="rebuild even when the folder is complete")
     t.set_defaults(func=run_textures)
+    b = d.add_parser("plates", help="real background photographs for stage-1 training "
+                                    "(augment.background_plate; from Debian wallpaper packages)")
+    b.add_argument("--out", default=None, help="folder (default: data/plates, or $CLUENET_PLATES)")
+    b.add_argument("--deb-dir", default=None,
+                   help="a folder already holding the packages' .deb files (default: apt-get download)")
+    b.add_argument("--force", action="store_true", help="rebuild even when the folder is complete")
+    b.set_defaults(func=run_plates)
 
 
 def run_real_images(args) -> int:
@@ -32,6 +39,13 @@ def run_real_images(args) -> int:
 
 def run_textures(args) -> int:
     from cluenet_ros.data.textures import build
+
+    build(args.out and Path(args.out), force=args.force, deb_dir=args.deb_dir and Path(args.deb_dir))
+    return 0
+
+
+def run_plates(args) -> int:
+    from cluenet_ros.data.plates import build
 
     build(args.out and Path(args.out), force=args.force, deb_dir=args.deb_dir and Path(args.deb_dir))
     return 0

@@ -79,14 +79,16 @@ def is_built(out_dir: Path | None = None, manifest: str | Path = MANIFEST) -> bo
 
 
 def build(out_dir: Path | None = None, manifest: str | Path = MANIFEST, force: bool = False,
-          deb_dir: Path | None = None, log=print) -> Path:
+          deb_dir: Path | None = None, log=print, label: str = "textures") -> Path:
     """Writes the texture folder (idempotent; ``force`` rebuilds). ``deb_dir`` is a
     folder already holding the packages' .deb files (else apt-get downloads them
-    into a temporary folder, removed afterwards)."""
+    into a temporary folder, removed afterwards). ``label`` names what is built in the
+    log and in SOURCES.md (the background plates use this builder with their own
+    manifest)."""
     out_dir = Path(out_dir or default_dir())
     data = load_manifest(manifest)
     if not force and is_built(out_dir, manifest):
-        log(f"textures: present in {out_dir}")
+        log(f"{label}: present in {out_dir}")
         return out_dir
     by_package: dict[str, list[dict]] = {}
     for f in data["files"]:
@@ -94,7 +96,7 @@ def build(out_dir: Path | None = None, manifest: str | Path = MANIFEST, force: b
     out_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, list[dict]] = {}
     versions: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="cluenet-textures-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"cluenet-{label}-") as tmp:
         tmp = Path(tmp)
         for package, files in by_package.items():
             info = data["packages"][package]
@@ -103,7 +105,7 @@ def build(out_dir: Path | None = None, manifest: str | Path = MANIFEST, force: b
                 deb = download_deb(package, info.get("version"), tmp,
                                    hint="download it elsewhere and pass --deb-dir (a folder holding the .deb)")
             versions[package] = deb_version(deb)
-            log(f"textures: extracting {len(files)} files from {deb.name}")
+            log(f"{label}: extracting {len(files)} files from {deb.name}")
             raw = tmp / package
             written = extract_members(deb, {f["member"]: f"{i:03d}_{Path(f['member']).name}"
                                             for i, f in enumerate(files)}, raw)
@@ -123,9 +125,9 @@ def build(out_dir: Path | None = None, manifest: str | Path = MANIFEST, force: b
     index = {"version": INDEX_VERSION, "manifest_sha256": manifest_digest(manifest), "packages": versions,
              "categories": entries}
     _remove_stale(out_dir, entries)
-    (out_dir / "SOURCES.md").write_text(_sources(data, entries, versions))
+    (out_dir / "SOURCES.md").write_text(_sources(data, entries, versions, label))
     (out_dir / INDEX).write_text(json.dumps(index, indent=1) + "\n")  # last: marks the folder complete
-    log(f"textures: wrote {sum(map(len, entries.values()))} files in {len(entries)} categories to {out_dir}")
+    log(f"{label}: wrote {sum(map(len, entries.values()))} files in {len(entries)} categories to {out_dir}")
     return out_dir
 
 
@@ -284,9 +286,9 @@ def _directions(h: int, w: int) -> np.ndarray:
                     axis=-1)
 
 
-def _sources(data: dict, entries: dict, versions: dict) -> str:
-    lines = ["# Sources of these textures", "",
-             "Built by `cluenet data textures` from Debian packages; not part of the cluenet_ros repository. "
+def _sources(data: dict, entries: dict, versions: dict, label: str = "textures") -> str:
+    lines = [f"# Sources of these {label}", "",
+             f"Built by `cluenet data {label}` from Debian packages; not part of the cluenet_ros repository. "
              "Each file keeps the licence of its package member (see `licence/` for the packages' copyright "
              "files).", ""]
     for package, info in data["packages"].items():
