@@ -35,10 +35,13 @@ test-isa: setup
 # Data built on each machine from package registries, never committed: the
 # real-image check set (also built by setup) and the realistic world's photo textures
 # and HDR skies (apt-get downloads torcs-data, 333 MB, and blender-data, 31 MB; only
-# the listed files are kept in data/textures, about 14 MB).
+# the listed files are kept in data/textures, about 14 MB), and the training's
+# background plates (three Debian wallpaper packages, about 170 MB; 32 MB kept in
+# data/plates).
 data: setup
 	$(VENV)/bin/cluenet data real-images
 	$(VENV)/bin/cluenet data textures
+	$(VENV)/bin/cluenet data plates
 
 demo: setup
 	@if [ "$(DEMO_WORLD)" = realistic ]; then $(VENV)/bin/cluenet data textures || \
