@@ -154,3 +154,63 @@ def test_plate_sources_are_titled_for_plates():
                                 "licence": "CC0-1.0"}]}, {"pkg": "1"}, "plates")
     assert text.startswith("# Sources of these plates") and "`cluenet data plates`" in text
     assert "| plate/a.png | pkg | 1 | /usr/a.jpg | CC0-1.0 |" in text
+
+
+@pytest.fixture(scope="module")
+def synth_split(tmp_path_factory):
+    from cluenet_ros.cli import main as cluenet
+
+    root = tmp_path_factory.mktemp("replate_src")
+    assert cluenet(["synth", "--out", str(root), "--images", "2", "--seed", "4", "--size", "128x64",
+                    "--split", "v", "--people", "2-3"]) == 0
+    return root / "v"
+
+
+def _split_pixels(folder):
+    cp = json.loads((folder / "citypersons.json").read_text())
+    imgs = [cv2.imread(str(folder / i["file_name"]))[..., ::-1] for i in cp["images"]]
+    sems = [cv2.imread(str(folder / i["semantic_mask"]), cv2.IMREAD_UNCHANGED) for i in cp["images"]]
+    return cp, imgs, sems
+
+
+def test_replate_keeps_people_truth_and_masks_and_pastes_a_plate_behind(synth_split, tmp_path):
+    from cluenet_ros.cli import main as cluenet
+
+    plates = _plate_dir(tmp_path)
+    out = tmp_path / "replated"
+    assert cluenet(["train", "replate", "--data", str(synth_split), "--plates", str(plates),
+                    "--out", str(out), "--seed", "5"]) == 0
+    cp0, imgs0, sems0 = _split_pixels(synth_split)
+    cp1, imgs1, sems1 = _split_pixels(out)
+    assert cp1 == cp0                                    # boxes, flags and paths: unchanged
+    assert (out / "coco_keypoints.json").read_bytes() == (synth_split / "coco_keypoints.json").read_bytes()
+    for a, b, s0, s1 in zip(imgs0, imgs1, sems0, sems1):
+        assert np.array_equal(s0, s1)
+        people = cv2.erode((s0 != 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        assert people.any() and np.array_equal(a[people], b[people])     # the rendered people stay
+        far = cv2.dilate((s0 != 0).astype(np.uint8), np.ones((3, 3), np.uint8)) == 0
+        colours = {tuple(c) for c in b[far].tolist()}
+        assert len(colours) == 1 and colours <= {(250, 10, 10), (10, 250, 10)}   # one plate, nothing rendered
+    record = json.loads((out / "replate.json").read_text())
+    assert record["seed"] == 5 and record["images"] == 2 and len(record["plates"]) == 2
+    again = tmp_path / "again"
+    assert cluenet(["train", "replate", "--data", str(synth_split), "--plates", str(plates),
+                    "--out", str(again), "--seed", "5"]) == 0
+    assert all(np.array_equal(x, y) for x, y in zip(imgs1, _split_pixels(again)[1]))   # a function of the seed
+
+
+def test_replate_refuses_to_overwrite_or_to_write_inside_the_source(synth_split, tmp_path, capsys):
+    from cluenet_ros.cli import main as cluenet
+
+    plates = _plate_dir(tmp_path)
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "mine.txt").write_text("keep")
+    assert cluenet(["train", "replate", "--data", str(synth_split), "--plates", str(plates), "--out", str(used)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err and (used / "mine.txt").read_text() == "keep"
+    assert cluenet(["train", "replate", "--data", str(synth_split), "--plates", str(plates),
+                    "--out", str(synth_split / "inner")]) == 2
+    assert "outside the source split" in capsys.readouterr().err and not (synth_split / "inner").exists()
+    assert cluenet(["train", "replate", "--data", str(tmp_path / "nowhere"), "--plates", str(plates),
+                    "--out", str(tmp_path / "o")]) == 2
+    assert "citypersons.json" in capsys.readouterr().err

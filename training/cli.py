@@ -40,6 +40,13 @@ def add_arguments(sub) -> None:
     v.add_argument("--split", default="val")
     v.add_argument("--out", required=True)
     v.set_defaults(func=convert)
+    r = sub.add_parser("replate", help="a split folder with its backgrounds replaced by photographs -> a new split "
+                                       "(a selection set with photographed backgrounds, e.g. held-out plates)")
+    r.add_argument("--data", required=True, help="the source split folder (e.g. DIR/val written by cluenet synth)")
+    r.add_argument("--plates", required=True, nargs="+", help="plate folders (as augment.background_plate_dirs)")
+    r.add_argument("--out", required=True, help="a new (or empty) folder for the replated split")
+    r.add_argument("--seed", type=int, default=0, help="draws every image's crop (default 0)")
+    r.set_defaults(func=replate)
 
 
 def register(sub) -> None:
@@ -124,6 +131,13 @@ def convert(args) -> int:
     return 0
 
 
+def replate(args) -> int:
+    from cluenet_training.plates import replate_split
+
+    out = replate_split(args.data, args.out, args.plates, seed=args.seed)
+    print(f"wrote {out}")
+    return 0
+
 def main(argv=None) -> int:
     """Entry for torchrun (`-m cluenet_training.cli stage1 --config ...`): the same
     command as `cluenet train ...`."""
@@ -134,3 +148,4 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

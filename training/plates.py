@@ -81,3 +81,57 @@ def _read_rgb(path: Path) -> np.ndarray:
         s = MAX_SIDE / max(h, w)
         bgr = cv2.resize(bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def replate_split(src, out, folders, seed: int = 0, min_crop: float = 0.35, log=print) -> Path:
+    """A copy of the split folder ``src`` in ``out`` whose images have their background
+    (what the stage-1 mask leaves at 0) taken from the photographs under ``folders``,
+    composited exactly as in training, one fixed crop per image (drawn from ``seed``
+    and the image's position). Boxes, masks and keypoints are unchanged.
+
+    Why: a validation split whose backgrounds are photographed, as a deployed camera's
+    are, with photographs training never used, is a synthetic selection set that can
+    see what real backgrounds do to a model, while the real check set only measures.
+    ``out`` must be new or empty: nothing in it is overwritten."""
+    import hashlib
+    import json
+    import shutil
+
+    import cv2
+
+    from cluenet_ros.data.split import CITYPERSONS_FILE, COCO_FILE
+    from cluenet_training.datasets import SplitStage1
+
+    src, out = Path(src), Path(out)
+    data = SplitStage1(src)  # refuses a folder that is not a split, or an empty one
+    if out.resolve() == src.resolve() or src.resolve() in out.resolve().parents:
+        raise ValueError(f"{out}: the replated split must be written outside the source split {src}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileInputError(out, "exists and is not an empty folder (nothing is overwritten; give a new folder)")
+    bank = PlateBank(folders, min_crop=min_crop)
+    split = data.split
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (CITYPERSONS_FILE, COCO_FILE):
+        if (src / name).is_file():
+            shutil.copy2(src / name, out / name)
+    for i, image in enumerate(split.images):
+        rec = data[i]
+        rng = np.random.default_rng([int(seed), i])
+        img = torch.from_numpy(rec.image).permute(2, 0, 1).float().div_(255)
+        comp = bank.composite(img, torch.from_numpy(rec.mask), rng)
+        rgb = comp.mul(255).round_().clamp_(0, 255).byte().permute(1, 2, 0).numpy()
+        dst = out / image.get("file_name", image.get("im_name"))
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(dst), np.ascontiguousarray(rgb[..., ::-1])):
+            raise FileInputError(dst, "cannot write the replated image")
+        for key in ("semantic_mask", "instance_mask"):
+            if image.get(key):
+                m = out / image[key]
+                m.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src / image[key], m)
+        if log and (i + 1) % 50 == 0:
+            log(f"replated {i + 1}/{len(split.images)}")
+    plates = [{"file": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()} for f in bank.files]
+    (out / "replate.json").write_text(json.dumps({"source": str(src), "seed": int(seed), "min_crop": bank.min_crop,
+                                                  "images": len(split.images), "plates": plates}, indent=1) + "\n")
+    return out
