@@ -149,3 +149,17 @@ def test_omnibus_line_on_three_complete_arms(tmp_path, tool):
     # paired mean over seeds 28-29 is +2.5; the Welch interval is printed with the difference
     # of the arm means it is centred on, 45.0% - 35.0%
     assert "| flat | +10.0 [" in r.stdout and "| flat | 2 | " not in r.stdout
+
+
+def test_the_synthetic_column_names_the_world_it_read():
+    base = _run(*S27)
+    assert base.returncode == 0 and "| MR^-2 R base val |" in base.stdout
+    # session 36 reads plateval300 (clutter val300 over held-out plates) beside session 33's base runs
+    runs = []
+    for s in (28, 29, 30):
+        runs += ["--run", "base", str(s), f"s33/abl_base_seed{s}_600", "--run", "platetrain", str(s),
+                 f"s36/abl_platetrain_seed{s}_600"]
+    r = _run(*runs, "--world", "plateval300")
+    assert r.returncode == 0, r.stderr
+    assert "MR^-2 R plateval300 |" in r.stdout and "base val" not in r.stdout
+    assert "| platetrain | 29 | 84.0% | 65.5% | 47.64 | 46.4% | +15.3 |" in r.stdout

@@ -146,7 +146,7 @@ def build(runs: list[tuple[str, int, str]], root: Path, world: str, base: str = 
         arms[arm][seed] = {"folder": folder, **read_run(root / folder, world)}
     if base not in arms:
         raise ValueError(f"no run of the base arm {base!r} (it is the reference of every difference)")
-    out = {"level": LEVEL, "base": base, "arms": {}}
+    out = {"level": LEVEL, "base": base, "world": world, "arms": {}}
     for arm, seeds in arms.items():
         keys = [k for k in ("recall", "ap", "fp_per_image", "mr_reasonable") if all(k in r for r in seeds.values())]
         entry = {"seeds": seeds, "mean": {k: sum(r[k] for r in seeds.values()) / len(seeds) for k in keys}}
@@ -174,8 +174,14 @@ def _pct(x) -> str:
     return "" if x is None else f"{100 * x:.1f}%"
 
 
+def _world_label(table: dict) -> str:
+    """'base val' for the ablation's own validation world (the tables of sessions 27-35), else the world's name."""
+    world = table.get("world", "abl_base")
+    return "base val" if world == "abl_base" else world
+
+
 def render(table: dict) -> str:
-    lines = ["| arm | seed | real recall @0.5 | real AP @0.5 | FP/img | MR^-2 R base val | AP vs base, same seed |",
+    lines = [f"| arm | seed | real recall @0.5 | real AP @0.5 | FP/img | MR^-2 R {_world_label(table)} | AP vs base, same seed |",
              "|---|---|---|---|---|---|---|"]
     base = table["arms"][table["base"]]["seeds"]
     for arm, e in table["arms"].items():
@@ -202,7 +208,7 @@ def render(table: dict) -> str:
         level = f"{100 * table['level']:.0f}%"
         lines += ["", f"Secondary figures, arm minus base (mean over paired seeds [{level} t]; AP also unpaired, "
                       "Welch); they decide nothing:", "",
-                  "| arm | AP, unpaired (Welch) | recall | FP/img | MR^-2 R base val |", "|---|---|---|---|---|"]
+                  f"| arm | AP, unpaired (Welch) | recall | FP/img | MR^-2 R {_world_label(table)} |", "|---|---|---|---|---|"]
         for arm, e in rows:
             w = e["versus_base"]["ap_welch_interval"]
             # the Welch interval is centred on the difference of the arm means, printed with it
