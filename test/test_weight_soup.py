@@ -81,3 +81,32 @@ def test_other_architecture_and_self_overwrite_are_refused(tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
     assert tool.main([str(tmp_path / "s.pt"), str(tmp_path / "a.pt")]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_start_is_recorded_not_averaged_and_must_be_every_init(tmp_path, capsys):
+    from cluenet_ros.models.checkpoint import load_models
+
+    start = tmp_path / "start.pt"
+    _save(start, 0)
+    s = torch.load(start, weights_only=True)
+    s["provenance"] = {"stage1": {"history": "the start's own chain"}, "note": "how the start was made"}
+    torch.save(s, start)
+    states = []
+    for name, seed in (("a.pt", 1), ("b.pt", 2)):
+        states.append(_save(tmp_path / name, seed))
+        ck = torch.load(tmp_path / name, weights_only=True)
+        ck["train_config"] = {"run": {"seed": seed, "init": str(start)}}
+        torch.save(ck, tmp_path / name)
+    tool = _tool()
+    out = tmp_path / "soup.pt"
+    assert tool.main([str(out), str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--start", str(start)]) == 0
+    soup = load_models(out, ("stage1",))["stage1"].state_dict()
+    key = next(k for k, v in soup.items() if k.endswith("weight") and v.is_floating_point())
+    assert torch.allclose(soup[key], (states[0][key] + states[1][key]) / 2, atol=1e-6)  # the start is not in it
+    record = torch.load(out, weights_only=True)["provenance"]["soup"]
+    assert record["start"]["file"] == str(start) and record["start"]["note"] == "how the start was made"
+    assert record["start"]["provenance"] == {"history": "the start's own chain"} and len(record["origins"]) == 2
+    other = tmp_path / "other.pt"
+    _save(other, 9)
+    assert tool.main([str(tmp_path / "s2.pt"), str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--start", str(other)]) == 2
+    assert "not from the start" in capsys.readouterr().err and not (tmp_path / "s2.pt").exists()

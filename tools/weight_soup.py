@@ -12,7 +12,12 @@ integer counters are taken from the first checkpoint, as is the stored configura
 (the first should be the start: later ones may differ in training-only options such
 as ``roi.hard_negative_fraction``, which a soup does not have).
 
-    tools/weight_soup.py OUT.pt A.pt B.pt [C.pt ...]
+    tools/weight_soup.py OUT.pt A.pt B.pt [C.pt ...] [--start START.pt]
+
+``--start`` names the shared start when it is not itself an ingredient (a soup of fine-tunes
+alone, session 37): its provenance and note are kept under ``soup.start``, so the chain back
+to the first training survives, and every ingredient trained from an ``init`` must have been
+trained from that very file. Its weights are not averaged in.
 
 Reads training checkpoints and pipeline files alike (their ``stage1`` entry) and
 writes a stage-1 checkpoint that ``cluenet train calibrate-mask`` and ``combine`` read.
@@ -46,7 +51,17 @@ def _origin(path: Path, data: dict) -> dict:
     return origin
 
 
-def soup(paths: list[Path]) -> dict:
+def _start(start: Path, paths: list[Path], origins: list[dict]) -> dict:
+    """The shared start's own origin, after checking that each fine-tune began from it."""
+    data = read_checkpoint(start)
+    for p, o in zip(paths, origins):
+        init = o.get("train_config", {}).get("run", {}).get("init")
+        if init is not None and Path(init).resolve() != start.resolve():
+            raise CheckpointError(p, f"was trained from {init}, not from the start {start}")
+    return _origin(start, data)
+
+
+def soup(paths: list[Path], start: Path | None = None) -> dict:
     """The averaged stage-1 checkpoint payload."""
     if len(paths) < 2:
         raise ValueError("a soup needs at least two checkpoints")
@@ -70,22 +85,25 @@ def soup(paths: list[Path]) -> dict:
             averaged[k] = torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype)
         else:
             averaged[k] = v.clone()
+    record = {"ingredients": [str(p) for p in paths], "weights": "uniform", "origins": origins}
+    if start is not None:
+        record["start"] = _start(start, paths, origins)
     return {"format": FORMAT, "version": VERSION,
             "models": {"stage1": {"config": entries[0]["config"], "state_dict": averaged}},
-            "provenance": {"soup": {"ingredients": [str(p) for p in paths], "weights": "uniform",
-                                    "origins": origins}}}
+            "provenance": {"soup": record}}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("ingredients", type=Path, nargs="+")
+    ap.add_argument("--start", type=Path, help="the fine-tunes' shared start, recorded (not averaged in)")
     a = ap.parse_args(argv)
     if a.out.resolve() in {p.resolve() for p in a.ingredients}:
         print("weight_soup: the output would overwrite an ingredient", file=sys.stderr)
         return 2
     try:
-        payload = soup(a.ingredients)
+        payload = soup(a.ingredients, a.start)
     except (CheckpointError, ValueError) as e:
         print(f"weight_soup: {e}", file=sys.stderr)
         return 2
