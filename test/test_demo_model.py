@@ -42,20 +42,22 @@ def test_size_config_and_provenance():
         assert recorded == {k: v for k, v in expected.items() if k not in later or k in recorded}
     assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
     prov = ckpt["provenance"]
-    # stage 1 (session 36): the mean of session 26's demo stage 1 (soup_c) and three
-    # 600-iteration fine-tunes of it on session 27's ablation scenes with background plates
+    # stage 1 (session 37): the mean of three 600-iteration fine-tunes of session 26's demo
+    # stage 1 (soup_c) on session 27's ablation scenes with background plates
     # (augment.background_plate 0.5) from the training half of session 36's plate split
-    # (tools/weight_soup.py). Session 26's stage 1 was itself a soup: session 21's demo stage 1
-    # (the capsule-world stage 1 of data/demo, fine-tuned on the photo-textured realistic world
-    # on GPUs in sessions 19-20, then on its street-clutter version in session 21) and six
-    # fine-tunes of it. The history keeps each ingredient's run, the note the chain
+    # (tools/weight_soup.py --start: soup_c is recorded as their start, not averaged in).
+    # Session 26's stage 1 was itself a soup: session 21's demo stage 1 (the capsule-world
+    # stage 1 of data/demo, fine-tuned on the photo-textured realistic world on GPUs in
+    # sessions 19-20, then on its street-clutter version in session 21) and six fine-tunes of
+    # it. The history keeps each ingredient's run, the note the chain
     s1 = prov["stage1"]["history"]
-    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 4
-    start, *tunes = s1["soup"]["origins"]
+    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 3
+    start, tunes = s1["soup"]["start"], s1["soup"]["origins"]
+    assert start["file"].endswith("soup_c_pipeline.pt")
     for run in tunes:  # every fine-tune started from soup_c, on the base arm's scenes, with plates
         cfg = run["train_config"]
         assert cfg["train"]["root"].endswith("s27/abl_base/train"), cfg["train"]["root"]
-        assert cfg["run"]["init"].endswith("soup_c_pipeline.pt")
+        assert cfg["run"]["init"] == start["file"]
         assert run["iteration"] == cfg["run"]["iterations"] == 600
         assert cfg["augment"]["background_plate"] == 0.5
         assert cfg["augment"]["background_plate_dirs"] == ["data/plates_s36/train"]   # never the held-out half
@@ -73,7 +75,7 @@ def test_size_config_and_provenance():
         assert 0 < run["iteration"] <= run["train_config"]["run"]["iterations"]
     assert s1["mask_calibration"]["data"] == "data/s21/clutter_val300/val"
     assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "plateval300", "weight_soup",
-                                                 "s36/PLAN.md", "Session 26's note", "plate_split.json"))
+                                                 "s37/PLAN.md", "s36/plate_split.json", "Session 26's note"))
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
     s2_run = prov["stage2"]["train_config"]["run"]
     assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
