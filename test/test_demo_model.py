@@ -42,16 +42,16 @@ def test_size_config_and_provenance():
         assert recorded == {k: v for k, v in expected.items() if k not in later or k in recorded}
     assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
     prov = ckpt["provenance"]
-    # stage 1 (session 37): the mean of three 600-iteration fine-tunes of session 26's demo
-    # stage 1 (soup_c) on session 27's ablation scenes with background plates
-    # (augment.background_plate 0.5) from the training half of session 36's plate split
+    # stage 1 (session 38): the mean of five 600-iteration fine-tunes of session 26's demo
+    # stage 1 (soup_c) on session 27's ablation scenes with a background plate behind every
+    # image (augment.background_plate 1.0) from the training half of session 36's plate split
     # (tools/weight_soup.py --start: soup_c is recorded as their start, not averaged in).
     # Session 26's stage 1 was itself a soup: session 21's demo stage 1 (the capsule-world
     # stage 1 of data/demo, fine-tuned on the photo-textured realistic world on GPUs in
     # sessions 19-20, then on its street-clutter version in session 21) and six fine-tunes of
     # it. The history keeps each ingredient's run, the note the chain
     s1 = prov["stage1"]["history"]
-    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 3
+    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 5
     start, tunes = s1["soup"]["start"], s1["soup"]["origins"]
     assert start["file"].endswith("soup_c_pipeline.pt")
     for run in tunes:  # every fine-tune started from soup_c, on the base arm's scenes, with plates
@@ -59,9 +59,9 @@ def test_size_config_and_provenance():
         assert cfg["train"]["root"].endswith("s27/abl_base/train"), cfg["train"]["root"]
         assert cfg["run"]["init"] == start["file"]
         assert run["iteration"] == cfg["run"]["iterations"] == 600
-        assert cfg["augment"]["background_plate"] == 0.5
+        assert cfg["augment"]["background_plate"] == 1.0
         assert cfg["augment"]["background_plate_dirs"] == ["data/plates_s36/train"]   # never the held-out half
-    assert sorted(run["train_config"]["run"]["seed"] for run in tunes) == [28, 29, 30]
+    assert sorted(run["train_config"]["run"]["seed"] for run in tunes) == [28, 29, 30, 31, 32]
     s26 = start["provenance"]["history"]
     assert s26["soup"]["weights"] == "uniform" and len(s26["soup"]["ingredients"]) == 7
     s26_start, *s26_tunes = s26["soup"]["origins"]
@@ -74,8 +74,8 @@ def test_size_config_and_provenance():
         assert run["train_config"]["run"]["init"].endswith("cluenet_demo.pt")
         assert 0 < run["iteration"] <= run["train_config"]["run"]["iterations"]
     assert s1["mask_calibration"]["data"] == "data/s21/clutter_val300/val"
-    assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "plateval300", "weight_soup",
-                                                 "s37/PLAN.md", "s36/plate_split.json", "Session 26's note"))
+    assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "weight_soup",
+                                                 "plateval900", "s38/PLAN.md", "s36/plate_split.json", "Session 26's note"))
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
     s2_run = prov["stage2"]["train_config"]["run"]
     assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
