@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Session 38's addendum (PLAN.md): a second generation of background_plate 1.0 fine-tunes,
+# started from the shipped soup_p (runs/s38/ship/cluenet_demo.pt, rebuilt by ship.sh) on
+# fresh anny scenes (synth seed 38, otherwise session 27's abl_base recipe), training seeds
+# 33 and 34, side by side, one thread each. Resumes from runs/s38/gen2_seed<N>/last.pt.
+#   docs/accuracy/real_world/s38/gen2.sh
+set -euo pipefail
+cd "$(dirname "$0")/../../../.."
+export PATH="$PWD/.venv/bin:$PATH"
+S=docs/accuracy/real_world/s38
+[ -f runs/s38/ship/cluenet_demo.pt ] || $S/ship.sh
+cluenet synth --world realistic --body anny --textures photo --person-px 120-880 --clutter 10 \
+  --images 750 --seed 38 --size 512x256 --workers 2 --reuse --out data/s38/gen2_scenes
+mkdir -p runs/s38
+pids=()
+for s in ${SEEDS_:-33 34}; do
+  resume=()
+  [ -f runs/s38/gen2_seed$s/last.pt ] && resume=(--resume)
+  OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+    cluenet train stage1 --config $S/gen2_seed$s.yaml "${resume[@]}" > runs/s38/gen2_seed$s.log 2>&1 &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+echo "$(date -u +%T) trained"
