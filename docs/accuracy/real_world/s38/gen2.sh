@@ -10,7 +10,13 @@ export PATH="$PWD/.venv/bin:$PATH"
 S=docs/accuracy/real_world/s38
 [ -f runs/s38/ship/cluenet_demo.pt ] || $S/ship.sh
 cluenet synth --world realistic --body anny --textures photo --person-px 120-880 --clutter 10 \
-  --images 750 --seed 38 --size 512x256 --workers 2 --reuse --out data/s38/gen2_scenes
+  --people 2-8 --images 750 --seed 38 --size 512x256 --workers 2 --reuse --out data/s38/gen2_scenes
+# the recipe must be abl_base's but for the synth seed
+python - <<'PY'
+import json
+a, b = (json.load(open(f"data/{d}/synth.json")) for d in ("s27/abl_base", "s38/gen2_scenes"))
+assert a["options"] == b["options"] and a["images"] == b["images"], "gen2 scenes differ from abl_base's recipe"
+PY
 mkdir -p runs/s38
 pids=()
 for s in ${SEEDS_:-33 34}; do
