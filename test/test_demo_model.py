@@ -42,26 +42,36 @@ def test_size_config_and_provenance():
         assert recorded == {k: v for k, v in expected.items() if k not in later or k in recorded}
     assert all(v.dtype != torch.float32 for v in ckpt["models"]["stage2"]["state_dict"].values())  # fp16
     prov = ckpt["provenance"]
-    # stage 1 (session 38): the mean of five 600-iteration fine-tunes of session 26's demo
-    # stage 1 (soup_c) on session 27's ablation scenes with a background plate behind every
-    # image (augment.background_plate 1.0) from the training half of session 36's plate split
-    # (tools/weight_soup.py --start: soup_c is recorded as their start, not averaged in).
-    # Session 26's stage 1 was itself a soup: session 21's demo stage 1 (the capsule-world
-    # stage 1 of data/demo, fine-tuned on the photo-textured realistic world on GPUs in
-    # sessions 19-20, then on its street-clutter version in session 21) and six fine-tunes of
-    # it. The history keeps each ingredient's run, the note the chain
-    s1 = prov["stage1"]["history"]
-    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 5
-    start, tunes = s1["soup"]["start"], s1["soup"]["origins"]
-    assert start["file"].endswith("soup_c_pipeline.pt")
-    for run in tunes:  # every fine-tune started from soup_c, on the base arm's scenes, with plates
+    # stage 1 (session 39): the mean of three stage-1 weights: session 38's soup_p and two
+    # 600-iteration fine-tunes of the demo it shipped, on fresh anny scenes (synth seed 38),
+    # with a background plate behind every image from the training half of session 36's
+    # plate split. soup_p (session 38) is itself the mean of five such fine-tunes of session
+    # 26's demo stage 1 (soup_c) on session 27's ablation scenes (tools/weight_soup.py --start:
+    # soup_c is recorded as their start, not averaged in). Session 26's stage 1 was a soup
+    # too: session 21's demo stage 1 (the capsule-world stage 1 of data/demo, fine-tuned on
+    # the photo-textured realistic world on GPUs in sessions 19-20, then on its street-clutter
+    # version in session 21) and six fine-tunes of it. The history keeps each ingredient's
+    # run, the note the chain
+    def plate_run(run, scenes, init, seeds):
         cfg = run["train_config"]
-        assert cfg["train"]["root"].endswith("s27/abl_base/train"), cfg["train"]["root"]
-        assert cfg["run"]["init"] == start["file"]
+        assert cfg["train"]["root"].endswith(scenes), cfg["train"]["root"]
+        assert cfg["run"]["init"].endswith(init), cfg["run"]["init"]
         assert run["iteration"] == cfg["run"]["iterations"] == 600
         assert cfg["augment"]["background_plate"] == 1.0
         assert cfg["augment"]["background_plate_dirs"] == ["data/plates_s36/train"]   # never the held-out half
-    assert sorted(run["train_config"]["run"]["seed"] for run in tunes) == [28, 29, 30, 31, 32]
+        assert cfg["run"]["seed"] in seeds
+        return cfg["run"]["seed"]
+
+    s1 = prov["stage1"]["history"]
+    assert s1["soup"]["weights"] == "uniform" and len(s1["soup"]["ingredients"]) == 3
+    soup_p, *gen2 = s1["soup"]["origins"]
+    assert sorted(plate_run(r, "s38/gen2_scenes/train", "s38/ship/cluenet_demo.pt", (33, 34)) for r in gen2) == [33, 34]
+    s38 = soup_p["provenance"]["soup"]
+    assert s38["weights"] == "uniform" and len(s38["ingredients"]) == 5
+    start, tunes = s38["start"], s38["origins"]
+    assert start["file"].endswith("soup_c_pipeline.pt")
+    # every fine-tune of soup_p started from soup_c, on the base arm's scenes, with plates
+    assert sorted(plate_run(r, "s27/abl_base/train", start["file"], range(28, 33)) for r in tunes) == [28, 29, 30, 31, 32]
     s26 = start["provenance"]["history"]
     assert s26["soup"]["weights"] == "uniform" and len(s26["soup"]["ingredients"]) == 7
     s26_start, *s26_tunes = s26["soup"]["origins"]
@@ -75,7 +85,8 @@ def test_size_config_and_provenance():
         assert 0 < run["iteration"] <= run["train_config"]["run"]["iterations"]
     assert s1["mask_calibration"]["data"] == "data/s21/clutter_val300/val"
     assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "weight_soup",
-                                                 "plateval900", "s38/PLAN.md", "s36/plate_split.json", "Session 26's note"))
+                                                 "plateval900", "s38/PLAN.md", "s39/PLAN.md", "gen2_scenes",
+                                                 "s36/plate_split.json", "Session 38's note", "Session 26's note"))
     assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
     s2_run = prov["stage2"]["train_config"]["run"]
     assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
