@@ -223,3 +223,56 @@ def test_settings_changed_while_frames_run_apply_to_whole_frames():
     for t in threads:
         t.join()
     assert (pipe.config.mask_threshold, pipe.config.flip_test, pipe.config.max_detections) == (0.3, False, 6)
+
+
+def test_keep_spares_stage2_the_rows_left_out(pipeline):
+    """A tracker's choice between the stages: stage 2 sees only the kept rows, and
+    they come out as the full result's rows, in the order given."""
+    img = noise_image(97, 131, 4)
+    full = pipeline(img)
+    assert len(full) == 20
+    crops, seen = [], []
+    handle = pipeline.stage2.register_forward_hook(lambda m, args, out: crops.append(args[0].shape[0]))
+    try:
+        def keep(boxes, scores):
+            seen.append((boxes.copy(), scores.copy()))
+            return [7, 0, 12]
+        kept = pipeline(img, keep=keep)
+        assert crops == [3]  # three crops, not twenty
+        nothing = pipeline(img, keep=lambda b, s: [])
+        assert crops == [3] and len(nothing) == 0 and nothing.keypoints.shape == (0, 13, 3)
+    finally:
+        handle.remove()
+    (boxes, scores), = seen
+    np.testing.assert_allclose(boxes, full.boxes, atol=1e-4)
+    np.testing.assert_allclose(scores, full.scores, atol=1e-6)
+    rows = [7, 0, 12]
+    np.testing.assert_allclose(kept.boxes, full.boxes[rows], atol=1e-4)
+    np.testing.assert_allclose(kept.scores, full.scores[rows], atol=1e-6)
+    np.testing.assert_allclose(kept.keypoints, full.keypoints[rows], atol=1e-2)
+    np.testing.assert_allclose(kept.visible_boxes, full.visible_boxes[rows], atol=1e-3)
+    np.testing.assert_array_equal(kept.occluded, full.occluded[rows])
+    np.testing.assert_array_equal(kept.mask, full.mask)
+    np.testing.assert_array_equal(nothing.mask, full.mask)
+
+
+def test_keep_is_asked_once_per_frame_in_order(pipeline):
+    a, b = noise_image(97, 131, 5), noise_image(97, 131, 6)
+    singles = [pipeline(a), pipeline(b)]
+    asked = []
+
+    def keep(boxes, scores):
+        asked.append(len(asked))
+        return [len(asked)]  # frame 0 keeps row 1, frame 1 row 2
+    res = pipeline.process_batch([a, b], keep=keep)
+    assert asked == [0, 1] and [len(r) for r in res] == [1, 1]
+    for k, (single, r) in enumerate(zip(singles, res)):
+        np.testing.assert_allclose(r.boxes, single.boxes[[k + 1]], atol=1e-3)
+
+
+@pytest.mark.parametrize("bad, msg", [(lambda b, s: [20], "row 20 of 20"), (lambda b, s: [-1], "row -1"),
+                                      (lambda b, s: [1, 1], "more than once"),
+                                      (lambda b, s: s > 0.5, "row indices"), (lambda b, s: [0.5], "row indices")])
+def test_keep_must_name_rows(pipeline, bad, msg):
+    with pytest.raises(ValueError, match=msg):
+        pipeline(noise_image(97, 131, 4), keep=bad)

@@ -94,6 +94,25 @@ def test_standalone_matches_the_eager_pipeline(exported, backend):
     assert_same(sa(img, bgr=True), ref(img, bgr=True))
 
 
+def test_keep_is_the_eager_pipelines(exported):
+    """The tracker's choice between the stages (``keep``) selects the same rows, with
+    the same poses, as in the eager pipeline."""
+    ckpt, _, folder, _ = exported
+    sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend="onnxruntime", **FORCED))
+    ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch", **FORCED))
+    img = frame(128, 192, seed=7)
+    full = sa(img)
+    assert len(full) >= 3
+    rows = [2, 0]
+    kept = sa(img, keep=lambda b, s: rows)
+    assert_same(kept, ref(img, keep=lambda b, s: rows))
+    np.testing.assert_allclose(kept.boxes, full.boxes[rows], atol=1e-4)
+    np.testing.assert_allclose(kept.keypoints, full.keypoints[rows], atol=1e-3)
+    assert len(sa(img, keep=lambda b, s: [])) == 0
+    with pytest.raises(ValueError, match="more than once"):
+        sa(img, keep=lambda b, s: [0, 0])
+
+
 @pytest.mark.parametrize("merge", ["nms", "fusion"])
 def test_stage1_flip_test_matches_the_eager_pipeline(exported, merge):
     ckpt, _, folder, _ = exported

@@ -354,3 +354,28 @@ def test_new_smoothing_settings_reach_the_running_tracks():
     with pytest.raises(ValueError, match="min_cutoff"):
         t.set_smoothing(0.0, 0.0)
     assert (t.min_cutoff, t.beta) == (1000.0, 0.0)
+
+
+def test_select_then_tracked_equals_the_one_call():
+    """The node asks the tracker between the stages (select, then tracked on the kept
+    rows' poses); frame by frame that must give what one call on the full result gives."""
+    rng = np.random.default_rng(3)
+    one, split = (PedestrianTracker(TrackerConfig(low_threshold=0.1, high_threshold=0.5), smooth_keypoints=True)
+                  for _ in range(2))
+    starts = rng.uniform(0, 600, 6)
+    for f in range(12):
+        xs = starts + 8 * f + rng.normal(0, 2, 6)
+        keep_people = rng.random(6) > 0.2  # people missed now and then
+        clutter = rng.uniform(0, 700, 4)   # low-score boxes that match nobody
+        boxes = [box(x) for x in xs[keep_people]] + [box(x) for x in clutter]
+        scores = list(rng.uniform(0.3, 0.95, keep_people.sum())) + list(rng.uniform(0.1, 0.4, 4))
+        r = _result(boxes, scores, seed=f)
+        expected = one(r, dt=0.1)
+        rows, ids = split.select(r.boxes, r.scores)
+        got = split.tracked(r.select(rows), ids, dt=0.1)
+        assert got.track_ids.tolist() == expected.track_ids.tolist()
+        np.testing.assert_array_equal(got.boxes, expected.boxes)
+        np.testing.assert_array_equal(got.keypoints, expected.keypoints)
+    assert len(expected) >= 3
+    with pytest.raises(ValueError, match="track ids for"):
+        split.tracked(r, ids[:0])

@@ -119,3 +119,24 @@ def check_image(image: np.ndarray, index: int = 0) -> None:
         raise ValueError(f"image {index}: expected an H x W x 3 uint8 RGB array, got {desc}")
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f"image {index}: too small ({image.shape[1]}x{image.shape[0]})")
+
+
+def kept_rows(keep, boxes: np.ndarray, scores: np.ndarray, index: int = 0) -> np.ndarray:
+    """The rows of one frame's stage-1 detections that go on to stage 2, as ``keep``
+    (a pipeline's optional per-frame callback) names them.
+
+    A tracker decides from boxes and scores alone which detections it reports; asking
+    it between the stages spares stage 2 every detection it would drop, which with the
+    tracker's low second-stage threshold is most of them (docs/accuracy, "Twenty-fourth
+    round"). Rows must be distinct and in range; they are returned in the order given."""
+    rows = np.asarray(keep(boxes, scores))
+    if rows.dtype == bool or (rows.size and not np.issubdtype(rows.dtype, np.integer)):
+        raise ValueError(f"frame {index}: keep must return row indices (integers), got {rows.dtype} values")
+    rows = rows.astype(np.int64).reshape(-1)
+    n = len(boxes)
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"frame {index}: keep returned row {int(rows.min() if rows.min() < 0 else rows.max())} "
+                         f"of {n} detection(s)")
+    if len(np.unique(rows)) != len(rows):
+        raise ValueError(f"frame {index}: keep returned a row more than once")
+    return rows

@@ -28,7 +28,7 @@ from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, check_merge, 
 from cluenet_ros.inference.backends import PREFERENCE, compile_models, installed, quantize_compiled, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.inference.interface import (DEVICES, PRECISIONS, FrameResult, Pedestrian,  # noqa: F401
-                                             PipelineConfig, check_image)
+                                             PipelineConfig, check_image, kept_rows)
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average
 from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
@@ -246,14 +246,14 @@ class ClueNetPipeline:
         return torch.autocast("cuda", dtype=dtype)
 
     # -- inference ------------------------------------------------------------------
-    def __call__(self, image: np.ndarray, bgr: bool = False) -> FrameResult:
+    def __call__(self, image: np.ndarray, bgr: bool = False, keep=None) -> FrameResult:
         """One frame; ``bgr=True`` for BGR channel order (swapped on the device,
-        which spares the host a colour conversion)."""
-        return self.process_batch([image], bgr=bgr)[0]
+        which spares the host a colour conversion). ``keep``: see ``process_batch``."""
+        return self.process_batch([image], bgr=bgr, keep=keep)[0]
 
     @torch.inference_mode()
     def process_batch(self, images: Sequence[np.ndarray], timings: dict | None = None,
-                      bgr: bool = False) -> list[FrameResult]:
+                      bgr: bool = False, keep=None) -> list[FrameResult]:
         """Several frames in one stage-1 batch and one stage-2 batch.
 
         Frames of one size (one camera) give the same results as one call each;
@@ -264,6 +264,12 @@ class ClueNetPipeline:
         (preprocess, stage1, crop_mask, stage2, postprocess); measuring them
         synchronises the device at stage boundaries, so leave it out when speed
         matters more than the breakdown.
+
+        ``keep``, when given, is called once per frame, in order, with that frame's
+        stage-1 boxes (N x 4 xyxy) and scores (N,) as numpy arrays, and returns the
+        rows that go on to stage 2 (``interface.kept_rows``); the others get no pose
+        and are not in the result, whose rows follow the order returned. A tracker
+        that reports only some detections passes its choice here.
         """
         for i, image in enumerate(images):
             check_image(image, i)
@@ -278,11 +284,19 @@ class ClueNetPipeline:
             stage1_out = self._stage1_views(tensors, cfg) if self._several_views(cfg) else self.stage1(tensors)
         clock.lap("stage1")
         masks = [o["mask"] > cfg.mask_threshold for o in stage1_out]
+        if keep is not None:
+            stage1_out = [self._keep(o, keep, i) for i, o in enumerate(stage1_out)]
         boxes = [o["boxes"].float() for o in stage1_out]
         kps_img, occluded, vis_boxes, visibility = self._poses(tensors, masks, boxes, clock, cfg.flip_test)
         results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
         clock.lap("postprocess")
         return results
+
+    @staticmethod
+    def _keep(out: dict, keep, index: int) -> dict:
+        rows = kept_rows(keep, out["boxes"].float().cpu().numpy(), out["scores"].float().cpu().numpy(), index)
+        rows = torch.from_numpy(rows).to(out["boxes"].device)
+        return {**out, "boxes": out["boxes"][rows], "scores": out["scores"][rows]}
 
     def _stage1_views(self, tensors: list[torch.Tensor], cfg: PipelineConfig) -> list[dict]:
         """Stage 1 on several views of each frame: the frame, its mirror image with the

@@ -39,7 +39,7 @@ import numpy as np
 from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_flip, nms,  # noqa: F401
                                                   view_detections)
-from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image
+from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image, kept_rows
 from cluenet_ros.inference.runtimes import cache_root, open_session
 
 LOG = logging.getLogger(__name__)
@@ -180,17 +180,18 @@ class StandalonePipeline:
                              "restart the node with the new value (it exports once more)")
 
     # -- inference ------------------------------------------------------------------
-    def __call__(self, image: np.ndarray, bgr: bool = False) -> FrameResult:
-        return self.process_batch([image], bgr=bgr)[0]
+    def __call__(self, image: np.ndarray, bgr: bool = False, keep=None) -> FrameResult:
+        return self.process_batch([image], bgr=bgr, keep=keep)[0]
 
     def process_batch(self, images: Sequence[np.ndarray], timings: dict | None = None,
-                      bgr: bool = False) -> list[FrameResult]:
-        """One frame after another (the graphs take one image each)."""
+                      bgr: bool = False, keep=None) -> list[FrameResult]:
+        """One frame after another (the graphs take one image each); ``keep`` as the
+        eager pipeline's."""
         for i, image in enumerate(images):
             check_image(image, i)
-        return [self._frame(img, bgr, timings) for img in images]
+        return [self._frame(img, bgr, timings, keep, i) for i, img in enumerate(images)]
 
-    def _frame(self, image: np.ndarray, bgr: bool, timings: dict | None) -> FrameResult:
+    def _frame(self, image: np.ndarray, bgr: bool, timings: dict | None, keep=None, index: int = 0) -> FrameResult:
         lap = _Laps(timings)
         rgb = np.ascontiguousarray(image[..., ::-1] if bgr else image)
         cfg = self.config
@@ -206,6 +207,9 @@ class StandalonePipeline:
         else:
             boxes, scores = view_detections(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.max_detections)
             boxes, scores = boxes.astype(np.float32), scores.astype(np.float32)
+        if keep is not None:
+            rows = kept_rows(keep, boxes, scores, index)
+            boxes, scores = boxes[rows], scores[rows]
         lap("stage1")
         mask = prob > cfg.mask_threshold
         n = len(boxes)

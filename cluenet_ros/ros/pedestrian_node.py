@@ -443,13 +443,22 @@ class _PedestrianCore:
             if decoder_said:
                 self.get_logger().warning(f"image decoder on a {kind} frame from '{msg.header.frame_id}': "
                                           f"{decoder_said[0]}", throttle_duration_sec=THROTTLE_S)
-        result = self.pipeline(image, bgr=bgr)
         header = msg.header
         stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
         tracker = self.tracker
         if tracker is not None:
+            # the tracker chooses between the stages: stage 2 only for what it reports
+            chosen = {}
+
+            def keep(boxes, scores):
+                rows, chosen["ids"] = tracker.select(boxes, scores)
+                return rows
+
+            result = self.pipeline(image, bgr=bgr, keep=keep)
             dt = stamp - self._prev_stamp if self._prev_stamp is not None else 0.0
-            result = tracker(result, dt=dt if dt > 0 else 0.1)
+            result = tracker.tracked(result, chosen["ids"], dt=dt if dt > 0 else 0.1)
+        else:
+            result = self.pipeline(image, bgr=bgr)
         self._prev_stamp = stamp
         # raw: the messages serialised straight from the result's arrays (cdr), the
         # same bytes rclpy would send for the message objects built by `messages`

@@ -37,9 +37,32 @@ class PedestrianTracker:
 
     def __call__(self, result: FrameResult, dt: float = 0.1) -> FrameResult:
         """``dt``: seconds since the previous frame (for the keypoint filter)."""
-        ids = self.tracker.update(result.boxes, result.scores)
+        rows, ids = self.select(result.boxes, result.scores)
+        return self._finish(result.select(rows, ids), dt)
+
+    def select(self, boxes, scores) -> tuple[np.ndarray, np.ndarray]:
+        """Association alone, from one frame's boxes and scores: the rows this frame
+        reports and their track ids. It advances the tracker by that frame, so each
+        ``select`` must be followed by ``tracked`` on the poses of exactly those rows.
+
+        Split from ``__call__`` so that a pipeline runs stage 2 only on the rows
+        reported (its ``keep``): with ``low_threshold`` under the score threshold,
+        stage 1 passes every low-score detection for the second matching stage, and
+        most of them are dropped here."""
+        ids = self.tracker.update(boxes, scores)
         rows = np.flatnonzero(ids >= 0)
-        out = result.select(rows, ids[rows])
+        return rows, ids[rows]
+
+    def tracked(self, result: FrameResult, track_ids, dt: float = 0.1) -> FrameResult:
+        """The rows that ``select`` returned, now with poses (``result``, in that
+        order), with their track ids and, if enabled, smoothed keypoints."""
+        track_ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
+        if len(track_ids) != len(result.boxes):
+            raise ValueError(f"{len(track_ids)} track ids for {len(result.boxes)} pedestrians: pass the result "
+                             "of exactly the rows select() returned")
+        return self._finish(result.select(np.arange(len(track_ids)), track_ids), dt)
+
+    def _finish(self, out: FrameResult, dt: float) -> FrameResult:
         if self.smooth_keypoints and len(out):
             kps = out.keypoints.copy()
             for i, tid in enumerate(out.track_ids.tolist()):
@@ -47,7 +70,7 @@ class PedestrianTracker:
                 if f is None:
                     f = self._filters[tid] = OneEuroFilter(self.min_cutoff, self.beta)
                 kps[i, :, :2] = f(kps[i, :, :2], dt)
-            out.keypoints = kps.astype(result.keypoints.dtype)
+            out.keypoints = kps.astype(out.keypoints.dtype)
         if self._filters:  # forget the filters of dropped tracks
             alive = set(self.tracker.track_ids.tolist())
             for tid in [t for t in self._filters if t not in alive]:
