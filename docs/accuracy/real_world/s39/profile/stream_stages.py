@@ -12,7 +12,7 @@ frames = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(glob.glob(sys
 out = {}
 for spec in sys.argv[2:]:
     name, path = spec.split("=")
-    pipe = ClueNetPipeline.from_checkpoint(path, PipelineConfig(device="cpu", backend=os.environ.get("BACKEND", "torch"), detection_flip_test=os.environ.get("FLIP", "1") == "1"))
+    pipe = ClueNetPipeline.from_checkpoint(path, PipelineConfig(device="cpu", backend=os.environ.get("BACKEND", "torch"), detection_flip_test=os.environ.get("FLIP", "1") == "1", score_threshold=float(os.environ.get("SCORE", "0.5"))))
     pipe(frames[0])
     rows = []
     for f in frames:
@@ -24,4 +24,4 @@ for spec in sys.argv[2:]:
     out[name] = {k: statistics.median(r[k] for r in rows) for k in keys}
     out[name]["boxes_mean"] = sum(r["boxes"] for r in rows) / len(rows)
     print(name, {k: round(v, 1) for k, v in out[name].items()}, flush=True)
-json.dump(out, open(sys.argv[1] + "/../../../stage_times_flip%s_%s.json" % (os.environ.get("FLIP", "1"), os.environ.get("BACKEND", "torch")), "w"), indent=1)
+json.dump(out, open(sys.argv[1] + "/../../../stage_times_flip%s_%s_score%s.json" % (os.environ.get("FLIP", "1"), os.environ.get("BACKEND", "torch"), os.environ.get("SCORE", "0.5")), "w"), indent=1)
