@@ -38,6 +38,7 @@ def main() -> None:
 
     from cluenet_ros._environment import packaged_file
     from cluenet_ros.benchmark.node_bench import synthetic_result
+    from cluenet_ros.inference.interface import apply_keep
     from cluenet_ros.ros import cdr, messages, pedestrian_node
     from cluenet_ros.ros.image_codec import rgb8_message
 
@@ -70,9 +71,10 @@ def main() -> None:
         frame.encoding = "bgr8"
         frame.header.stamp = node.get_clock().now().to_msg()
         result = synthetic_result(w, h, args.people)
-        node.pipeline = lambda image, bgr=False: result
-        if node.tracker is not None:
-            node.tracker = timed("tracker", node.tracker)
+        node.pipeline = lambda image, bgr=False, keep=None: apply_keep(result, keep)
+        if node.tracker is not None:  # the node asks it between the stages, then after them
+            node.tracker.select = timed("tracker (association)", node.tracker.select)
+            node.tracker.tracked = timed("tracker (ids, smoothing)", node.tracker.tracked)
         outputs = {"detections": (Detection2DArray, node.pub_detections),
                    "pedestrians": (PedestrianArray, node.pub_pedestrians),
                    "mask": (Image, node.pub_mask), "skeletons": (MarkerArray, node.pub_skeletons)}

@@ -35,6 +35,7 @@ def main() -> None:
 
     from cluenet_ros._environment import packaged_file
     from cluenet_ros.benchmark.node_bench import synthetic_result
+    from cluenet_ros.inference.interface import apply_keep
     from cluenet_ros.ros.image_codec import rgb8_message
     from cluenet_ros.ros.pedestrian_node import PedestrianNode
 
@@ -43,8 +44,8 @@ def main() -> None:
     class FixedResult:
         """Stands in for the pipeline: the same result every frame; threshold
         changes (the node forwards some parameter changes) are accepted and ignored."""
-        def __call__(self, image, bgr=False):
-            return result
+        def __call__(self, image, bgr=False, keep=None):
+            return apply_keep(result, keep)
 
         def set_thresholds(self, **_):
             pass

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cluenet_ros import keypoints as kp
-from cluenet_ros.inference.interface import FrameResult
+from cluenet_ros.inference.interface import FrameResult, apply_keep
 
 
 def synthetic_result(width: int, height: int, people: int, seed: int = 0) -> FrameResult:
@@ -86,7 +86,7 @@ def bench_node(resolutions=((1280, 720), (2048, 1024)), people: int = 10, frames
             msg.encoding = "bgr8"  # the common camera encoding
             msg.header.stamp = node.get_clock().now().to_msg()
             result = synthetic_result(w, h, people)
-            node.pipeline = lambda image, bgr=False: result  # everything but inference
+            node.pipeline = lambda image, bgr=False, keep=None: apply_keep(result, keep)  # everything but inference
             none = timed(msg)
             subs = [receiver.create_subscription(typ, f"/cluenet_node_bench/{name}", lambda m: None, 10)
                     for name, (typ, _) in outputs.items()]

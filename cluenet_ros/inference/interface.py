@@ -140,3 +140,12 @@ def kept_rows(keep, boxes: np.ndarray, scores: np.ndarray, index: int = 0) -> np
     if len(np.unique(rows)) != len(rows):
         raise ValueError(f"frame {index}: keep returned a row more than once")
     return rows
+
+
+def apply_keep(result: FrameResult, keep, index: int = 0) -> FrameResult:
+    """What ``keep`` does, applied to a result computed in full: for stand-ins of a
+    pipeline that return one fixed result (the node benchmarks), so that they answer
+    the node's ``keep`` as a pipeline would."""
+    if keep is None:
+        return result
+    return result.select(kept_rows(keep, result.boxes, result.scores, index))
