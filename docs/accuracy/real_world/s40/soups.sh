@@ -3,12 +3,14 @@
 # composites of session 38), then the rule's pooled figures and paired scene bootstrap against
 # the shipped soup_s (whose plateval900 detections session 39 measured: runs/s39/soup/pv*_soup_s).
 #   docs/accuracy/real_world/s40/soups.sh [soup_v] [soup_w] [soup_x] [rule]
+#   docs/accuracy/real_world/s40/soups.sh soup_y soup_z rule_b     # part B (the gen4 runs)
 cd "$(dirname "$0")/../../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 S=runs/s40/soup; mkdir -p $S
 SHIP=models/cluenet_demo.pt   # soup_s (0986dd1)
 G2="runs/s38/gen2_seed33/last.pt runs/s38/gen2_seed34/last.pt"
 G3="runs/s39/gen3_seed35/last.pt runs/s39/gen3_seed36/last.pt"
+G4="runs/s40/gen4_seed37/last.pt runs/s40/gen4_seed38/last.pt"
 declare -A PV=([36]=data/s36/plateval300/val [37]=data/s38/plateval300_seed37/val [38]=data/s38/plateval300_seed38/val)
 plateval() {  # NAME PIPELINE
   for s in 36 37 38; do
@@ -26,6 +28,14 @@ for name in "${NAMES[@]}"; do
       python tools/paired_mr.py --data ${PV[36]} ${PV[37]} ${PV[38]} "${args[@]}" \
         --json docs/accuracy/real_world/s40/plateval900.json | tee $S/rule.txt
       continue;;
+    rule_b)  # part A shipped nothing: soup_s stays the model to beat
+      for s in 36 37 38; do [ -d $S/pv${s}_soup_s ] || cp -r runs/s39/soup/pv${s}_soup_s $S/pv${s}_soup_s; done
+      args=(); for n in soup_s soup_y soup_z; do args+=(--model "$n=$S/pv36_$n,$S/pv37_$n,$S/pv38_$n"); done
+      python tools/paired_mr.py --data ${PV[36]} ${PV[37]} ${PV[38]} "${args[@]}" \
+        --json docs/accuracy/real_world/s40/plateval900_b.json | tee $S/rule_b.txt
+      continue;;
+    soup_y) ING="runs/s39/ship/soup_s.pt $G4"; START=();;
+    soup_z) ING=$G4; START=(--start runs/s39/ship/cluenet_demo.pt);;
     soup_v) ING="runs/s39/ship/soup_s.pt $G3"; START=();;
     soup_w) ING=$G3; START=(--start runs/s39/ship/cluenet_demo.pt);;
     # no --start: the ingredients began from soup_c, soup_p and soup_s (each keeps its own start)
