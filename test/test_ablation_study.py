@@ -63,6 +63,24 @@ def test_synth_reuse_keeps_its_own_recipe_and_refuses_another(tmp_path, capsys):
     assert cluenet(args[:-1]) == 0 and json.loads((tmp_path / "d" / "synth.json").read_text()) == recipe
 
 
+def test_recipes_record_later_world_options_only_when_set():
+    """A world option added after recipes were first recorded (the clutter set) is left out
+    of the recipe at the value every earlier folder was rendered with, so those folders stay
+    reusable, and is written, so that --reuse tells them apart, when set otherwise."""
+    from cluenet_ros.synth.cli import RECORDED_WHEN_SET, recipe
+    from cluenet_ros.synth.dataset import SynthOptions
+    from cluenet_ros.synth.realistic.world import WorldOptions
+
+    def world(**kw):
+        return recipe(4, 1, SynthOptions(world="realistic", world_options=WorldOptions(clutter=10, **kw)),
+                      "procedural")["options"]["world_options"]
+
+    assert RECORDED_WHEN_SET == {"clutter_kinds": "street"}
+    street, wide = world(), world(clutter_kinds="wide")
+    assert "clutter_kinds" not in street and street["clutter"] == 10
+    assert wide.pop("clutter_kinds") == "wide" and wide == street
+
+
 def test_studies_on_one_data_folder_render_it_alike():
     """Studies that share a data folder must ask for the same data, or the second one's
     --reuse refuses it; every study.yaml key is one the script knows."""

@@ -420,6 +420,57 @@ def test_clutter_stands_in_view_clear_of_people():
     assert plan_clutter(g, cam, people, 0) == [] and repr(g.bit_generator.state) == state
 
 
+def test_wide_clutter_adds_tripods_and_litter_and_street_draws_as_before():
+    """The wide set draws camera tripods and ground litter as well as the street set's
+    kinds; the street set (the default) draws exactly what it drew before the wide one
+    existed, so folders rendered earlier keep their bytes; tripods stand on three feet on
+    the ground and litter lies flat on it."""
+    from cluenet_ros.synth.realistic.world import CLUTTER_KINDS, CLUTTER_SETS, plan_clutter
+
+    assert CLUTTER_SETS["street"] is CLUTTER_KINDS and CLUTTER_SETS["wide"][:8] == CLUTTER_KINDS
+    cam = Camera.make(W, H, 60.0, 1.5, -5.0)
+    a = plan_clutter(np.random.default_rng(7), cam, [], 12)
+    b = plan_clutter(np.random.default_rng(7), cam, [], 12, (), CLUTTER_SETS["street"])
+    assert [k for k, _ in a] == [k for k, _ in b] and all(
+        np.allclose(x["position"], y["position"]) for (_, x), (_, y) in zip(a, b))
+    g = np.random.default_rng(0)
+    kinds = [k for _ in range(40) for k, _ in plan_clutter(g, cam, [], 12, (), CLUTTER_SETS["wide"])]
+    assert {"tripod", "litter", "cone", "sign", "van"} <= set(kinds)
+    with pytest.raises(ValueError, match="clutter_kinds"):
+        WorldOptions(clutter_kinds="forest").validate()
+
+
+def test_tripods_and_litter_render_where_they_stand():
+    """A tripod seen from the side: pixels of its own at the top (the head) and at the
+    feet's row, and none between its legs at knee height (it is thin, not a block);
+    litter changes only the ground near the bottom of its own footprint."""
+    r = RealisticRenderer(W, H, 2, WorldOptions(body="figure", effects=()))
+    try:
+        cam = Camera.make(W, H, 60.0, 1.5, -10.0)
+        empty = r.draw(Layout(cam, [], [], street=False), np.random.default_rng(4)).depth
+        pos = np.array([0.0, 0.0, -7.0])
+        tripod = dict(height=1.6, spread=0.45, leg=0.02, head=(0.3, 0.2, 0.2), colour=(0.1, 0.1, 0.1), yaw=0.0,
+                      position=pos)
+        changed = np.abs(r.draw(Layout(cam, [], [("tripod", tripod)], street=False),
+                                np.random.default_rng(4)).depth - empty) > 0.2
+        rows = np.flatnonzero(changed.any(1))
+        assert len(rows) > 0
+        uv_top, _ = cam.project(np.array([[0.0, 1.7, -7.0]]))
+        uv_foot, _ = cam.project(np.array([[0.0, 0.0, -7.0]]))
+        assert abs(rows.min() - uv_top[0, 1]) < 8 and abs(rows.max() - uv_foot[0, 1]) < 8
+        knee, _ = cam.project(np.array([[0.0, 0.5, -7.0]]))   # the legs' mid-height: two or three thin legs
+        row = changed[int(knee[0, 1])]
+        assert 0 < row.sum() < 0.3 * (np.ptp(np.flatnonzero(row)) + 1)
+        litter = dict(size=(0.5, 0.02, 0.4), colour=(1.0, 1.0, 1.0), yaw=0.3, seed=1, position=pos)
+        scene = r.draw(Layout(cam, [], [("litter", litter)], street=False), np.random.default_rng(4))
+        changed = np.abs(scene.depth - empty) > 0.01
+        assert changed.sum() > 20
+        ys = np.flatnonzero(changed.any(1))
+        assert ys.min() > uv_top[0, 1] + 10                 # flat: far below a tripod's head
+    finally:
+        r.close()
+
+
 def test_clutter_hides_what_it_covers_and_adds_no_truth():
     """From one seed, the same people with street clutter on or off: the same full boxes
     and keypoints, visible masks that only lose pixels, a different picture, and the

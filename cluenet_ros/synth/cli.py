@@ -76,6 +76,9 @@ def register(sub) -> None:
     r.add_argument("--clutter", type=int, default=0,
                    help="up to this many street objects per image anywhere in view (cones, signs, bollards, "
                         "lamp posts, bins, vans, trees, sacks): hard negatives for the detector (default 0)")
+    r.add_argument("--clutter-kinds", default="street", choices=("street", "wide"),
+                   help="which street objects --clutter draws: street (the list above; default) or wide (those, "
+                        "camera tripods and litter lying on the ground)")
     r.add_argument("--poses", default="walk=0.5,stand=0.3,mocap=0.2",
                    help="pose sources and weights: walk, stand (parametric), mocap (retargeted clips)")
     p.set_defaults(func=run)
@@ -104,10 +107,14 @@ def world_options(args):
                         person_px=tuple(float(v) for v in args.person_px),
                         poses=_weights(args.poses, "pose"), antialias=args.antialias == "on",
                         textures=args.textures, texture_dir=args.texture_dir,
-                        carried=args.carried, clutter=args.clutter).validate()
+                        carried=args.carried, clutter=args.clutter,
+                        clutter_kinds=args.clutter_kinds).validate()
 
 
 RECIPE_FILE = "synth.json"
+# world options added after recipes were first recorded, with the value every earlier folder
+# was rendered with: written to a recipe only when set otherwise
+RECORDED_WHEN_SET = {"clutter_kinds": "street"}
 
 
 def recipe(images: int, seed: int, options, texture_mode: str | None) -> dict:
@@ -119,6 +126,9 @@ def recipe(images: int, seed: int, options, texture_mode: str | None) -> dict:
     opts = dataclasses.asdict(options)
     if opts.get("world_options"):
         opts["world_options"].pop("texture_dir", None)
+        for key, default in RECORDED_WHEN_SET.items():  # folders rendered before these options stay reusable
+            if opts["world_options"].get(key) == default:
+                del opts["world_options"][key]
         opts["world_options"]["textures"] = texture_mode
     return json.loads(json.dumps({"images": images, "seed": seed, "options": opts}))  # tuples as lists
 
