@@ -95,7 +95,32 @@ def test_compare_tool_writes_intervals_and_paired_differences(tmp_path):
     assert "| r:hog | 50.0%" in res.stdout and "| r | 100.0%" in res.stdout
     got = json.loads(out.read_text())
     assert got["versus_r:hog"]["r"]["recall"]["difference"] == pytest.approx(0.5)
+    # --at: both at score 0.8, where only the 0.9 hits count: equal recall, no false positives
+    res = subprocess.run([sys.executable, str(tool), f"{report}:hog", str(report), "--samples", "200", "--at", "0.8",
+                          "--json", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0 and "(score >= 0.8)" in res.stdout, res.stderr
+    got = json.loads(out.read_text())
+    assert got["threshold"] == 0.8 and got["reports"]["r"]["recall"]["value"] == pytest.approx(0.5)
+    assert got["reports"]["r:hog"]["fp_per_image"]["value"] == 0.0
+    assert got["versus_r:hog"]["r"]["ap"]["difference"] == pytest.approx(0.5)   # AP does not move
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"detectors": {"cluenet": {"recall": 0.5}}}))
     res = subprocess.run([sys.executable, str(tool), str(old)], capture_output=True, text=True)
     assert res.returncode != 0 and "no per-image rows" in res.stderr
+
+
+def test_rows_rethresholded_match_rows_written_at_that_threshold(tmp_path):
+    """Hits and false positives at another score follow from the kept scores and hit
+    flags exactly (greedy matching in score order), the ignored detection included."""
+    from cluenet_ros.evaluation.real_check import at_threshold
+
+    _, images = load_labels(_set(tmp_path))
+    dets = [(np.array([[11, 10, 31, 70], [0, 80, 20, 99], [80, 0, 100, 30], [10, 12, 30, 72], [50, 11, 70, 70]]),
+             np.array([0.9, 0.8, 0.7, 0.4, 0.3])),
+            (np.array([[0, 0, 10, 10]]), np.array([0.95]))]
+    rows = per_image(images, dets, 0.5)
+    for t in (0.0, 0.35, 0.5, 0.85, 0.92, 1.0):
+        assert at_threshold(rows, t) == per_image(images, dets, t), t
+    high = figures(at_threshold(rows, 0.85))
+    assert high["recall"] == pytest.approx(1 / 3) and high["fp_per_image"] == pytest.approx(0.5)
+    assert high["ap"] == pytest.approx(figures(rows)["ap"])

@@ -9,6 +9,7 @@ it is ahead. A measurement, not a tuning tool: the real check chooses nothing.
 
     tools/real_check_compare.py BASE.json OTHER.json [...] [--names a,b,...] [--json out.json]
     tools/real_check_compare.py real.json:hog real.json:cluenet    # a detector of the report (default cluenet)
+    tools/real_check_compare.py A.json B.json --at 0.9   # recall and FP / image at score 0.9 (AP unchanged)
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cluenet_ros.evaluation.real_check import at_threshold  # noqa: E402
 from cluenet_ros.evaluation.real_uncertainty import bootstrap, paired_difference  # noqa: E402
 
 
@@ -47,14 +49,20 @@ def main() -> None:
     ap.add_argument("--detector", default="cluenet")
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--at", type=float, help="recall and false positives at this score instead of each report's own "
+                                            "threshold (the same for every report)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     names = a.names.split(",") if a.names else [default_name(spec) for spec in a.reports]
     if len(names) != len(a.reports):
         sys.exit(f"--names gives {len(names)} names for {len(a.reports)} reports")
     rows = [rows_of(p, a.detector) for p in a.reports]
-    out = {"samples": a.samples, "seed": a.seed, "level": 0.95, "reports": {}, "versus_" + names[0]: {}}
-    print("| model | recall @0.5 | AP @0.5 | FP / image |\n|---|---|---|---|")
+    if a.at is not None:
+        rows = [at_threshold(r, a.at) for r in rows]
+    out = {"samples": a.samples, "seed": a.seed, "level": 0.95, "threshold": a.at, "reports": {},
+           "versus_" + names[0]: {}}
+    at = "" if a.at is None else f" (score >= {a.at:g})"
+    print(f"| model | recall @0.5{at} | AP @0.5 | FP / image{at} |\n|---|---|---|---|")
     for name, r in zip(names, rows):
         b = bootstrap(r, a.samples, seed=a.seed)
         out["reports"][name] = b

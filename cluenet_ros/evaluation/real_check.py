@@ -146,6 +146,19 @@ def figures(rows: Sequence[dict]) -> dict:
     }
 
 
+def at_threshold(rows: Sequence[dict], threshold: float) -> list[dict]:
+    """The rows of :func:`per_image` as if written at another operating ``threshold``:
+    matching is greedy in score order, so a detection's match does not depend on the
+    lower-scored ones, and the hits and false positives at any threshold follow from
+    the scores and hit flags the rows keep (AP and max recall do not change)."""
+    out = []
+    for r in rows:
+        s, hit = np.asarray(r["scores"], np.float64), np.asarray(r["hit"], bool)
+        keep = s >= threshold
+        out.append(dict(r, hits_at_threshold=int((hit & keep).sum()), fps_at_threshold=int((~hit & keep).sum())))
+    return out
+
+
 def score(images: Sequence[LabelledImage], detections: Sequence[tuple[np.ndarray, np.ndarray]],
           threshold: float, keep_images: bool = False) -> dict:
     """The figures of one detector over ``images`` (detections in the same order);
