@@ -11,7 +11,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 S=docs/accuracy/real_world/s42
 INIT=runs/s39/ship/cluenet_demo.pt   # soup_s as shipped in session 39
 mkdir -p runs/s39/ship
-[ -f $INIT ] || cp models/cluenet_demo.pt $INIT
+[ -f $INIT ] || git show a04f9e2:models/cluenet_demo.pt > $INIT   # the shipped file until session 42 shipped soup_af
 [ "$(sha256sum $INIT | cut -c1-8)" = 5f2e0ff6 ] || { echo "$INIT is not soup_s (sha256 5f2e0ff6...)"; exit 1; }
 # the plate split as two folders of links into data/plates (as ../s36/run.sh)
 python - <<'PY'

@@ -6,7 +6,8 @@
 cd "$(dirname "$0")/../../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 S=runs/s42/soup; mkdir -p $S
-SHIP=models/cluenet_demo.pt   # soup_s (sha256 5f2e0ff6...), the same weights as session 39's pipe_soup_s
+SHIP=runs/s39/ship/cluenet_demo.pt   # soup_s (sha256 5f2e0ff6...; busy.sh copies it), the same weights as session 39's pipe_soup_s
+# (until the ship at 04:10 this read models/cluenet_demo.pt, which held soup_s; changed so that a rerun measures the same file)
 BUSY_NEW="runs/s42/busy_seed41/last.pt runs/s42/busy_seed42/last.pt"
 BUSY_OLD="runs/s42/busy_seed39/last.pt runs/s42/busy_seed40/last.pt"
 declare -A PV=([36]=data/s36/plateval300/val [37]=data/s38/plateval300_seed37/val [38]=data/s38/plateval300_seed38/val)
