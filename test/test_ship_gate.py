@@ -1,5 +1,7 @@
 """tools/ship_gate.py: a candidate is vetoed exactly when it misses a real-check target
-that the shipped demo meets, on reports the test writes by hand."""
+that the shipped demo meets, or (since session 43) when its real AP is lower than the
+shipped demo's by a paired interval clear of zero; on reports the test writes by hand
+and on the committed reports of session 42's decision."""
 from __future__ import annotations
 
 import importlib.util
@@ -22,11 +24,11 @@ def _real(recall, ap, hog_ap=0.79):
                           "hog": {"recall": 0.81, "ap": hog_ap, "fp_per_image": 1.6}}}
 
 
-def _run(tmp_path, candidate, shipped, capsys):
+def _run(tmp_path, candidate, shipped, capsys, extra=("--no-ap-loss-veto",)):
     c, s, out = tmp_path / "c.json", tmp_path / "s.json", tmp_path / "verdict.json"
     c.write_text(json.dumps(candidate))
     s.write_text(json.dumps(shipped))
-    rc = _tool().main([str(c), "--shipped", str(s), "--json", str(out)])
+    rc = _tool().main([str(c), "--shipped", str(s), "--json", str(out), *extra])
     return rc, capsys.readouterr(), (json.loads(out.read_text()) if out.exists() else None)
 
 
@@ -70,3 +72,55 @@ def test_unreadable_report_is_refused(tmp_path, capsys):
     (tmp_path / "s.json").write_text(json.dumps(_real(0.7, 0.5)))
     rc = _tool().main([str(tmp_path / "missing.json"), "--shipped", str(tmp_path / "s.json")])
     assert rc == 2 and "ship_gate:" in capsys.readouterr().err
+
+
+def _with_rows(report, ranks):
+    """``report`` with per-image rows: on each of ``len(ranks)`` images two people and
+    four detections, the people's hits at the given 0-based places in score order."""
+    rows = []
+    for i, places in enumerate(ranks):
+        hit = [1 if k in places else 0 for k in range(4)]
+        rows.append({"file": f"im{i}.png", "people": 2, "hits_at_threshold": sum(hit), "fps_at_threshold": 4 - sum(hit),
+                     "scores": [0.9, 0.8, 0.7, 0.6], "hit": hit})
+    return {"detectors": {**report["detectors"], "cluenet": {**report["detectors"]["cluenet"], "per_image": rows}}}
+
+
+def test_ap_loss_clear_of_image_noise_is_vetoed_even_when_both_miss_hog(tmp_path, capsys):
+    shipped = _with_rows(_real(0.92, 0.764), [(0, 1)] * 10)           # people ranked first on every image
+    candidate = _with_rows(_real(0.89, 0.724), [(2, 3)] * 10)         # ranked last on every image
+    rc, out, verdict = _run(tmp_path, candidate, shipped, capsys, extra=())
+    assert rc == 1 and verdict["vetoes"] == ["ap_loss_vs_shipped"]
+    loss = verdict["ap_loss_vs_shipped"]
+    assert loss["veto"] and loss["interval"][1] < 0 and loss["difference"] < 0
+    assert "AP, candidate minus shipped" in out.out and "VETO: ap_loss_vs_shipped" in out.out
+    # the gate of sessions 26-42 lets the same candidate through
+    rc, _, verdict = _run(tmp_path, candidate, shipped, capsys)
+    assert rc == 0 and "ap_loss_vs_shipped" not in verdict
+
+
+def test_ap_difference_within_image_noise_is_not_a_veto(tmp_path, capsys):
+    shipped = _with_rows(_real(0.92, 0.764), [(0, 1)] * 10)
+    candidate = _with_rows(_real(0.92, 0.70), [(0, 1)] * 8 + [(2, 3)] * 2)   # worse on 2 of 10 images only
+    rc, _, verdict = _run(tmp_path, candidate, shipped, capsys, extra=())
+    loss = verdict["ap_loss_vs_shipped"]
+    assert loss["difference"] < 0 and loss["interval"][1] >= 0
+    assert rc == 0 and verdict["may_ship"]
+
+
+def test_ap_loss_veto_without_per_image_rows_is_refused(tmp_path, capsys):
+    rc, out, verdict = _run(tmp_path, _real(0.9, 0.7), _real(0.9, 0.7), capsys, extra=())
+    assert rc == 2 and verdict is None
+    assert "per-image rows" in out.err and "--no-ap-loss-veto" in out.err
+
+
+def test_session42_ship_is_vetoed_by_the_amended_gate(tmp_path, capsys):
+    """Session 43's decision, from the committed reports: soup_af against soup_s."""
+    real = REPO / "docs" / "accuracy" / "real_world"
+    cand, ship = real / "s42/soups/soup_af/real_soup_af.json", real / "s39/soups/soup_s/real_soup_s.json"
+    rc = _tool().main([str(cand), "--shipped", str(ship), "--json", str(tmp_path / "v.json")])
+    verdict = json.loads((tmp_path / "v.json").read_text())
+    assert rc == 1 and verdict["vetoes"] == ["ap_loss_vs_shipped"]
+    loss = verdict["ap_loss_vs_shipped"]
+    assert round(100 * loss["difference"], 1) == -4.0 and loss["interval"][1] < 0
+    # the old gate kept it (session 42's ship_gate_soup_af.json)
+    assert _tool().main([str(cand), "--shipped", str(ship), "--no-ap-loss-veto"]) == 0

@@ -12,7 +12,16 @@ candidate and of the shipped demo, each with HOG measured in the same run.
 Targets (issue 18): recall at IoU 0.5 of at least 50% at the node's operating point,
 and AP at IoU 0.5 at least HOG's, measured side by side in one run.
 
+Amended in session 43 (``docs/accuracy/real_world/s43/PLAN.md``): session 42's rule
+shipped a candidate whose real AP the check read 4.0 points under the shipped demo's,
+with a paired interval clear of zero, because neither met the AP target and so the
+gate did not look at AP. A candidate is now also vetoed when the 95% paired
+image-bootstrap interval of its AP minus the shipped demo's lies wholly below zero: a
+loss on the target, in the target's direction, that the check tells apart from image
+noise. That needs the reports' per-image rows (``cluenet eval real --json``).
+
     tools/ship_gate.py CANDIDATE.json --shipped SHIPPED.json [--json out.json]
+    tools/ship_gate.py ... --no-ap-loss-veto     # the gate of sessions 26-42
 
 Exit status 0 when the candidate may ship, 1 when the gate vetoes it, 2 on bad input.
 """
@@ -23,7 +32,12 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cluenet_ros.evaluation.real_uncertainty import paired_difference  # noqa: E402
+
 MIN_RECALL = 0.5
+AP_LOSS = "ap_loss_vs_shipped"
 
 
 class GateInputError(ValueError):
@@ -50,11 +64,34 @@ def targets_met(report: dict, source: str = "report") -> dict:
     }
 
 
-def judge(candidate: dict, shipped: dict) -> dict:
-    """The verdict: a target the shipped demo meets and the candidate misses is a veto."""
+def _rows(report: dict, source: str) -> list[dict]:
+    rows = report.get("detectors", {}).get("cluenet", {}).get("per_image")
+    if not rows:
+        raise GateInputError(f"{source}: the report has no per-image rows, which the AP-loss veto needs "
+                             "(write it again with `cluenet eval real --json`, or pass --no-ap-loss-veto)")
+    return rows
+
+
+def ap_loss(candidate: dict, shipped: dict, samples: int = 2000, seed: int = 0) -> dict:
+    """The candidate's AP minus the shipped demo's, paired over images, and whether its
+    95% interval lies wholly below zero."""
+    d = paired_difference(_rows(shipped, "shipped"), _rows(candidate, "candidate"), samples, seed=seed)["ap"]
+    return {"difference": d["difference"], "interval": d["interval"], "samples": samples, "seed": seed,
+            "veto": bool(d["interval"][1] < 0)}
+
+
+def judge(candidate: dict, shipped: dict, ap_loss_veto: bool = True, samples: int = 2000, seed: int = 0) -> dict:
+    """The verdict: a target the shipped demo meets and the candidate misses is a veto,
+    and so (unless ``ap_loss_veto`` is off) is an AP loss clear of image noise."""
     cand, ship = targets_met(candidate, "candidate"), targets_met(shipped, "shipped")
     vetoes = [name for name in ship if ship[name]["met"] and not cand[name]["met"]]
-    return {"candidate": cand, "shipped": ship, "vetoes": vetoes, "may_ship": not vetoes}
+    verdict = {"candidate": cand, "shipped": ship}
+    if ap_loss_veto:
+        loss = ap_loss(candidate, shipped, samples, seed)
+        verdict[AP_LOSS] = loss
+        if loss["veto"]:
+            vetoes.append(AP_LOSS)
+    return {**verdict, "vetoes": vetoes, "may_ship": not vetoes}
 
 
 def _pct(x: float) -> str:
@@ -68,6 +105,11 @@ def table(verdict: dict) -> str:
         gate = "veto" if name in verdict["vetoes"] else ("kept" if ship["met"] else "not required (shipped misses it)")
         lines.append(f"| {name} | {_pct(ship['value'])} (bar {_pct(ship['bar'])}) "
                      f"| {_pct(cand['value'])} (bar {_pct(cand['bar'])}) | {gate} |")
+    loss = verdict.get(AP_LOSS)
+    if loss:
+        lo, hi = loss["interval"]
+        lines.append(f"| AP, candidate minus shipped (paired, 95%) | | {100 * loss['difference']:+.1f} "
+                     f"[{100 * lo:+.1f}, {100 * hi:+.1f}] points | {'veto' if loss['veto'] else 'kept'} |")
     lines.append("")
     lines.append("may ship" if verdict["may_ship"] else "VETO: " + ", ".join(verdict["vetoes"]))
     return "\n".join(lines)
@@ -78,11 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("candidate", type=Path, help="the candidate's `cluenet eval real --json` report")
     ap.add_argument("--shipped", type=Path, required=True, help="the shipped demo's report")
     ap.add_argument("--json", type=Path, help="write the verdict here")
+    ap.add_argument("--no-ap-loss-veto", action="store_true",
+                    help="only the targets the shipped demo meets (the gate before session 43)")
+    ap.add_argument("--samples", type=int, default=2000, help="paired bootstrap draws (default 2000)")
+    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     try:
         reports = [json.loads(p.read_text()) for p in (a.candidate, a.shipped)]
-        verdict = judge(*reports)
-    except (OSError, json.JSONDecodeError, GateInputError) as e:
+        verdict = judge(*reports, ap_loss_veto=not a.no_ap_loss_veto, samples=a.samples, seed=a.seed)
+    except (OSError, json.JSONDecodeError, GateInputError, ValueError) as e:
         print(f"ship_gate: {e}", file=sys.stderr)
         return 2
     print(table(verdict))
