@@ -80,7 +80,9 @@ def test_view_detections_follow_the_roi_heads_order():
 def pipe():
     torch.manual_seed(0)
     assert PipelineConfig().detection_flip_test is True  # the default since session 31
-    cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20, detection_flip_test=False)
+    assert PipelineConfig().detection_extra_scale == 1.25  # the default since session 43
+    cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20, detection_flip_test=False,
+                         detection_extra_scale=0.0)
     return ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config())
 
 
@@ -208,7 +210,9 @@ def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
     finally:
         pipe.set_detection_extra_scale(0.0)
     assert pipe.config.detection_extra_scale == 0.0 and pipe.stage1.config.input_scale == 1.0
-    with pytest.raises(ValueError, match="one input scale"):
+    # the standalone graphs run one scale: a config asking for two (PipelineConfig's default) runs one,
+    # with a warning, and a request at run time is refused
+    with pytest.warns(UserWarning, match="one input scale"), pytest.raises(OSError):
         StandalonePipeline("/nonexistent", PipelineConfig(device="cpu", detection_extra_scale=1.25))
 
 
@@ -278,10 +282,11 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
             "--no-hog", "--device", "cpu", "--score-threshold", "0.1"]
     assert cluenet(args + ["--detection-flip-merge", "fusion", "--json", str(tmp_path / "flip.json")]) == 0
     got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
-    assert "detection flip test (fusion)" in got["note"]
+    assert "detection flip test (fusion)" in got["note"] and "extra scale 1.25" in got["note"]  # as the node runs
     assert cluenet(args + ["--detection-extra-scale", "1.25", "--json", str(tmp_path / "x.json")]) == 0
     assert "extra scale 1.25" in json.loads((tmp_path / "x.json").read_text())["detectors"]["cluenet"]["note"]
-    # the figures are those of the pipeline with the flip test, read at the operating point
+    # the figures are those of the pipeline with the flip test (and PipelineConfig's default second
+    # scale), read at the operating point
     pipe = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(device="cpu", score_threshold=0.05,
                                                                    detection_flip_test=True,
                                                                    detection_flip_merge="fusion"))
@@ -296,7 +301,7 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
     assert cluenet(args + ["--no-detection-flip-test", "--json", str(tmp_path / "plain.json")]) == 0
     plain = json.loads((tmp_path / "plain.json").read_text())["detectors"]["cluenet"]
     assert "no detection flip test" in plain["note"]
-    pipe.set_detection_flip_test(False)
+    pipe.set_detection_flip_test(False, merge="nms")   # eval real's default merge joins the two scales
     dets = [(r.boxes.astype(np.float64), r.scores.astype(np.float64))
             for r in (pipe(read_image(tmp_path, im), bgr=True) for im in images)]
     assert plain["fp_per_image"] == pytest.approx(score(images, dets, 0.1)["fp_per_image"])

@@ -23,7 +23,8 @@ H, W = 128, 192
 
 @pytest.fixture(scope="module")
 def node(ros_context):
-    proc = start_node(NS, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15")
+    # one scale: these tests read single-view behaviour; the extra scale's own test switches it on
+    proc = start_node(NS, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15", "detection_extra_scale:=0.0")
     harness = Harness(ros_context, NS)
     try:
         harness.wait_ready(proc)
@@ -210,7 +211,7 @@ def test_random_weights_are_the_same_model_in_every_run(node, ros_context):
     img = rgb_image(H, W, seed=9)
     mine = boxes_of(h.outputs_for(h.send_and_wait(img, topics=("detections",)), "detections")[0])
     ns = NS + "_again"
-    proc = start_node(ns, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15")
+    proc = start_node(ns, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15", "detection_extra_scale:=0.0")
     other = Harness(ros_context, ns)
     try:
         other.wait_ready(proc)

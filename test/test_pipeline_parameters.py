@@ -87,8 +87,9 @@ def test_mask_threshold_cuts_the_stage1_probability(pipeline, quantile):
         prob = pipeline.stage1([torch.from_numpy(img).permute(2, 0, 1).float() / 255])[0]["mask"].numpy()
     # random weights put every probability near 0.5: cut at a quantile of them
     threshold = float(np.quantile(prob, quantile))
-    # stage 1 alone (the flip test averages two views' probabilities: test_detection_flip.py)
-    res = make_pipeline(mask_threshold=threshold, detection_flip_test=False)(img)
+    # stage 1 alone (the flip test and the second scale average several views' probabilities:
+    # test_detection_flip.py)
+    res = make_pipeline(mask_threshold=threshold, detection_flip_test=False, detection_extra_scale=0.0)(img)
     expected = np.where(prob > threshold, 255, 0).astype(np.uint8)
     assert 0.2 < (expected > 0).mean() < 0.8
     assert np.array_equal(res.mask, expected)

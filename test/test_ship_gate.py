@@ -124,3 +124,20 @@ def test_session42_ship_is_vetoed_by_the_amended_gate(tmp_path, capsys):
     assert round(100 * loss["difference"], 1) == -4.0 and loss["interval"][1] < 0
     # the old gate kept it (session 42's ship_gate_soup_af.json)
     assert _tool().main([str(cand), "--shipped", str(ship), "--no-ap-loss-veto"]) == 0
+
+
+def test_reports_measured_with_other_settings_are_refused_unless_that_is_the_question(tmp_path, capsys):
+    def noted(report, note):
+        report["detectors"]["cluenet"]["note"] = note
+        return report
+    base = "cluenet_demo.pt, backend torch, input scale 1, detection flip test (nms)"
+    cand = noted(_real(0.93, 0.761), base + ", extra scale 1.25")
+    ship = noted(_real(0.92, 0.764), base)
+    rc, out, verdict = _run(tmp_path, cand, ship, capsys)
+    assert rc == 2 and verdict is None
+    assert "different pipeline settings" in out.err and "--settings-differ" in out.err
+    rc, _, verdict = _run(tmp_path, cand, ship, capsys, extra=("--no-ap-loss-veto", "--settings-differ"))
+    assert rc == 0 and verdict["may_ship"]
+    # other weights under the same settings compare as before
+    other = noted(_real(0.90, 0.75), "soup_x.pt, backend torch, input scale 1, detection flip test (nms)")
+    assert _run(tmp_path, other, ship, capsys)[0] == 0

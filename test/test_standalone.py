@@ -38,7 +38,9 @@ def B_installed(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
-FORCED = dict(score_threshold=0.0, nms_iou=0.7, max_detections=5)  # random weights: accept every detection
+# random weights: accept every detection; one scale, the only one exported graphs run (the eager
+# pipeline's default adds a second since session 43)
+FORCED = dict(score_threshold=0.0, nms_iou=0.7, max_detections=5, detection_extra_scale=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +136,8 @@ def test_stage1_flip_test_matches_the_eager_pipeline(exported, merge):
 @pytest.mark.parametrize("backend", RUNTIMES)
 def test_run_time_settings_are_applied_as_the_eager_pipeline_applies_them(exported, backend):
     ckpt, _, folder, _ = exported
-    sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend))
-    ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch"))
+    sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend, detection_extra_scale=0.0))
+    ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch", detection_extra_scale=0.0))
     img = frame(128, 192, seed=3)
     counts = []
     for score, nms, top in ((0.0, 0.7, 5), (0.0, 0.3, 50), (0.0, 1.0, 3), (0.0, 0.5, 1)):
@@ -236,6 +238,9 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         # input_scale is fixed by the export: a change is refused, the node keeps running
         res = h.set_parameters(input_scale=0.5)
         assert not res[0].successful and "exported at" in res[0].reason
+        # so is a second scale (the default 1.25 was dropped at start, with a warning)
+        res = h.set_parameters(detection_extra_scale=1.5)
+        assert not res[0].successful and "one input" in res[0].reason
         assert h.spin_until(lambda: h.received["diagnostics"] and "standalone" in h.diagnostics(), 20)
         diag = h.diagnostics()
         assert diag["standalone"] == "True" and diag["backend"] == "onnxruntime"
@@ -244,6 +249,7 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         h.close()
         log = stop(proc)
     assert "standalone: no torch in this process" in log, log
+    assert "detection_extra_scale 1.25 is not applied" in log, log
     # a checkpoint is needed: weights:=random is refused with a clear error
     proc = start_node("/cluenet_standalone_bad", "standalone:=true", env=env)
     log = proc.communicate(timeout=120)[0]

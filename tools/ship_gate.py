@@ -22,6 +22,12 @@ noise. That needs the reports' per-image rows (``cluenet eval real --json``).
 
     tools/ship_gate.py CANDIDATE.json --shipped SHIPPED.json [--json out.json]
     tools/ship_gate.py ... --no-ap-loss-veto     # the gate of sessions 26-42
+    tools/ship_gate.py ... --settings-differ     # the candidate is a pipeline setting, not weights
+
+Since session 43 the node runs stage 1 at a second scale by default, while the
+committed reports of earlier sessions were measured without it. The gate compares
+weights only under the same pipeline settings (read from each report's note), unless
+``--settings-differ`` says that the settings are the candidate.
 
 Exit status 0 when the candidate may ship, 1 when the gate vetoes it, 2 on bad input.
 """
@@ -62,6 +68,21 @@ def targets_met(report: dict, source: str = "report") -> dict:
         "recall_at_0.5": {"value": recall, "bar": MIN_RECALL, "met": recall >= MIN_RECALL},
         "ap_vs_hog": {"value": ap, "bar": hog_ap, "met": ap >= hog_ap},
     }
+
+
+def settings(report: dict) -> str | None:
+    """The pipeline settings a report's ClueNet run was measured with (its note after
+    the weights' file name), or None where the report has no note."""
+    note = report.get("detectors", {}).get("cluenet", {}).get("note")
+    return note.split(", ", 1)[1] if note and ", " in note else None
+
+
+def check_settings(candidate: dict, shipped: dict) -> None:
+    a, b = settings(candidate), settings(shipped)
+    if a is not None and b is not None and a != b:
+        raise GateInputError(f"the reports were measured with different pipeline settings (candidate: {a}; "
+                             f"shipped: {b}): measure both alike, or pass --settings-differ when the "
+                             "settings are what is being judged")
 
 
 def _rows(report: dict, source: str) -> list[dict]:
@@ -122,11 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the verdict here")
     ap.add_argument("--no-ap-loss-veto", action="store_true",
                     help="only the targets the shipped demo meets (the gate before session 43)")
+    ap.add_argument("--settings-differ", action="store_true",
+                    help="the reports may differ in pipeline settings (a setting is the candidate)")
     ap.add_argument("--samples", type=int, default=2000, help="paired bootstrap draws (default 2000)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     try:
         reports = [json.loads(p.read_text()) for p in (a.candidate, a.shipped)]
+        if not a.settings_differ:
+            check_settings(*reports)
         verdict = judge(*reports, ap_loss_veto=not a.no_ap_loss_veto, samples=a.samples, seed=a.seed)
     except (OSError, json.JSONDecodeError, GateInputError, ValueError) as e:
         print(f"ship_gate: {e}", file=sys.stderr)

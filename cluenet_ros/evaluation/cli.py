@@ -106,7 +106,8 @@ def register_full(ev) -> None:
     f.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     f.add_argument("--detection-extra-scale", type=float, default=0.0,
-                   help="stage 1 also at this multiple of the input scale, its views merged too (0: off)")
+                   help="stage 1 also at this multiple of the input scale, its views merged too (0: off, the "
+                        "default here: the synthetic protocol of every committed study; the node runs 1.25)")
     f.add_argument("--standalone", action="store_true",
                    help="the torch-free standalone pipeline (the node's standalone:=true) on onnxruntime; the "
                         "AP-against-occlusion study (stage 2 on true crops) still runs eagerly, as for every backend")
@@ -153,8 +154,9 @@ def register_real(ev) -> None:
                         "merged, as the node does)")
     r.add_argument("--detection-flip-merge", default="nms", choices=MERGES,
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
-    r.add_argument("--detection-extra-scale", type=float, default=0.0,
-                   help="stage 1 also at this multiple of the input scale, its views merged too (0: off)")
+    r.add_argument("--detection-extra-scale", type=float, default=None,
+                   help="stage 1 also at this multiple of the input scale, its views merged too (0: off; default "
+                        "the node's, 1.25 since session 43)")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
     r.add_argument("--no-hog", action="store_true", help="leave HOG out")
     r.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
@@ -171,6 +173,8 @@ def run_real(args) -> int:
     from cluenet_ros.inference.onnx_export import default_weights
 
     weights = args.weights or str(default_weights())
+    if args.detection_extra_scale is None:
+        args.detection_extra_scale = PipelineConfig().detection_extra_scale
     operating = PipelineConfig().score_threshold if args.score_threshold is None else args.score_threshold
     if not 0.0 <= operating <= 1.0:
         raise ValueError(f"--score-threshold must be in [0, 1], got {operating}")

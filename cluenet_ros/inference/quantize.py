@@ -119,9 +119,13 @@ def collect_calibration(pipeline, recipe: CalibrationRecipe) -> tuple[list[np.nd
         return runner2(x)
 
     saved, scale = _thresholds(pipeline), pipeline.stage1.config.input_scale
+    extra = pipeline.config.detection_extra_scale
     pipeline.stage1.dense_runner, pipeline._stage2_runner = rec1, rec2
     pipeline.set_thresholds(recipe.score_threshold, recipe.nms_iou, recipe.max_detections)
     pipeline.set_input_scale(1.0)
+    # the recipe's frames at one scale: the cached graphs are keyed by the recipe alone, so
+    # what they were calibrated on must not depend on the pipeline's second scale
+    pipeline.set_detection_extra_scale(0.0)
     try:
         for img in calibration_images(recipe):
             pipeline(img)
@@ -129,6 +133,7 @@ def collect_calibration(pipeline, recipe: CalibrationRecipe) -> tuple[list[np.nd
         pipeline.stage1.dense_runner, pipeline._stage2_runner = runner1, runner2
         pipeline.set_thresholds(*saved)
         pipeline.set_input_scale(scale)
+        pipeline.set_detection_extra_scale(extra)
     if not stage2_in:
         raise RuntimeError("calibration produced no stage-2 crops")
     return stage1_in, stage2_in

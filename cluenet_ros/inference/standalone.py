@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -104,13 +105,19 @@ class StandalonePipeline:
     int8 = False
 
     def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None):
-        self.config = config or PipelineConfig(device="cpu", backend="auto")
+        self.config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
         self._settings_lock = threading.Lock()
         if self.config.device == "cuda":
             raise ValueError("the standalone pipeline runs on the CPU only (device cuda needs the torch pipeline)")
         if self.config.int8:
             raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
-        self.set_detection_extra_scale(self.config.detection_extra_scale)
+        if self.config.detection_extra_scale:
+            # PipelineConfig's default asks for a second scale (session 43) that exported graphs
+            # cannot run: run one scale and say so, rather than refuse every default config
+            warnings.warn(f"detection_extra_scale {self.config.detection_extra_scale:g} is not applied: the "
+                          "standalone graphs run stage 1 at the one input scale they were exported at",
+                          stacklevel=2)
+            self.config = replace(self.config, detection_extra_scale=0.0)
         self.folder = Path(folder)
         self.manifest = json.loads((self.folder / "manifest.json").read_text())
         baked = self.manifest["settings"]
@@ -139,7 +146,7 @@ class StandalonePipeline:
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None, input_scale: float = 1.0,
                         cache: Path | None = None) -> "StandalonePipeline":
-        config = config or PipelineConfig(device="cpu", backend="auto")
+        config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
         return cls(ensure_exported(path, baked_settings(config, input_scale), cache), config)
 
     # -- run-time settings (the same checks as the torch pipeline's) -------------------

@@ -25,7 +25,7 @@ for step in "${NAMES[@]}"; do
         --json $D/compare_x125.json | tee $D/compare_x125.md
       python tools/real_check_compare.py $S/real_soup_s.json $S/real_soup_s_x125.json --names soup_s,soup_s_x125 \
         --at 0.9 --json $D/at09_x125.json | tee $D/at09_x125.md
-      python tools/ship_gate.py $S/real_soup_s_x125.json --shipped $S/real_soup_s.json \
+      python tools/ship_gate.py $S/real_soup_s_x125.json --shipped $S/real_soup_s.json --settings-differ \
         --json $D/gate_x125.json | tee $D/gate_x125.md;;
     bench)
       for x in 0 1.25; do
