@@ -80,7 +80,7 @@ def test_view_detections_follow_the_roi_heads_order():
 def pipe():
     torch.manual_seed(0)
     assert PipelineConfig().detection_flip_test is True  # the default since session 31
-    assert PipelineConfig().detection_extra_scale == 1.25  # the default since session 43
+    assert PipelineConfig().detection_extra_scale == 0.0  # session 43: adopted by its rule, then set back (demo stream)
     cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20, detection_flip_test=False,
                          detection_extra_scale=0.0)
     return ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config())
@@ -282,7 +282,7 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
             "--no-hog", "--device", "cpu", "--score-threshold", "0.1"]
     assert cluenet(args + ["--detection-flip-merge", "fusion", "--json", str(tmp_path / "flip.json")]) == 0
     got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
-    assert "detection flip test (fusion)" in got["note"] and "extra scale 1.25" in got["note"]  # as the node runs
+    assert "detection flip test (fusion)" in got["note"] and "extra scale" not in got["note"]  # as the node runs
     assert cluenet(args + ["--detection-extra-scale", "1.25", "--json", str(tmp_path / "x.json")]) == 0
     assert "extra scale 1.25" in json.loads((tmp_path / "x.json").read_text())["detectors"]["cluenet"]["note"]
     # the figures are those of the pipeline with the flip test (and PipelineConfig's default second

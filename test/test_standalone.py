@@ -225,8 +225,8 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
 
     env = dict(os.environ, CLUENET_CACHE_DIR=str(cache))
     ns = "/cluenet_standalone"
-    proc = start_node(ns, "standalone:=true", "backend:=auto", "score_threshold:=0.0", "max_detections:=4",
-                      "diagnostics_period:=0.5", weights=str(ckpt), env=env)
+    proc = start_node(ns, "standalone:=true", "backend:=auto", "detection_extra_scale:=1.25", "score_threshold:=0.0",
+                      "max_detections:=4", "diagnostics_period:=0.5", weights=str(ckpt), env=env)
     h = Harness(ros_context, ns)
     try:
         h.wait_ready(proc)
@@ -238,7 +238,7 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         # input_scale is fixed by the export: a change is refused, the node keeps running
         res = h.set_parameters(input_scale=0.5)
         assert not res[0].successful and "exported at" in res[0].reason
-        # so is a second scale (the default 1.25 was dropped at start, with a warning)
+        # so is a second scale (the 1.25 asked at start was dropped, with a warning)
         res = h.set_parameters(detection_extra_scale=1.5)
         assert not res[0].successful and "one input" in res[0].reason
         assert h.spin_until(lambda: h.received["diagnostics"] and "standalone" in h.diagnostics(), 20)

@@ -41,7 +41,7 @@ def register(sub) -> None:
                         "its mirror image, as the node does")
     p.add_argument("--detection-extra-scale", type=float, default=None,
                    help="stage 1 also at this multiple of the input scale (the node's detection_extra_scale; "
-                        "default the node's, 1.25, and 0 with --standalone, which runs one scale)")
+                        "default the node's, and 0 with --standalone, which runs one scale)")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",

@@ -107,7 +107,7 @@ def register_full(ev) -> None:
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     f.add_argument("--detection-extra-scale", type=float, default=0.0,
                    help="stage 1 also at this multiple of the input scale, its views merged too (0: off, the "
-                        "default here: the synthetic protocol of every committed study; the node runs 1.25)")
+                        "default, the synthetic protocol of every committed study)")
     f.add_argument("--standalone", action="store_true",
                    help="the torch-free standalone pipeline (the node's standalone:=true) on onnxruntime; the "
                         "AP-against-occlusion study (stage 2 on true crops) still runs eagerly, as for every backend")
@@ -156,7 +156,7 @@ def register_real(ev) -> None:
                    help="nms (union, then NMS) or fusion (weighted box fusion); default nms")
     r.add_argument("--detection-extra-scale", type=float, default=None,
                    help="stage 1 also at this multiple of the input scale, its views merged too (0: off; default "
-                        "the node's, 1.25 since session 43)")
+                        "the node's, PipelineConfig's)")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
     r.add_argument("--no-hog", action="store_true", help="leave HOG out")
     r.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))

@@ -52,12 +52,12 @@ class PipelineConfig:
                                      help="how the flip test merges the views: nms (union, then NMS at nms_iou) or "
                                           "fusion (weighted box fusion: boxes one view alone finds keep half their "
                                           "score; fewer false positives at the threshold, less recall)")
-    detection_extra_scale: float = spec(1.25, min=0.0, max=4.0,
+    detection_extra_scale: float = spec(0.0, min=0.0, max=4.0,
                                         help="0: off. Else stage 1 also runs at this multiple of the input scale "
                                              "(and on its mirror image, with the flip test), and those views join "
-                                             "the merge: about 2.2 times the stage-1 time. 1.25 by default since "
-                                             "session 43 (docs/accuracy/README.md, twenty-eighth round: a rule fixed "
-                                             "beforehand); the standalone pipeline runs without it")
+                                             "the merge: about 2.2 times the stage-1 time; for the demo weights "
+                                             "the same real AP (docs/accuracy/README.md, twenty-eighth round). "
+                                             "The standalone pipeline runs without it")
     int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
                                   "networks on backend onnxruntime or openvino; quantised once per weights and "
                                   "cached. Off by default: see docs/bench/int8.md for its accuracy cost")

@@ -66,7 +66,7 @@ PARAMS: tuple[Param, ...] = (
     Param("detection_flip_merge", "nms", "How the stage-1 flip test merges its views: nms (union, then NMS at "
           "nms_iou) or fusion (weighted box fusion: a box only one view finds keeps half its score; fewer false "
           "positives at score_threshold, less recall). Can change at run time.", choices=MERGES),
-    Param("detection_extra_scale", 1.25, "0: off. Else stage 1 also sees the frame at this multiple of "
+    Param("detection_extra_scale", 0.0, "0: off. Else stage 1 also sees the frame at this multiple of "
           "input_scale (and its mirror image, with detection_flip_test), and those views join the merge: synthetic "
           "MR^-2 3.1 points lower and more real people at high scores for the demo, real AP unchanged, about 2.2 "
           "times the stage-1 time and more false positives at score_threshold (docs/accuracy/README.md, "
