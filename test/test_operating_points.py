@@ -75,3 +75,29 @@ def test_the_tool_chooses_on_synthetic_and_reads_real(tmp_path, capsys):
     assert by_t[0.3]["recall"] == 0.5 and by_t[0.3]["fp_per_image"] == 1.0
     assert by_t[0.93]["recall"] == 0.25 and by_t[0.93]["fp_per_image"] == 0.5
     assert "0.93 **(chosen)**" in capsys.readouterr().out
+
+
+def test_the_tool_pools_splits_without_matching_across_them(tmp_path):
+    """plateval900 is three 300-image composites whose image ids all start at 1: pooled,
+    a detection of one split must never match a person of another."""
+    spec = importlib.util.spec_from_file_location("operating_threshold", REPO / "tools" / "operating_threshold.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def split(name, gt_x, det_x, score):
+        ann = {"id": 1, "image_id": 1, "bbox": [gt_x, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0}
+        (tmp_path / f"{name}_gt.json").write_text(json.dumps({"images": [{"id": 1}], "annotations": [ann]}))
+        (tmp_path / f"{name}_dt.json").write_text(json.dumps(
+            [{"image_id": 1, "category_id": 1, "bbox": [det_x, 0, 40, 100], "score": score}]))
+        return ["--gt", str(tmp_path / f"{name}_gt.json"), "--dt", str(tmp_path / f"{name}_dt.json")]
+
+    # split a: a hit at 0.95; split b: its person at x=200, a detection at 0.96 where a's person stands
+    args = split("a", 0, 0, 0.95) + split("b", 200, 0, 0.96) + ["--json", str(tmp_path / "out.json")]
+    assert tool.main(args) == 0
+    out = json.loads((tmp_path / "out.json").read_text())
+    by_t = {r["threshold"]: r for r in out["synthetic"]}
+    assert by_t[0.96]["recall"] == 0.0 and by_t[0.96]["fp_per_image"] == 0.5   # b's box is no hit
+    assert by_t[0.95]["recall"] == 0.5 and by_t[0.95]["fp_per_image"] == 0.5   # a's hit, 2 people
+    assert len(out["chosen_on"]) == 2
+    with pytest.raises(SystemExit):
+        tool.main(split("c", 0, 0, 0.9) + ["--gt", str(tmp_path / "a_gt.json")])
