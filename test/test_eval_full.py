@@ -194,3 +194,32 @@ def test_detection_flip_test_is_recorded_and_changes_the_detections(setup, tmp_p
     plain = json.loads((out / "detections.json").read_text())
     both = json.loads((tmp_path / "dflip" / "detections.json").read_text())
     assert len(both) > 0 and (len(both) != len(plain) or any(a["bbox"] != b["bbox"] for a, b in zip(plain, both)))
+
+
+def test_perspective_rescoring_is_recorded_and_is_the_offline_rescoring(setup, tmp_path):
+    """The pipeline's rescoring and tools/perspective_study.py's offline one are the same
+    function: the report's detections are the plain ones rescored, those above the floor."""
+    import importlib.util
+    from pathlib import Path
+
+    from cluenet_ros.inference import PipelineConfig
+
+    root, out = setup
+    assert json.loads((out / "report.json").read_text())["perspective_rescore"] is False
+    assert cluenet(["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
+                    "--out", str(tmp_path / "persp"), "--device", "cpu", "--perspective-rescore"]) == 0
+    assert json.loads((tmp_path / "persp" / "report.json").read_text())["perspective_rescore"] is True
+    assert "perspective rescoring" in (tmp_path / "persp" / "report.md").read_text()
+    spec = importlib.util.spec_from_file_location(
+        "perspective_study", Path(__file__).resolve().parents[1] / "tools" / "perspective_study.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = PipelineConfig()
+    settings = tool.PerspectiveSettings(cfg.perspective_anchor_score, cfg.perspective_tolerance, cfg.perspective_sigma)
+    gt = json.loads((root / "data" / "val" / "citypersons.json").read_text())
+    expected = tool.rescore_coco(json.loads((out / "detections.json").read_text()),
+                                 {img["id"]: img["height"] for img in gt["images"]}, settings)
+    expected = sorted((d["image_id"], round(d["score"], 5)) for d in expected if d["score"] > 0.05)
+    got = sorted((d["image_id"], round(d["score"], 5))
+                 for d in json.loads((tmp_path / "persp" / "detections.json").read_text()))
+    assert len(got) > 0 and got == expected

@@ -205,6 +205,52 @@ def test_detection_extra_scale_at_run_time(node):
     np.testing.assert_allclose(again, one, atol=1e-3)
 
 
+def test_perspective_rescoring_at_run_time(node):
+    """Switched on (every box an anchor, as random weights give few confident ones), the
+    node publishes its plain boxes, none moved, with the scores the frame's height line
+    gives them (boxes falling to the threshold leave); switched off, the plain scores
+    again. Random boxes seldom line up: the first of a few frames whose plain boxes fit a
+    line is used."""
+    from cluenet_ros.inference.perspective import PerspectiveSettings, fit_height_line, rescore
+
+    h, _ = node
+
+    def detections(img):
+        stamp = h.send_and_wait(img, topics=("detections",))
+        det = h.outputs_for(stamp, "detections")[0]
+        b = boxes_of(det)
+        s = np.array([d.results[0].hypothesis.score for d in det.detections])
+        order = np.lexsort(b.T[::-1])
+        return b[order], s[order]
+
+    settings = PerspectiveSettings(anchor_score=0.01, tolerance=0.1, sigma=0.05)
+    for seed in range(9, 40):
+        img = rgb_image(H, W, seed=seed)
+        one, s_one = detections(img)
+        if fit_height_line(one, s_one, settings.anchor_score, H) is not None:
+            break
+    else:
+        pytest.fail("no frame of seeds 9-39 gave boxes on a height line")
+    on = {"perspective.enable": True, "perspective.anchor_score": settings.anchor_score,
+          "perspective.tolerance": settings.tolerance, "perspective.sigma": settings.sigma}
+    try:
+        assert all(r.successful for r in h.set_parameters(**on))
+        two, s_two = detections(img)
+        assert not h.set_parameters(**{"perspective.sigma": 0.0})[0].successful  # outside its range
+        assert h.set_parameters(**{"perspective.enable": False})[0].successful
+        again, s_again = detections(img)
+    finally:
+        h.set_parameters(**{"perspective.enable": False, "perspective.anchor_score": 0.97,
+                            "perspective.tolerance": 0.35, "perspective.sigma": 0.1})
+    expected = rescore(one, s_one, H, settings)
+    assert 1 <= len(two) <= len(one) and (expected < s_one - 1e-3).any()
+    at = [int(np.abs(one - b).max(axis=1).argmin()) for b in two]
+    assert all(np.abs(one[k] - b).max() < 1e-3 for k, b in zip(at, two))   # boxes kept, none moved
+    np.testing.assert_allclose(s_two, expected[at], atol=1e-4)
+    np.testing.assert_allclose(again, one, atol=1e-3)
+    np.testing.assert_allclose(s_again, s_one, atol=1e-5)
+
+
 def test_random_weights_are_the_same_model_in_every_run(node, ros_context):
     """weights:=random is seeded, so a second node gives the first one's detections."""
     h, _ = node

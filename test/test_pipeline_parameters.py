@@ -153,3 +153,27 @@ def test_stage2_crops_are_the_image_times_the_stage1_mask(pipeline):
     assert off.any() and on.any()
     assert crops[0][:, off].abs().max() == 0
     assert (crops[0][:, on] > 0.05).all()
+
+
+def test_perspective_rescoring_keeps_the_boxes_on_the_frames_height_line(pipeline):
+    """With every box an anchor (random weights give few confident ones), the published
+    boxes are the plain ones rescored by the frame's height line, those left above the
+    threshold, best first; switched off again, the plain output comes back."""
+    from cluenet_ros.inference.perspective import PerspectiveSettings, rescore_detections
+
+    img = image(seed=3)
+    plain = pipeline(img)
+    try:
+        pipeline.set_perspective(True, anchor_score=0.01, tolerance=0.1, sigma=0.05)
+        rescored = pipeline(img)
+        with pytest.raises(ValueError, match="sigma"):
+            pipeline.set_perspective(True, sigma=0.0)
+    finally:
+        pipeline.set_perspective(False)
+    rows, scores = rescore_detections(plain.boxes, plain.scores, img.shape[0], PerspectiveSettings(0.01, 0.1, 0.05),
+                                      pipeline.config.score_threshold)
+    assert len(plain) >= 3 and (len(rows) < len(plain) or not np.allclose(scores, plain.scores))
+    np.testing.assert_allclose(rescored.boxes, plain.boxes[rows], atol=1e-5)
+    np.testing.assert_allclose(rescored.scores, scores, atol=1e-6)
+    again = pipeline(img)
+    np.testing.assert_allclose(again.scores, plain.scores, atol=1e-6)

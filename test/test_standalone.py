@@ -154,6 +154,26 @@ def test_run_time_settings_are_applied_as_the_eager_pipeline_applies_them(export
     a, b = sa(img), ref(img)
     assert len(a) == len(b) and (a.scores > cut).all()
     assert (a.mask != b.mask).mean() <= 1e-3
+    # perspective rescoring, every box an anchor (random weights give few confident ones),
+    # on the first frame whose boxes fit a height line
+    from cluenet_ros.inference.perspective import fit_height_line
+
+    for p in (sa, ref):
+        p.set_thresholds(score=0.0, nms_iou=0.7, max_detections=50)
+    for seed in range(3, 30):
+        img = frame(128, 192, seed=seed)
+        plain = ref(img)
+        if fit_height_line(plain.boxes, plain.scores, 0.01, 128) is not None:
+            break
+    else:
+        pytest.fail("no frame of seeds 3-29 gave boxes on a height line")
+    for p in (sa, ref):
+        p.set_perspective(True, anchor_score=0.01, tolerance=0.1, sigma=0.05)
+    a, b = sa(img), ref(img)
+    assert_same(a, b)
+    assert len(b) < len(plain) or not np.allclose(b.scores, plain.scores)
+    for p in (sa, ref):
+        p.set_perspective(False)
     with pytest.raises(ValueError, match="exported at 1.0"):
         sa.set_input_scale(0.5)
     sa.set_input_scale(1.0)  # the exported value is accepted

@@ -134,7 +134,8 @@ def write_report(report: dict, out: str | Path, title: str) -> Path:
 def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_images: int | None = None,
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
              flip_test: bool = False, input_scale: float | None = None, standalone: bool = False,
-             detection_flip: str | None = "nms", detection_extra_scale: float = 0.0) -> Path:
+             detection_flip: str | None = "nms", detection_extra_scale: float = 0.0,
+             perspective: bool = False) -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
     stage 1, as the node's parameter does (default: the checkpoint's own). ``detection_flip``:
@@ -144,12 +145,13 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     flip_args = ({"detection_flip_test": True, "detection_flip_merge": detection_flip} if detection_flip
                  else {"detection_flip_test": False})
     flip_args["detection_extra_scale"] = float(detection_extra_scale)
+    flip_args["perspective_rescore"] = bool(perspective)
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
         pipeline, kind = KeypointRCNNPredictor.from_checkpoint(weights, device, score_threshold), "Keypoint R-CNN"
-        if int8 or flip_test or input_scale is not None:
-            raise ValueError("--int8, --flip-test and --input-scale apply to ClueNet checkpoints "
+        if int8 or flip_test or input_scale is not None or perspective:
+            raise ValueError("--int8, --flip-test, --input-scale and --perspective-rescore apply to ClueNet checkpoints "
                              "(the baseline runs eager torch at its own size)")
         backend = "torch"
     elif standalone:
@@ -181,6 +183,7 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     report["flip_test"] = bool(flip_test)
     report["detection_flip_test"] = detection_flip or False
     report["detection_extra_scale"] = float(detection_extra_scale)
+    report["perspective_rescore"] = bool(perspective)
     report["standalone"] = bool(standalone)
     if kind == "ClueNet":
         report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
@@ -188,4 +191,5 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     label += f", detection flip test ({detection_flip})" if detection_flip else ", no detection flip test"
     label += f", extra scale {detection_extra_scale:g}" if detection_extra_scale else ""
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
+    label += ", perspective rescoring" if perspective else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

@@ -58,9 +58,28 @@ class PipelineConfig:
                                              "the merge: about 2.2 times the stage-1 time; for the demo weights "
                                              "the same real AP (docs/accuracy/README.md, twenty-eighth round). "
                                              "The standalone pipeline runs without it")
+    perspective_rescore: bool = spec(False, help="lower the score of boxes whose height no standing person could have "
+                                                 "at their foot row, from a height line fitted to the frame's confident "
+                                                 "boxes (cluenet_ros/inference/perspective.py). Off by default: for the "
+                                                 "demo weights synthetic MR^-2 -0.4 [-1.8, +0.5], real AP +2.3 "
+                                                 "(docs/accuracy/README.md, twenty-ninth round)")
+    perspective_anchor_score: float = spec(0.97, min=0.0, max=1.0,
+                                           help="boxes scored at least this fit the height line")
+    perspective_tolerance: float = spec(0.35, min=0.0, max=3.0,
+                                        help="|ln(height / line height)| allowed before the score falls")
+    perspective_sigma: float = spec(0.1, min=0.001, max=3.0, help="how fast the score falls beyond the tolerance")
     int8: bool = spec(False, help="int8 (QDQ, statically quantised, calibrated on synthetic images) dense "
                                   "networks on backend onnxruntime or openvino; quantised once per weights and "
                                   "cached. Off by default: see docs/bench/int8.md for its accuracy cost")
+
+
+def perspective_settings(cfg: PipelineConfig):
+    """The rescoring settings of a pipeline config, or None where it is off."""
+    from cluenet_ros.inference.perspective import PerspectiveSettings
+
+    if not cfg.perspective_rescore:
+        return None
+    return PerspectiveSettings(cfg.perspective_anchor_score, cfg.perspective_tolerance, cfg.perspective_sigma)
 
 
 @dataclass

@@ -124,3 +124,14 @@ def rescore(boxes: np.ndarray, scores: np.ndarray, image_height: int,
     factor = np.exp(-excess ** 2 / (2.0 * settings.sigma ** 2))
     factor[edge_cut(boxes, image_height)] = 1.0
     return scores * factor
+
+
+def rescore_detections(boxes: np.ndarray, scores: np.ndarray, image_height: int, settings: PerspectiveSettings,
+                       score_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the detections to keep after rescoring, best first, and their new
+    scores: what the pipelines publish (a score that falls to ``score_threshold`` or
+    below leaves, as torchvision's RoI heads drop boxes at the threshold)."""
+    new = rescore(boxes, scores, image_height, settings)
+    rows = np.flatnonzero(new > score_threshold)
+    rows = rows[np.argsort(-new[rows], kind="mergesort")]
+    return rows, new[rows]

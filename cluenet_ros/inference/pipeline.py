@@ -28,7 +28,8 @@ from cluenet_ros.inference.detection_flip import VIEW_SCORE_FLOOR, check_merge, 
 from cluenet_ros.inference.backends import PREFERENCE, compile_models, installed, quantize_compiled, resolve_backend
 from cluenet_ros.inference.geometry import crop_boxes, crop_to_image
 from cluenet_ros.inference.interface import (DEVICES, PRECISIONS, FrameResult, Pedestrian,  # noqa: F401
-                                             PipelineConfig, check_image, kept_rows)
+                                             PipelineConfig, check_image, kept_rows, perspective_settings)
+from cluenet_ros.inference.perspective import rescore_detections
 from cluenet_ros.models.checkpoint import load_models
 from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average
 from cluenet_ros.models.stage1 import ClueNetStage1, Stage1Config
@@ -226,6 +227,23 @@ class ClueNetPipeline:
             raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
         self._change(mask_threshold=float(threshold))
 
+    def set_perspective(self, enabled: bool, anchor_score: float | None = None, tolerance: float | None = None,
+                        sigma: float | None = None) -> None:
+        """Perspective rescoring on or off, and its settings, at run time."""
+        from cluenet_ros.inference.perspective import PerspectiveSettings
+
+        cfg = self.config
+        changes = dict(perspective_rescore=bool(enabled),
+                       perspective_anchor_score=cfg.perspective_anchor_score if anchor_score is None else float(anchor_score),
+                       perspective_tolerance=cfg.perspective_tolerance if tolerance is None else float(tolerance),
+                       perspective_sigma=cfg.perspective_sigma if sigma is None else float(sigma))
+        try:
+            PerspectiveSettings(changes["perspective_anchor_score"], changes["perspective_tolerance"],
+                                changes["perspective_sigma"])
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        self._change(**changes)
+
     def set_flip_test(self, enabled: bool) -> None:
         """Switch the stage-2 flip test at run time (nothing to recompile: the
         compiled stage 2 takes any batch size)."""
@@ -282,6 +300,10 @@ class ClueNetPipeline:
         with self._scale_lock, self._autocast():
             self._push_thresholds(cfg)
             stage1_out = self._stage1_views(tensors, cfg) if self._several_views(cfg) else self.stage1(tensors)
+        settings = perspective_settings(cfg)
+        if settings is not None:
+            stage1_out = [self._perspective(o, t.shape[-2], settings, cfg.score_threshold)
+                          for o, t in zip(stage1_out, tensors)]
         clock.lap("stage1")
         masks = [o["mask"] > cfg.mask_threshold for o in stage1_out]
         if keep is not None:
@@ -291,6 +313,14 @@ class ClueNetPipeline:
         results = self._to_results(stage1_out, masks, boxes, kps_img, occluded, vis_boxes, visibility)
         clock.lap("postprocess")
         return results
+
+    @staticmethod
+    def _perspective(out: dict, image_height: int, settings, score_threshold: float) -> dict:
+        rows, scores = rescore_detections(out["boxes"].float().cpu().numpy(), out["scores"].float().cpu().numpy(),
+                                          image_height, settings, score_threshold)
+        device = out["boxes"].device
+        return {**out, "boxes": out["boxes"][torch.from_numpy(rows).to(device)],
+                "scores": torch.from_numpy(scores).to(device=device, dtype=out["scores"].dtype)}
 
     @staticmethod
     def _keep(out: dict, keep, index: int) -> dict:

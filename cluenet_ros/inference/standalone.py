@@ -40,7 +40,8 @@ import numpy as np
 from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_flip, nms,  # noqa: F401
                                                   view_detections)
-from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image, kept_rows
+from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image, kept_rows, perspective_settings
+from cluenet_ros.inference.perspective import rescore_detections
 from cluenet_ros.inference.runtimes import cache_root, open_session
 
 LOG = logging.getLogger(__name__)
@@ -167,6 +168,23 @@ class StandalonePipeline:
             raise ValueError(f"mask_threshold {threshold} is not within [0, 1]")
         self._change(mask_threshold=float(threshold))
 
+    def set_perspective(self, enabled: bool, anchor_score: float | None = None, tolerance: float | None = None,
+                        sigma: float | None = None) -> None:
+        """Perspective rescoring on or off, and its settings, at run time."""
+        from cluenet_ros.inference.perspective import PerspectiveSettings
+
+        cfg = self.config
+        changes = dict(perspective_rescore=bool(enabled),
+                       perspective_anchor_score=cfg.perspective_anchor_score if anchor_score is None else float(anchor_score),
+                       perspective_tolerance=cfg.perspective_tolerance if tolerance is None else float(tolerance),
+                       perspective_sigma=cfg.perspective_sigma if sigma is None else float(sigma))
+        try:
+            PerspectiveSettings(changes["perspective_anchor_score"], changes["perspective_tolerance"],
+                                changes["perspective_sigma"])
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        self._change(**changes)
+
     def set_flip_test(self, enabled: bool) -> None:
         self._change(flip_test=bool(enabled))
 
@@ -214,6 +232,10 @@ class StandalonePipeline:
         else:
             boxes, scores = view_detections(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.max_detections)
             boxes, scores = boxes.astype(np.float32), scores.astype(np.float32)
+        settings = perspective_settings(cfg)
+        if settings is not None:
+            rows, new = rescore_detections(boxes, scores, rgb.shape[0], settings, cfg.score_threshold)
+            boxes, scores = boxes[rows], new.astype(scores.dtype)
         if keep is not None:
             rows = kept_rows(keep, boxes, scores, index)
             boxes, scores = boxes[rows], scores[rows]

@@ -255,7 +255,11 @@ class _PedestrianCore:
                              backend=self.p("backend"), int8=self.p("int8"), flip_test=self.p("flip_test"),
                              detection_flip_test=self.p("detection_flip_test"),
                              detection_flip_merge=self.p("detection_flip_merge"),
-                             detection_extra_scale=self.p("detection_extra_scale"))
+                             detection_extra_scale=self.p("detection_extra_scale"),
+                             perspective_rescore=self.p("perspective.enable"),
+                             perspective_anchor_score=self.p("perspective.anchor_score"),
+                             perspective_tolerance=self.p("perspective.tolerance"),
+                             perspective_sigma=self.p("perspective.sigma"))
         weights = self.p("weights")
         if self.p("standalone"):
             return self._load_standalone(weights, cfg)
@@ -342,6 +346,9 @@ class _PedestrianCore:
                                                           values["detection_flip_merge"])
                 elif prm.name == "mask_threshold":
                     self.pipeline.set_mask_threshold(prm.value)
+                elif prm.name.startswith("perspective."):
+                    self.pipeline.set_perspective(values["perspective.enable"], values["perspective.anchor_score"],
+                                                  values["perspective.tolerance"], values["perspective.sigma"])
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         if any(prm.name.startswith("tracking.") or prm.name == "score_threshold" for prm in params):
