@@ -69,22 +69,7 @@ def fit_height_line(boxes: np.ndarray, scores: np.ndarray, anchor_score: float,
         yb, h, w = yb[keep], h[keep], w[keep]
         if len(yb) < MIN_ANCHORS:
             return None
-    best, best_support = None, 0.0
-    for i in range(len(yb)):
-        for j in range(i + 1, len(yb)):
-            if abs(yb[j] - yb[i]) < MIN_BOTTOM_GAP:
-                continue
-            a = (h[j] - h[i]) / (yb[j] - yb[i])
-            if not SLOPE_RANGE[0] <= a <= SLOPE_RANGE[1]:
-                continue
-            c = h[i] - a * yb[i]
-            horizon = -c / a
-            if horizon >= min(yb[i], yb[j]):
-                continue
-            inliers = _inliers(yb, h, a, c)
-            support = float(w[inliers].sum())
-            if support > best_support + 1e-12:
-                best, best_support = inliers, support
+    best = _consensus(yb, h, w)
     if best is None or best.sum() < MIN_ANCHORS:
         return None
     a, c = np.polyfit(yb[best], h[best], 1)
@@ -93,16 +78,35 @@ def fit_height_line(boxes: np.ndarray, scores: np.ndarray, anchor_score: float,
     return float(a), float(c)
 
 
+def _consensus(yb: np.ndarray, h: np.ndarray, w: np.ndarray, chunk: int = 20000) -> np.ndarray | None:
+    """The inliers of the pair line with the largest inlier score sum (the first such
+    pair in score order), or None. Pairs are scored in blocks of ``chunk`` as arrays:
+    a crowd of 60 confident people is 1,770 pairs."""
+    first, second = np.triu_indices(len(yb), 1)
+    best, best_support = None, 0.0
+    for lo in range(0, len(first), chunk):
+        i, j = first[lo:lo + chunk], second[lo:lo + chunk]
+        dy = yb[j] - yb[i]
+        ok = np.abs(dy) >= MIN_BOTTOM_GAP
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(ok, (h[j] - h[i]) / np.where(ok, dy, 1.0), 0.0)
+            ok &= (a >= SLOPE_RANGE[0]) & (a <= SLOPE_RANGE[1])
+            c = h[i] - a * yb[i]
+            ok &= -c / np.where(ok, a, 1.0) < np.minimum(yb[i], yb[j])   # the horizon above both feet
+            expected = a[:, None] * yb[None, :] + c[:, None]
+            inliers = (expected > 0) & (np.abs(np.log(h[None, :] / expected)) <= INLIER_LOG_RATIO)
+        support = np.where(ok, (inliers * w[None, :]).sum(axis=1), 0.0)
+        if not len(support):
+            continue
+        top = float(support.max())
+        if top > best_support + 1e-12:
+            k = int(np.flatnonzero(support >= top - 1e-12)[0])
+            best, best_support = inliers[k], top
+    return best
+
+
 def edge_cut(boxes: np.ndarray, image_height: float) -> np.ndarray:
     return (boxes[:, 1] <= EDGE_MARGIN) | (boxes[:, 3] >= image_height - EDGE_MARGIN)
-
-
-def _inliers(yb: np.ndarray, h: np.ndarray, a: float, c: float) -> np.ndarray:
-    expected = a * yb + c
-    out = np.zeros(len(yb), dtype=bool)
-    ok = expected > 0
-    out[ok] = np.abs(np.log(h[ok] / expected[ok])) <= INLIER_LOG_RATIO
-    return out
 
 
 def rescore(boxes: np.ndarray, scores: np.ndarray, image_height: int,
