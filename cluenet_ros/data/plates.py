@@ -44,18 +44,19 @@ def build(out_dir: Path | None = None, force: bool = False, deb_dir: Path | None
 
 
 def refuse_check_set_overlap(folder: str | Path) -> None:
-    """ValueError when ``folder`` is the real-image check set, lies inside it, or holds
-    it: plates are read recursively, so a parent folder (``data``) would pull the check
-    set's photographs into training."""
+    """ValueError when ``folder`` is the real-image check set or the second real-image
+    set, lies inside one, or holds one: plates are read recursively, so a parent
+    folder (``data``) would pull a check set's photographs into training."""
     from cluenet_ros.data.real_images import default_dir as check_dir
     from cluenet_ros.data.real_images import refuse_check_set
 
     refuse_check_set(folder)
-    check = check_dir().resolve()
     r = Path(folder).expanduser().resolve()
-    if r in check.parents:
-        raise ValueError(f"{folder} holds the real-image check set ({check}): plates are read from every "
-                         f"folder below it, and the check set only measures; name the plate folders themselves")
+    for which, what in (("first", "the real-image check set"), ("second", "the second real-image set")):
+        check = check_dir(which).resolve()
+        if r in check.parents:
+            raise ValueError(f"{folder} holds {what} ({check}): plates are read from every folder below it, "
+                             f"and the set only measures; name the plate folders themselves")
 
 
 def plate_files(folders) -> list[Path]:

@@ -145,9 +145,15 @@ def run_compare(args) -> int:
 def register_real(ev) -> None:
     r = ev.add_parser("real", help="detection on the real-image check set, beside OpenCV's HOG people detector")
     r.add_argument("--weights", default=None, help="ClueNet checkpoint (default: the weights the node uses)")
+    r.add_argument("--set", dest="real_set", default="first", choices=("first", "second"),
+                   help="first: the 14-image check (default); second: the second real-image set, kept apart "
+                        "for validating choices (build it with `cluenet data real-images --set second`)")
     r.add_argument("--images", default=None, help="the built set (default: data/real_images, or "
-                                                  "$CLUENET_REAL_IMAGES; build it with `cluenet data real-images`)")
-    r.add_argument("--labels", default=None, help="label file (default: the packaged real_images.json)")
+                                                  "$CLUENET_REAL_IMAGES; build it with `cluenet data real-images`; "
+                                                  "for --set second data/real_images_second, or "
+                                                  "$CLUENET_REAL_IMAGES_SECOND); overrides --set's folder")
+    r.add_argument("--labels", default=None, help="label file (default: the packaged real_images.json, or "
+                                                  "real_images_second.json for --set second); overrides --set's")
     r.add_argument("--score-threshold", type=float, default=None,
                    help="ClueNet's operating point for recall and FP/image (default: the node's, 0.5)")
     r.add_argument("--input-scale", type=float, default=1.0, help="resize factor before stage 1")
@@ -170,9 +176,21 @@ def register_real(ev) -> None:
     r.set_defaults(func=run_real)
 
 
+def real_set_paths(args) -> tuple[Path, Path]:
+    """The label file and image folder `eval real` reads: --labels and --images where
+    given, else the packaged labels and the default folder of --set."""
+    from cluenet_ros.data.real_images import default_dir, labels_path
+
+    which = getattr(args, "real_set", "first")
+    return (Path(args.labels) if args.labels else labels_path(which),
+            Path(args.images) if args.images else default_dir(which))
+
+
 def run_real(args) -> int:
     from cluenet_ros.evaluation.real_check import (DetectorRun, cluenet_detector, format_table, hog_detector,
                                                    run_check, write_report)
+
+    labels, images = real_set_paths(args)
     from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
     from cluenet_ros.inference.onnx_export import default_weights
 
@@ -201,8 +219,8 @@ def run_real(args) -> int:
         runs.append(DetectorRun("hog", hog_detector(args.hog_upscale), 0.0,
                                 note=f"OpenCV HOG default people detector, image x{args.hog_upscale:g}, "
                                      f"boxes shrunk as OpenCV's peopledetect sample"))
-    report = run_check(runs, args.images and Path(args.images), args.labels,
-                       args.overlays and Path(args.overlays))
+    report = run_check(runs, images, labels, args.overlays and Path(args.overlays))
+    report["set"]["name"] = getattr(args, "real_set", "first")
     report["weights"] = str(weights)
     print(format_table(report))
     if args.json:

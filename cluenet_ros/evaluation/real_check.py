@@ -178,8 +178,13 @@ def run_check(detectors: Sequence[DetectorRun], image_dir: Path | None = None, l
     header, images = load_labels(labels or LABELS)
     image_dir = Path(image_dir or default_dir())
     frames = [read_image(image_dir, im) for im in images]
+    package = header.get("package")
+    if not package:  # a set whose sources each name their own package (the second set)
+        names = sorted({f"{v['name']} {v['version']}" for v in header.get("sources", {}).values()
+                        if isinstance(v, dict)})
+        package = {"name": ", ".join(names), "version": ""}
     report = {"set": {"images": len(images), "people": sum(im.num_people for im in images),
-                      "package": header.get("package", {}), "image_dir": str(image_dir)},
+                      "package": package, "image_dir": str(image_dir)},
               "detectors": {}}
     scenes = sorted({im.scene for im in images})
     all_dets = {}
