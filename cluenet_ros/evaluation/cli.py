@@ -189,10 +189,10 @@ def real_set_paths(args) -> tuple[Path, Path]:
 def run_real(args) -> int:
     from cluenet_ros.evaluation.real_check import (DetectorRun, cluenet_detector, format_table, hog_detector,
                                                    run_check, write_report)
-
-    labels, images = real_set_paths(args)
     from cluenet_ros.inference import ClueNetPipeline, PipelineConfig
     from cluenet_ros.inference.onnx_export import default_weights
+
+    labels, images = real_set_paths(args)
 
     weights = args.weights or str(default_weights())
     if args.detection_extra_scale is None:
