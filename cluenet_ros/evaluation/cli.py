@@ -108,6 +108,8 @@ def register_full(ev) -> None:
     f.add_argument("--detection-extra-scale", type=float, default=0.0,
                    help="stage 1 also at this multiple of the input scale, its views merged too (0: off, the "
                         "default, the synthetic protocol of every committed study)")
+    f.add_argument("--detection-extra-scale-min-height", type=float, default=0.0,
+                   help="only boxes of the extra-scale views at least this tall (pixels at the input scale) join the merge (0: all)")
     f.add_argument("--perspective-rescore", action="store_true",
                    help="lower the score of boxes off the frame's person-height line (the node's perspective.enable, with PipelineConfig's default settings); off by default")
     f.add_argument("--standalone", action="store_true",
@@ -127,7 +129,8 @@ def run_full(args) -> int:
     path = full(args.weights, args.data, args.out, args.device, args.max_images, backend=args.backend,
                 int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale, standalone=args.standalone,
                 detection_flip=args.detection_flip_merge if args.detection_flip_test else None,
-                detection_extra_scale=args.detection_extra_scale, perspective=args.perspective_rescore)
+                detection_extra_scale=args.detection_extra_scale, perspective=args.perspective_rescore,
+                detection_extra_scale_min_height=args.detection_extra_scale_min_height)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0
@@ -165,6 +168,8 @@ def register_real(ev) -> None:
     r.add_argument("--detection-extra-scale", type=float, default=None,
                    help="stage 1 also at this multiple of the input scale, its views merged too (0: off; default "
                         "the node's, PipelineConfig's)")
+    r.add_argument("--detection-extra-scale-min-height", type=float, default=None,
+                   help="only boxes of the extra-scale views at least this tall (pixels at the input scale) join the merge (0: all); default PipelineConfig's")
     r.add_argument("--perspective-rescore", action="store_true",
                    help="lower the score of boxes off the frame's person-height line (the node's perspective.enable, with PipelineConfig's default settings); off by default")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
@@ -206,12 +211,17 @@ def run_real(args) -> int:
     pipeline = ClueNetPipeline.from_checkpoint(weights, PipelineConfig(
         device=args.device, backend=args.backend, score_threshold=min(0.05, operating),
         detection_flip_test=args.detection_flip_test, detection_flip_merge=args.detection_flip_merge,
-        detection_extra_scale=args.detection_extra_scale, perspective_rescore=args.perspective_rescore))
+        detection_extra_scale=args.detection_extra_scale, perspective_rescore=args.perspective_rescore,
+        detection_extra_scale_min_height=(PipelineConfig().detection_extra_scale_min_height
+                                          if args.detection_extra_scale_min_height is None
+                                          else args.detection_extra_scale_min_height)))
     if args.input_scale != 1.0:
         pipeline.set_input_scale(args.input_scale)
     flip = (f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test
             else ", no detection flip test")
     flip += f", extra scale {args.detection_extra_scale:g}" if args.detection_extra_scale else ""
+    flip += (f" (boxes >= {args.detection_extra_scale_min_height:g} px)"
+             if args.detection_extra_scale and args.detection_extra_scale_min_height else "")
     flip += ", perspective rescoring" if args.perspective_rescore else ""
     runs = [DetectorRun("cluenet", cluenet_detector(pipeline), operating,
                         note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}{flip}")]

@@ -58,6 +58,12 @@ class PipelineConfig:
                                              "the merge: about 2.2 times the stage-1 time; for the demo weights "
                                              "the same real AP (docs/accuracy/README.md, twenty-eighth round). "
                                              "The standalone pipeline runs without it")
+    detection_extra_scale_min_height: float = spec(0.0, min=0.0, max=4096.0,
+                                                   help="0: keep every box of the extra-scale views. Else only "
+                                                        "their boxes at least this tall (pixels at the main view's "
+                                                        "scale) join the merge: a smaller extra scale then adds "
+                                                        "the large people the main view misses without its false "
+                                                        "boxes among the small ones")
     perspective_rescore: bool = spec(False, help="lower the score of boxes whose height no standing person could have "
                                                  "at their foot row, from a height line fitted to the frame's confident "
                                                  "boxes (cluenet_ros/inference/perspective.py). Off by default: for the "

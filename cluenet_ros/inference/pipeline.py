@@ -208,16 +208,22 @@ class ClueNetPipeline:
             self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
         self._push_thresholds()
 
-    def set_detection_extra_scale(self, scale: float) -> None:
-        """A second input scale for stage 1 (0: none), as a multiple of the input scale."""
+    def set_detection_extra_scale(self, scale: float, min_height: float | None = None) -> None:
+        """A second input scale for stage 1 (0: none), as a multiple of the input scale;
+        ``min_height``: the least height of its boxes that join the merge (0: all)."""
         scale = float(scale)
+        if min_height is not None and not 0.0 <= float(min_height) <= 4096.0:
+            raise ValueError(f"detection_extra_scale_min_height must be within [0, 4096], got {float(min_height):g}")
         if not 0.0 <= scale <= 4.0:
             raise ValueError(f"detection_extra_scale must be 0 (off) or within (0, 4], got {scale:g}")
         with self._scale_lock:
             if scale > 0 and not 0.05 <= self.stage1.config.input_scale * scale <= 4.0:
                 raise ValueError(f"detection_extra_scale {scale:g} times the input scale "
                                  f"{self.stage1.config.input_scale:g} leaves [0.05, 4]")
-            self._change(detection_extra_scale=scale)
+            changes = {"detection_extra_scale": scale}
+            if min_height is not None:
+                changes["detection_extra_scale_min_height"] = float(min_height)
+            self._change(**changes)
             self._push_thresholds()
 
     def set_mask_threshold(self, threshold: float) -> None:
@@ -345,13 +351,18 @@ class ClueNetPipeline:
                 finally:
                     self.stage1.set_input_scale(base)
         merged = []
+        # boxes of the extra scale's views below this height (main view's pixels = input pixels x input scale)
+        floor = cfg.detection_extra_scale_min_height / self.stage1.config.input_scale
         for i, t in enumerate(tensors):
             views, masks = [], []
-            for out in runs:
+            for r, out in enumerate(runs):
                 for k, mirrored in ((i, False), (n + i, True)) if flip else ((i, False),):
                     boxes = out[k]["boxes"].float().cpu().numpy()
-                    views.append((mirror_boxes(boxes, t.shape[-1]) if mirrored else boxes,
-                                  out[k]["scores"].float().cpu().numpy()))
+                    scores = out[k]["scores"].float().cpu().numpy()
+                    if r > 0 and floor > 0:
+                        tall = boxes[:, 3] - boxes[:, 1] >= floor
+                        boxes, scores = boxes[tall], scores[tall]
+                    views.append((mirror_boxes(boxes, t.shape[-1]) if mirrored else boxes, scores))
                     masks.append(out[k]["mask"].flip(-1) if mirrored else out[k]["mask"])
             boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
                                         cfg.detection_flip_merge)

@@ -194,7 +194,8 @@ class StandalonePipeline:
             check_merge(merge)
             self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
 
-    def set_detection_extra_scale(self, scale: float) -> None:
+    def set_detection_extra_scale(self, scale: float, min_height: float | None = None) -> None:
+        """``min_height`` is accepted and has nothing to act on: there is no extra scale here."""
         if float(scale) != 0.0:
             raise ValueError(f"detection_extra_scale {scale:g}: the standalone graphs run stage 1 at the one input "
                              "scale they were exported at; set it to 0 or use the torch pipeline (standalone false)")

@@ -71,6 +71,10 @@ PARAMS: tuple[Param, ...] = (
           "MR^-2 3.1 points lower and more real people at high scores for the demo, real AP unchanged, about 2.2 "
           "times the stage-1 time and more false positives at score_threshold (docs/accuracy/README.md, "
           "twenty-eighth round). Standalone runs without it. Can change at run time.", range=(0.0, 4.0)),
+    Param("detection_extra_scale_min_height", 0.0, "0: every box of the detection_extra_scale views joins the "
+          "merge. Else only those at least this tall (pixels at input_scale): a smaller extra scale (e.g. 0.5) then "
+          "adds the large people the main view misses without adding false boxes among the small ones "
+          "(docs/accuracy/README.md, twenty-ninth round). Can change at run time.", range=(0.0, 4096.0)),
     Param("perspective.enable", False, "Lower the score of boxes whose height no standing person could have at "
           "their foot row, from a height line fitted to the frame's confident boxes (for a camera above flat "
           "ground; frames with fewer than 3 confident people are left as they are). Off by default: for the demo "

@@ -256,6 +256,7 @@ class _PedestrianCore:
                              detection_flip_test=self.p("detection_flip_test"),
                              detection_flip_merge=self.p("detection_flip_merge"),
                              detection_extra_scale=self.p("detection_extra_scale"),
+                             detection_extra_scale_min_height=self.p("detection_extra_scale_min_height"),
                              perspective_rescore=self.p("perspective.enable"),
                              perspective_anchor_score=self.p("perspective.anchor_score"),
                              perspective_tolerance=self.p("perspective.tolerance"),
@@ -339,8 +340,9 @@ class _PedestrianCore:
                     self.pipeline.set_input_scale(prm.value)
                 elif prm.name == "flip_test":
                     self.pipeline.set_flip_test(prm.value)
-                elif prm.name == "detection_extra_scale":
-                    self.pipeline.set_detection_extra_scale(prm.value)
+                elif prm.name in ("detection_extra_scale", "detection_extra_scale_min_height"):
+                    self.pipeline.set_detection_extra_scale(values["detection_extra_scale"],
+                                                            values["detection_extra_scale_min_height"])
                 elif prm.name in ("detection_flip_test", "detection_flip_merge"):
                     self.pipeline.set_detection_flip_test(values["detection_flip_test"],
                                                           values["detection_flip_merge"])
