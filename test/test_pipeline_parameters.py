@@ -177,3 +177,27 @@ def test_perspective_rescoring_keeps_the_boxes_on_the_frames_height_line(pipelin
     np.testing.assert_allclose(rescored.scores, scores, atol=1e-6)
     again = pipeline(img)
     np.testing.assert_allclose(again.scores, plain.scores, atol=1e-6)
+
+
+def test_extra_scale_min_height_keeps_only_its_tall_boxes():
+    """Boxes of the extra scale's views shorter than detection_extra_scale_min_height never
+    reach the merge: at the largest height the boxes are the main views' alone; at a middle
+    one, every box the main views did not give is at least that tall."""
+    pipe = make_pipeline(detection_flip_test=True, detection_extra_scale=0.0)
+    img = image(seed=5, h=128, w=192)
+    main = pipe(img)
+    pipe.set_detection_extra_scale(0.5, min_height=0.0)
+    both = pipe(img)
+    pipe.set_detection_extra_scale(0.5, min_height=4096.0)
+    none = pipe(img)
+    cut = float(np.median(both.boxes[:, 3] - both.boxes[:, 1]))
+    pipe.set_detection_extra_scale(0.5, min_height=cut)
+    tall = pipe(img)
+    with pytest.raises(ValueError, match="min_height"):
+        pipe.set_detection_extra_scale(0.5, min_height=-1.0)
+    assert pipe.config.detection_extra_scale_min_height == cut
+    np.testing.assert_allclose(none.boxes, main.boxes, atol=1e-4)
+    np.testing.assert_allclose(none.scores, main.scores, atol=1e-6)
+    assert len(both) != len(main) or not np.allclose(both.boxes, main.boxes, atol=1e-3)
+    added = [b for b in tall.boxes if np.abs(main.boxes - b).max(axis=1).min() > 1e-3]
+    assert added and all(b[3] - b[1] >= cut - 1e-3 for b in added)
