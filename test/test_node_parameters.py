@@ -205,6 +205,32 @@ def test_detection_extra_scale_at_run_time(node):
     np.testing.assert_allclose(again, one, atol=1e-3)
 
 
+def test_detection_extra_scale_min_height_at_run_time(node):
+    """With the extra scale on, a height floor above every box leaves the main views' boxes
+    alone; at 0 the extra views add theirs; a negative floor is refused."""
+    h, _ = node
+    img = rgb_image(H, W, seed=8)
+
+    def detections():
+        stamp = h.send_and_wait(img, topics=("detections",))
+        b = boxes_of(h.outputs_for(stamp, "detections")[0])
+        return b[np.lexsort(b.T[::-1])]
+
+    try:
+        assert h.set_parameters(nms_iou=1.0, max_detections=1000)[0].successful
+        one = detections()
+        assert h.set_parameters(detection_extra_scale=1.5, detection_extra_scale_min_height=4096.0)[0].successful
+        floored = detections()
+        assert h.set_parameters(detection_extra_scale_min_height=0.0)[0].successful
+        two = detections()
+        assert not h.set_parameters(detection_extra_scale_min_height=-1.0)[0].successful  # outside its range
+    finally:
+        assert h.set_parameters(detection_extra_scale=0.0, detection_extra_scale_min_height=0.0)[0].successful
+        assert h.set_parameters(nms_iou=0.15, max_detections=30)[0].successful
+    np.testing.assert_allclose(floored, one, atol=1e-3)
+    assert len(two) > len(one)
+
+
 def test_perspective_rescoring_at_run_time(node):
     """Switched on (every box an anchor, as random weights give few confident ones), the
     node publishes its plain boxes, none moved, with the scores the frame's height line
