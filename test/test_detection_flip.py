@@ -4,6 +4,8 @@ detections merged (union + NMS, or weighted box fusion) and their masks averaged
 ``cluenet eval real/full --detection-flip-test``)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -80,7 +82,8 @@ def test_view_detections_follow_the_roi_heads_order():
 def pipe():
     torch.manual_seed(0)
     assert PipelineConfig().detection_flip_test is True  # the default since session 31
-    assert PipelineConfig().detection_extra_scale == 0.0  # session 43: adopted by its rule, then set back (demo stream)
+    # session 43: 1.25 adopted by its rule, then set back (demo stream); session 44: half scale, tall boxes only
+    assert PipelineConfig().detection_extra_scale == 0.5 and PipelineConfig().detection_extra_scale_min_height == 200.0
     cfg = PipelineConfig(device="cpu", score_threshold=0.0, nms_iou=0.5, max_detections=20, detection_flip_test=False,
                          detection_extra_scale=0.0)
     return ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config())
@@ -214,6 +217,10 @@ def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
     # with a warning, and a request at run time is refused
     with pytest.warns(UserWarning, match="one input scale"), pytest.raises(OSError):
         StandalonePipeline("/nonexistent", PipelineConfig(device="cpu", detection_extra_scale=1.25))
+    with warnings.catch_warnings():   # the default's second scale: a log line, no warning
+        warnings.simplefilter("error")
+        with pytest.raises(OSError):
+            StandalonePipeline("/nonexistent", PipelineConfig(device="cpu"))
 
 
 def test_input_scale_set_during_the_extra_scale_pass_is_kept(pipe, monkeypatch):

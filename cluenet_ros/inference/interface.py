@@ -52,13 +52,17 @@ class PipelineConfig:
                                      help="how the flip test merges the views: nms (union, then NMS at nms_iou) or "
                                           "fusion (weighted box fusion: boxes one view alone finds keep half their "
                                           "score; fewer false positives at the threshold, less recall)")
-    detection_extra_scale: float = spec(0.0, min=0.0, max=4.0,
+    detection_extra_scale: float = spec(0.5, min=0.0, max=4.0,
                                         help="0: off. Else stage 1 also runs at this multiple of the input scale "
-                                             "(and on its mirror image, with the flip test), and those views join "
-                                             "the merge: about 2.2 times the stage-1 time; for the demo weights "
-                                             "the same real AP (docs/accuracy/README.md, twenty-eighth round). "
-                                             "The standalone pipeline runs without it")
-    detection_extra_scale_min_height: float = spec(0.0, min=0.0, max=4096.0,
+                                             "(and on its mirror image, with the flip test), and those views' boxes "
+                                             "at least detection_extra_scale_min_height tall join the merge. The "
+                                             "default half scale finds people too large for the main view (session "
+                                             "44's rule: synthetic MR^-2 of large people -14.7 points, of the "
+                                             "plateval sets +0.05; real AP +1.0) for 1.5 times the end-to-end time; "
+                                             "1.25 was measured in session 43 (docs/accuracy/README.md, "
+                                             "twenty-eighth and twenty-ninth rounds). The standalone pipeline runs "
+                                             "without it")
+    detection_extra_scale_min_height: float = spec(200.0, min=0.0, max=4096.0,
                                                    help="0: keep every box of the extra-scale views. Else only "
                                                         "their boxes at least this tall (pixels at the main view's "
                                                         "scale) join the merge: a smaller extra scale then adds "

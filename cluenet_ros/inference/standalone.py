@@ -113,11 +113,15 @@ class StandalonePipeline:
         if self.config.int8:
             raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
         if self.config.detection_extra_scale:
-            # PipelineConfig's default asks for a second scale (session 43) that exported graphs
-            # cannot run: run one scale and say so, rather than refuse every default config
-            warnings.warn(f"detection_extra_scale {self.config.detection_extra_scale:g} is not applied: the "
-                          "standalone graphs run stage 1 at the one input scale they were exported at",
-                          stacklevel=2)
+            # PipelineConfig's default asks for a second scale (session 44) that exported graphs
+            # cannot run: run one scale and say so (a log line for the default, a warning for a
+            # value someone chose), rather than refuse every default config
+            message = (f"detection_extra_scale {self.config.detection_extra_scale:g} is not applied: the "
+                       "standalone graphs run stage 1 at the one input scale they were exported at")
+            if self.config.detection_extra_scale == PipelineConfig().detection_extra_scale:
+                LOG.info(message)
+            else:
+                warnings.warn(message, stacklevel=2)
             self.config = replace(self.config, detection_extra_scale=0.0)
         self.folder = Path(folder)
         self.manifest = json.loads((self.folder / "manifest.json").read_text())
