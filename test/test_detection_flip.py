@@ -161,7 +161,7 @@ def test_extra_scale_merges_the_views_at_both_scales(pipe):
     try:
         pipe.set_detection_flip_test(True)
         flip_only = pipe(img)
-        pipe.set_detection_extra_scale(1.5)
+        pipe.set_detection_extra_scale(1.5, min_height=0.0)   # every box of the extra views
         both = pipe(img)
         with torch.inference_mode():
             t = pipe._to_tensor(img)
@@ -289,7 +289,8 @@ def test_eval_real_and_full_run_the_flip_test_and_record_it(tmp_path):
             "--no-hog", "--device", "cpu", "--score-threshold", "0.1"]
     assert cluenet(args + ["--detection-flip-merge", "fusion", "--json", str(tmp_path / "flip.json")]) == 0
     got = json.loads((tmp_path / "flip.json").read_text())["detectors"]["cluenet"]
-    assert "detection flip test (fusion)" in got["note"] and "extra scale" not in got["note"]  # as the node runs
+    # as the node runs: the flip test and PipelineConfig's half-scale view with its height floor (session 44)
+    assert "detection flip test (fusion), extra scale 0.5 (boxes >= 200 px)" in got["note"], got["note"]
     assert cluenet(args + ["--detection-extra-scale", "1.25", "--json", str(tmp_path / "x.json")]) == 0
     assert "extra scale 1.25" in json.loads((tmp_path / "x.json").read_text())["detectors"]["cluenet"]["note"]
     # the figures are those of the pipeline with the flip test (and PipelineConfig's default second

@@ -24,7 +24,8 @@ H, W = 128, 192
 @pytest.fixture(scope="module")
 def node(ros_context):
     # one scale: these tests read single-view behaviour; the extra scale's own test switches it on
-    proc = start_node(NS, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15", "detection_extra_scale:=0.0")
+    proc = start_node(NS, "score_threshold:=0.0", "max_detections:=30", "nms_iou:=0.15", "detection_extra_scale:=0.0",
+                      "detection_extra_scale_min_height:=0.0")
     harness = Harness(ros_context, NS)
     try:
         harness.wait_ready(proc)

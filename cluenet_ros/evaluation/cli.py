@@ -202,6 +202,8 @@ def run_real(args) -> int:
     weights = args.weights or str(default_weights())
     if args.detection_extra_scale is None:
         args.detection_extra_scale = PipelineConfig().detection_extra_scale
+    if args.detection_extra_scale_min_height is None:
+        args.detection_extra_scale_min_height = PipelineConfig().detection_extra_scale_min_height
     operating = PipelineConfig().score_threshold if args.score_threshold is None else args.score_threshold
     if not 0.0 <= operating <= 1.0:
         raise ValueError(f"--score-threshold must be in [0, 1], got {operating}")
@@ -212,9 +214,7 @@ def run_real(args) -> int:
         device=args.device, backend=args.backend, score_threshold=min(0.05, operating),
         detection_flip_test=args.detection_flip_test, detection_flip_merge=args.detection_flip_merge,
         detection_extra_scale=args.detection_extra_scale, perspective_rescore=args.perspective_rescore,
-        detection_extra_scale_min_height=(PipelineConfig().detection_extra_scale_min_height
-                                          if args.detection_extra_scale_min_height is None
-                                          else args.detection_extra_scale_min_height)))
+        detection_extra_scale_min_height=args.detection_extra_scale_min_height))
     if args.input_scale != 1.0:
         pipeline.set_input_scale(args.input_scale)
     flip = (f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test
