@@ -101,3 +101,47 @@ def test_the_tool_pools_splits_without_matching_across_them(tmp_path):
     assert len(out["chosen_on"]) == 2
     with pytest.raises(SystemExit):
         tool.main(split("c", 0, 0, 0.9) + ["--gt", str(tmp_path / "a_gt.json")])
+
+
+def test_the_constrained_choice_skips_thresholds_that_break_a_floor(tmp_path, capsys):
+    """Session 45's form of the rule: the highest synthetic F1 among the thresholds at
+    which every real set keeps the recall floor and no outside check failed."""
+    spec = importlib.util.spec_from_file_location("operating_threshold", REPO / "tools" / "operating_threshold.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    anns = [{"id": 1, "image_id": 1, "bbox": [0, 0, 40, 100], "height": 100, "vis_ratio": 1.0, "ignore": 0}]
+    (tmp_path / "gt.json").write_text(json.dumps({"images": [{"id": 1}], "annotations": anns}))
+    # unconstrained, F1 is highest from 0.93 to 0.95 (the test above): 0.93 is chosen
+    (tmp_path / "dt.json").write_text(json.dumps([
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 40, 100], "score": 0.95},
+        {"image_id": 1, "category_id": 1, "bbox": [200, 0, 40, 100], "score": 0.5},
+        {"image_id": 1, "category_id": 1, "bbox": [300, 0, 40, 100], "score": 0.92}]))
+
+    def real(name, scores, hits, people):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"detectors": {"cluenet": {"per_image": [
+            {"file": "a.jpg", "people": people, "scores": scores, "hit": hits}]}}}))
+        return f"{name}={path}"
+
+    check = real("check", [0.99, 0.96], [1, 1], 2)      # recall 1.0 up to 0.96, 0.5 above
+    second = real("second", [0.99, 0.91], [1, 1], 2)    # recall 1.0 up to 0.91, 0.5 above
+    base = ["--gt", str(tmp_path / "gt.json"), "--dt", str(tmp_path / "dt.json"), "--json", str(tmp_path / "o.json")]
+    # the second set keeps a 0.6 recall floor only up to 0.91: 0.92-0.99 are ruled out, and among the
+    # rest F1 is highest (2/3: the hit and the false box at 0.92) from 0.55 to 0.91; ties go to the lowest
+    assert tool.main(base + ["--real", check, "--real", second, "--min-real-recall", "0.6"]) == 0
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert out["chosen"] == 0.55
+    assert "second recall 50.0% < 60%" in out["ruled_out"]["0.93"]
+    assert set(out["real_sets"]) == {"check", "second"}
+    assert "| 0.55 **(chosen)**" in capsys.readouterr().out
+    # an outside check that failed at 0.55, and a minimum threshold
+    assert tool.main(base + ["--real", check, "--real", second, "--min-real-recall", "0.6",
+                             "--exclude", "0.55", "--min-threshold", "0.5"]) == 0
+    out = json.loads((tmp_path / "o.json").read_text())
+    assert out["chosen"] == 0.60 and out["ruled_out"]["0.55"] == "excluded" and "0.45" in out["ruled_out"]
+    # nothing allowed: exit 1 and no choice
+    assert tool.main(base + ["--real", check, "--min-real-recall", "1.01"]) == 1
+    assert json.loads((tmp_path / "o.json").read_text())["chosen"] is None
+    # several real sets need names
+    with pytest.raises(SystemExit):
+        tool.main(base + ["--real", str(tmp_path / "check.json"), "--real", str(tmp_path / "second.json")])

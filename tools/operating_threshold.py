@@ -3,7 +3,8 @@
 what that threshold gives on the real-image check.
 
     tools/operating_threshold.py --gt VAL/citypersons.json --dt REPORT/detections.json \\
-        [--gt VAL2/citypersons.json --dt REPORT2/detections.json ...] [--real real.json] [--json OUT.json]
+        [--gt VAL2/citypersons.json --dt REPORT2/detections.json ...] [--real [NAME=]real.json ...]
+        [--min-threshold T] [--min-real-recall R] [--exclude T1,T2] [--json OUT.json]
 
 The choice is the score threshold with the highest F1 (recall and precision of the
 CityPersons Reasonable setup, IoU 0.5, ignore regions as the MR^-2 figure treats
@@ -12,6 +13,14 @@ writes. Several --gt/--dt pairs are pooled into one split (each pair's image ids
 renumbered apart), so a choosing set rendered in parts, such as plateval900's three
 300-image composites, is chosen on as a whole. The real-image check (`cluenet eval real --json`, which keeps each image's
 detections) is only read at the thresholds of the grid: it chooses nothing (issue 18).
+
+Session 44's rule was vetoed whole by a constraint it could not meet at its single
+choice, so it could never move the default. The constrained form (session 45) takes the
+highest synthetic F1 among the grid thresholds that meet every constraint: at least
+``--min-threshold``, every ``--real`` set's recall at least ``--min-real-recall`` (the
+issue's recall target used as a floor, never as something to optimise), and none of
+``--exclude`` (thresholds an outside check, such as the demo model's acceptance test,
+has failed). Without constraints it is session 23's rule unchanged.
 """
 from __future__ import annotations
 
@@ -79,13 +88,44 @@ def real_at(real_json: Path, detector: str = "cluenet") -> list[dict]:
              "fp_per_image": float((~hit & (s >= t)).sum()) / len(rows)} for t in GRID]
 
 
+def _real_arg(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    return (name, Path(path)) if sep and name else ("", Path(text))
+
+
+def choose(syn: list[dict], real_sets: dict[str, list[dict]], min_threshold: float = 0.0,
+           min_real_recall: float | None = None, exclude: set[float] = frozenset()) -> tuple[dict | None, dict]:
+    """The highest-F1 row (ties to the lower threshold) among those meeting every
+    constraint, or None; and why each other threshold was ruled out."""
+    why = {}
+    for i, r in enumerate(syn):
+        t, reasons = r["threshold"], []
+        if t < min_threshold - 1e-9:
+            reasons.append(f"under {min_threshold:g}")
+        if any(abs(t - x) < 1e-9 for x in exclude):
+            reasons.append("excluded")
+        if min_real_recall is not None:
+            reasons += [f"{name or 'real'} recall {100 * rows[i]['recall']:.1f}% < {100 * min_real_recall:g}%"
+                        for name, rows in real_sets.items() if rows[i]["recall"] < min_real_recall - 1e-12]
+        if reasons:
+            why[t] = "; ".join(reasons)
+    allowed = [r for r in syn if r["threshold"] not in why]
+    best = max(allowed, key=lambda r: (r["f1"], -r["threshold"])) if allowed else None
+    return best, why
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gt", type=Path, required=True, action="append",
                     help="synthetic split's citypersons.json (repeat, with --dt, to pool several splits)")
     ap.add_argument("--dt", type=Path, required=True, action="append",
                     help="that split's detections.json (cluenet eval full)")
-    ap.add_argument("--real", type=Path, help="cluenet eval real --json output, read at each threshold")
+    ap.add_argument("--real", type=_real_arg, action="append", default=[],
+                    help="[NAME=]cluenet eval real --json output, read at each threshold (repeat for several sets)")
+    ap.add_argument("--min-threshold", type=float, default=0.0, help="constraint: choose no threshold under this")
+    ap.add_argument("--min-real-recall", type=float,
+                    help="constraint: every --real set's recall at the threshold is at least this (e.g. 0.5)")
+    ap.add_argument("--exclude", default="", help="constraint: comma-separated thresholds that may not be chosen")
     ap.add_argument("--json", type=Path, help="write the table here")
     args = ap.parse_args(argv)
     if len(args.gt) != len(args.dt):
@@ -94,23 +134,48 @@ def main(argv=None) -> int:
         syn = synthetic_curve(args.gt[0], args.dt[0])
     else:
         syn = synthetic_curve(*pooled(list(zip(args.gt, args.dt))))
-    best = max(syn, key=lambda r: (r["f1"], -r["threshold"]))
-    real = real_at(args.real) if args.real else None
-    print("| threshold | synthetic recall | synthetic FP/img | synthetic precision | synthetic F1 |"
-          + (" real recall | real FP/img |" if real else ""))
-    print("|---|---|---|---|---|" + ("---|---|" if real else ""))
+    names = [n for n, _ in args.real]
+    if len(set(names)) != len(names) or (len(names) > 1 and "" in names):
+        ap.error("several --real sets need distinct names: --real check=a.json --real second=b.json")
+    if args.min_real_recall is not None and not args.real:
+        ap.error("--min-real-recall needs at least one --real report")
+    try:
+        exclude = {float(x) for x in args.exclude.split(",") if x.strip()}
+    except ValueError:
+        ap.error(f"--exclude takes comma-separated thresholds, got {args.exclude!r}")
+    real_sets = {name: real_at(path) for name, path in args.real}
+    best, why = choose(syn, real_sets, args.min_threshold, args.min_real_recall, exclude)
+    head = "| threshold | synthetic recall | synthetic FP/img | synthetic precision | synthetic F1 |"
+    for name in real_sets:
+        head += f" {name or 'real'} recall | {name or 'real'} FP/img |"
+    constrained = bool(why) or args.min_real_recall is not None
+    print(head + (" ruled out |" if constrained else ""))
+    print("|---|---|---|---|---|" + "---|---|" * len(real_sets) + ("---|" if constrained else ""))
     for i, r in enumerate(syn):
         mark = " **(chosen)**" if r is best else ""
         line = (f"| {r['threshold']:.2f}{mark} | {100 * r['recall']:.1f}% | {r['fp_per_image']:.2f} | "
                 f"{100 * r['precision']:.1f}% | {r['f1']:.3f} |")
-        if real:
-            line += f" {100 * real[i]['recall']:.1f}% | {real[i]['fp_per_image']:.2f} |"
+        for rows in real_sets.values():
+            line += f" {100 * rows[i]['recall']:.1f}% | {rows[i]['fp_per_image']:.2f} |"
+        if constrained:
+            line += f" {why.get(r['threshold'], '')} |"
         print(line)
+    if best is None:
+        print("no threshold of the grid meets every constraint", file=sys.stderr)
     if args.json:
-        args.json.write_text(json.dumps({"chosen_on": [str(g) for g in args.gt] if len(args.gt) > 1 else str(args.gt[0]),
-                                         "rule": "highest F1, Reasonable, IoU 0.5",
-                                         "chosen": best["threshold"], "synthetic": syn, "real": real}, indent=1))
-    return 0
+        out = {"chosen_on": [str(g) for g in args.gt] if len(args.gt) > 1 else str(args.gt[0]),
+               "rule": "highest F1, Reasonable, IoU 0.5" + (" among the thresholds meeting every constraint"
+                                                           if constrained else ""),
+               "chosen": best["threshold"] if best else None, "synthetic": syn,
+               "real": next(iter(real_sets.values())) if real_sets else None}
+        if len(real_sets) > 1 or names[:1] not in ([], [""]):
+            out["real_sets"] = real_sets
+        if constrained:
+            out["constraints"] = {"min_threshold": args.min_threshold, "min_real_recall": args.min_real_recall,
+                                  "exclude": sorted(exclude)}
+            out["ruled_out"] = {f"{t:.2f}": w for t, w in why.items()}
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0 if best is not None else 1
 
 
 if __name__ == "__main__":
