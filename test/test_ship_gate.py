@@ -141,3 +141,38 @@ def test_reports_measured_with_other_settings_are_refused_unless_that_is_the_que
     # other weights under the same settings compare as before
     other = noted(_real(0.90, 0.75), "soup_x.pt, backend torch, input scale 1, detection flip test (nms)")
     assert _run(tmp_path, other, ship, capsys)[0] == 0
+
+
+def test_the_verdict_says_which_sources_a_difference_rests_on(tmp_path, capsys):
+    """Session 44's perspective read (committed reports): 12 of the check's 14 images are
+    frames of vtest.avi, and the whole AP gain is there: without them it reads +0.0."""
+    s44 = REPO / "docs" / "accuracy" / "real_world" / "s44"
+    rc = _tool().main([str(s44 / "real_default_perspective.json"), "--shipped", str(s44 / "real_soup_s_x05h200.json"),
+                       "--settings-differ", "--json", str(tmp_path / "v.json")])
+    verdict = json.loads((tmp_path / "v.json").read_text())
+    assert rc == 0
+    spread = verdict["by_source"]
+    assert spread["sources"] == {"vtest.avi": 12, "basketball1.png": 1, "messi5.jpg": 1}
+    assert abs(spread["without"]["vtest.avi"]["ap"]) < 5e-4
+    assert spread["without"]["messi5.jpg"]["ap"] > 0.01
+    assert "3 sources (vtest.avi: 12 images, basketball1.png: 1 image" in capsys.readouterr().out
+
+
+def test_leave_one_source_out_removes_exactly_that_source():
+    from cluenet_ros.evaluation.real_uncertainty import leave_one_source_out
+
+    def row(f, hit):
+        return {"file": f, "people": 1, "hits_at_threshold": hit[0], "fps_at_threshold": 1 - hit[0],
+                "scores": [0.9, 0.5], "hit": hit}
+    a = [row("v1", [1, 0]), row("v2", [1, 0]), row("p", [1, 0])]
+    b = [row("v1", [0, 1]), row("v2", [0, 1]), row("p", [1, 0])]      # b is worse on the video only
+    out = leave_one_source_out(a, b, {"v1": "video", "v2": "video", "p": "photo"})
+    assert out["sources"] == {"video": 2, "photo": 1}
+    assert out["without"]["video"]["ap"] == 0.0 and out["without"]["video"]["recall"] == 0.0
+    assert out["without"]["photo"]["ap"] < 0 and out["without"]["photo"]["recall"] == -1.0
+    with pytest.raises(ValueError, match="no source"):
+        leave_one_source_out(a, b, {"v1": "video"})
+    with pytest.raises(ValueError, match="different images"):
+        leave_one_source_out(a, b[:2], {})
+    # one source only: nothing to leave out
+    assert leave_one_source_out(a[:2], b[:2], {"v1": "video", "v2": "video"})["without"] == {}

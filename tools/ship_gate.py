@@ -29,6 +29,11 @@ committed reports of earlier sessions were measured without it. The gate compare
 weights only under the same pipeline settings (read from each report's note), unless
 ``--settings-differ`` says that the settings are the candidate.
 
+Since session 45 the verdict also says how many sources (videos, photographs) the
+check's images come from and what the AP difference reads with each source left out
+(information, never a veto): 12 of the first set's 14 images are frames of one fixed
+camera, so the image bootstrap's interval is narrower than the check's evidence.
+
 Exit status 0 when the candidate may ship, 1 when the gate vetoes it, 2 on bad input.
 """
 from __future__ import annotations
@@ -40,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cluenet_ros.evaluation.real_uncertainty import paired_difference  # noqa: E402
+from cluenet_ros.evaluation.real_uncertainty import leave_one_source_out, paired_difference  # noqa: E402
 
 MIN_RECALL = 0.5
 AP_LOSS = "ap_loss_vs_shipped"
@@ -101,6 +106,32 @@ def ap_loss(candidate: dict, shipped: dict, samples: int = 2000, seed: int = 0) 
             "veto": bool(d["interval"][1] < 0)}
 
 
+def sources_of(report: dict) -> dict[str, str] | None:
+    """``{file: source}`` from the label file of the set the report names (its
+    ``set.name``), or None where the report names no known set."""
+    from cluenet_ros.data.real_images import labels_path, load_labels
+
+    # reports written before the second set existed name no set: they are all of the first
+    name = report["set"].get("name", "first") if isinstance(report.get("set"), dict) else None
+    if not name:
+        return None
+    try:
+        _, images = load_labels(labels_path(name))
+    except (ValueError, KeyError, OSError):
+        return None
+    return {im.file: im.source or im.file for im in images}
+
+
+def by_source(candidate: dict, shipped: dict) -> dict | None:
+    source_of = sources_of(shipped)
+    if source_of is None:
+        return None
+    try:
+        return leave_one_source_out(_rows(shipped, "shipped"), _rows(candidate, "candidate"), source_of)
+    except (GateInputError, ValueError):
+        return None
+
+
 def judge(candidate: dict, shipped: dict, ap_loss_veto: bool = True, samples: int = 2000, seed: int = 0) -> dict:
     """The verdict: a target the shipped demo meets and the candidate misses is a veto,
     and so (unless ``ap_loss_veto`` is off) is an AP loss clear of image noise."""
@@ -112,6 +143,9 @@ def judge(candidate: dict, shipped: dict, ap_loss_veto: bool = True, samples: in
         verdict[AP_LOSS] = loss
         if loss["veto"]:
             vetoes.append(AP_LOSS)
+        spread = by_source(candidate, shipped)
+        if spread is not None:
+            verdict["by_source"] = spread
     return {**verdict, "vetoes": vetoes, "may_ship": not vetoes}
 
 
@@ -131,6 +165,13 @@ def table(verdict: dict) -> str:
         lo, hi = loss["interval"]
         lines.append(f"| AP, candidate minus shipped (paired, 95%) | | {100 * loss['difference']:+.1f} "
                      f"[{100 * lo:+.1f}, {100 * hi:+.1f}] points | {'veto' if loss['veto'] else 'kept'} |")
+    spread = verdict.get("by_source")
+    if spread:
+        lines.append("")
+        lines.append(f"{len(spread['sources'])} sources (" + ", ".join(f"{k}: {n} image{'s' if n > 1 else ''}" for k, n in
+                                                         spread["sources"].items()) + "); AP difference with one left "
+                     "out (information): " + ", ".join(f"without {k} {100 * d['ap']:+.1f}"
+                                                     for k, d in spread["without"].items()))
     lines.append("")
     lines.append("may ship" if verdict["may_ship"] else "VETO: " + ", ".join(verdict["vetoes"]))
     return "\n".join(lines)

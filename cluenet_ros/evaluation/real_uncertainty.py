@@ -71,3 +71,31 @@ def paired_difference(rows_a: Sequence[dict], rows_b: Sequence[dict], samples: i
         out[m] = {"a": fa[m], "b": fb[m], "difference": fb[m] - fa[m], "interval": _interval(diffs[m], level),
                   "p_b_higher": float(np.mean(d > 0) + 0.5 * np.mean(d == 0)) if len(d) else float("nan")}
     return out
+
+
+def leave_one_source_out(rows_a: Sequence[dict], rows_b: Sequence[dict], source_of: dict[str, str]) -> dict:
+    """b minus a for each figure with each source's images left out in turn.
+
+    The image bootstrap treats images as independent, but the check's images are mostly
+    frames of one fixed camera, whose static objects are false positives in every frame
+    (session 44). With three sources a bootstrap over sources says nothing, so this
+    reports instead whether a difference survives without any one source: ``{"sources":
+    {source: images}, "without": {source: {metric: difference}}}``. A source that holds
+    every image has no "without" entry."""
+    files = [r["file"] for r in rows_a]
+    if files != [r["file"] for r in rows_b]:
+        raise ValueError("the two reports hold different images (or another order); run both on the same check set")
+    missing = [f for f in files if f not in source_of]
+    if missing:
+        raise ValueError(f"no source known for {missing[:3]}")
+    counts: dict[str, int] = {}
+    for f in files:
+        counts[source_of[f]] = counts.get(source_of[f], 0) + 1
+    without = {}
+    for src in counts:
+        keep = [i for i, f in enumerate(files) if source_of[f] != src]
+        if not keep:
+            continue
+        fa, fb = figures([rows_a[i] for i in keep]), figures([rows_b[i] for i in keep])
+        without[src] = {m: fb[m] - fa[m] for m in METRICS}
+    return {"sources": counts, "without": without}
