@@ -18,8 +18,8 @@ for step in "${NAMES[@]}"; do
       resume=(); [ -f $O/big_seed46/last.pt ] && resume=(--resume)
       cluenet train stage1 --config $D/big_seed46.yaml "${resume[@]}" >> $O/big_seed46.log 2>&1 || { echo "train failed"; exit 1; };;
     candidate)
-      python tools/weight_soup.py $O/big.pt $O/big_seed46/last.pt --start $W || exit 1
-      cluenet train calibrate-mask --weights $O/big.pt --data data/s21/clutter_val300/val --out $O/cal_big.pt \
+      # (tools/weight_soup.py refuses a one-ingredient soup; calibrate-mask reads the training checkpoint itself)
+      cluenet train calibrate-mask --weights $O/big_seed46/last.pt --data data/s21/clutter_val300/val --out $O/cal_big.pt \
         --max-images 100 > $O/cal_big.log 2>&1 || exit 1
       cluenet train combine --half --stage1 $O/cal_big.pt --stage2 $W --out $C > $O/combine_big.log 2>&1 || exit 1
       ls -l $C; sha256sum $C;;
