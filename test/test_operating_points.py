@@ -145,3 +145,28 @@ def test_the_constrained_choice_skips_thresholds_that_break_a_floor(tmp_path, ca
     # several real sets need names
     with pytest.raises(SystemExit):
         tool.main(base + ["--real", str(tmp_path / "check.json"), "--real", str(tmp_path / "second.json")])
+
+
+def test_pooled_real_reports_count_their_people_and_images_together(tmp_path):
+    """A floor over several small sets kept apart: NAME=a.json,b.json is one set."""
+    spec = importlib.util.spec_from_file_location("operating_threshold", REPO / "tools" / "operating_threshold.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def real(name, rows):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"detectors": {"cluenet": {"per_image": rows}}}))
+        return path
+
+    a = real("a", [{"file": "1.jpg", "people": 2, "scores": [0.99, 0.8], "hit": [1, 0]}])
+    b = real("b", [{"file": "2.jpg", "people": 1, "scores": [0.9], "hit": [1]},
+                   {"file": "3.jpg", "people": 1, "scores": [], "hit": []}])
+    name, paths = tool._real_arg(f"held_apart={a},{b}")
+    assert name == "held_apart" and paths == [a, b]
+    assert tool._real_arg(str(a)) == ("", [a])
+    rows = {r["threshold"]: r for r in tool.real_at(paths)}
+    # 4 people in 3 images: two hits up to 0.9, one above; one false box (0.8) up to 0.8
+    assert rows[0.8]["recall"] == 0.5 and rows[0.8]["fp_per_image"] == pytest.approx(1 / 3)
+    assert rows[0.9]["recall"] == 0.5 and rows[0.9]["fp_per_image"] == 0.0
+    assert rows[0.95]["recall"] == 0.25
+    assert tool.real_at(a) == tool.real_at([a])

@@ -129,6 +129,51 @@ def test_a_cosine_run_logs_the_cosine_rates_and_config_refuses_unknown_schedules
         load_stage1(bad)
 
 
+def test_batch_source_draws_each_mix_folder_for_its_share_and_nothing_without_one():
+    from cluenet_training.stage1 import batch_source
+
+    train, a, b = object(), object(), object()
+    rng = np.random.default_rng(0)
+    picks = [batch_source(rng, train, [a, b], np.cumsum([0.25, 0.1])) for _ in range(8000)]
+    shares = [sum(p is x for p in picks) / len(picks) for x in (a, b, train)]
+    assert shares == pytest.approx([0.25, 0.1, 0.65], abs=0.015)
+    # without a mix no number is drawn: the batches of runs made before mixes reproduce
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    assert batch_source(r1, train, [], np.zeros(0)) is train
+    assert r1.random() == r2.random()
+
+
+def test_a_mixed_run_trains_on_both_folders_and_config_refuses_bad_shares(data, tmp_path, monkeypatch):
+    import cluenet_training.stage1 as s1
+
+    assert cluenet(["synth", "--out", str(data / "synth_big"), "--images", "4", "--seed", "4", "--size", "320x160",
+                    "--people", "1-2"]) == 0
+    path = stage1_config(data, "s1_mix", 10, log_every=1)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["train_mix"] = [{"data": {"format": "split", "root": str(data / "synth_big" / "train")}, "share": 0.5}]
+    path.write_text(yaml.safe_dump(cfg))
+    widths = []
+    real_sample = s1.stage1_sample
+
+    def spy(record, *args, **kwargs):
+        widths.append(record.image.shape[1])
+        return real_sample(record, *args, **kwargs)
+
+    monkeypatch.setattr(s1, "stage1_sample", spy)
+    assert cluenet(["train", "stage1", "--config", str(path)]) == 0
+    assert len(widths) == 20 and set(widths) == {256, 320}      # 10 batches of 2, both folders drawn
+    assert all(widths[i] == widths[i + 1] for i in range(0, 20, 2)), "a batch comes from one folder"
+    assert (data / "s1_mix" / "last.pt").exists() and max(losses(data / "s1_mix")) == 10
+    for mix, match in (([{"data": cfg["train_mix"][0]["data"], "share": 0.6}] * 2, "together below 1"),
+                       ([{"data": cfg["train_mix"][0]["data"], "share": 0.0}], "above 0"),
+                       ([{"data": {"format": "coco", "root": "x", "annotations": "y.json"}}], "train_mix\\[0\\]"),
+                       ([{"share": 0.2}], "data: required")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(yaml.safe_dump(dict(cfg, train_mix=mix)))
+        with pytest.raises(ValueError, match=match):
+            load_stage1(bad)
+
+
 def test_paper_configs_load():
     repo = Path(__file__).resolve().parents[1] / "training" / "configs"
     s1 = load_stage1(repo / "stage1_paper.yaml")

@@ -74,13 +74,17 @@ def synthetic_curve(gt_path, dt_path, setup_name: str = "reasonable") -> list[di
     return rows
 
 
-def real_at(real_json: Path, detector: str = "cluenet") -> list[dict]:
+def real_at(real_json: Path | list[Path], detector: str = "cluenet") -> list[dict]:
     """Recall and false positives per image of the real check at each grid threshold,
-    from the per-image scores and hit flags that `cluenet eval real --json` keeps."""
-    entry = json.loads(real_json.read_text())["detectors"][detector]
-    rows = entry.get("per_image")
-    if rows is None:
-        raise SystemExit(f"{real_json}: no per_image rows (written by an older `cluenet eval real`)")
+    from the per-image scores and hit flags that `cluenet eval real --json` keeps.
+    Several reports are pooled into one set: their people and images are counted
+    together, so small sets kept apart can act as one floor."""
+    rows = []
+    for path in ([real_json] if isinstance(real_json, Path) else real_json):
+        entry = json.loads(path.read_text())["detectors"][detector]
+        if entry.get("per_image") is None:
+            raise SystemExit(f"{path}: no per_image rows (written by an older `cluenet eval real`)")
+        rows += entry["per_image"]
     people = sum(r["people"] for r in rows)
     s = np.array([x for r in rows for x in r["scores"]], dtype=float)
     hit = np.array([x for r in rows for x in r["hit"]], dtype=bool)
@@ -88,9 +92,11 @@ def real_at(real_json: Path, detector: str = "cluenet") -> list[dict]:
              "fp_per_image": float((~hit & (s >= t)).sum()) / len(rows)} for t in GRID]
 
 
-def _real_arg(text: str) -> tuple[str, Path]:
-    name, sep, path = text.partition("=")
-    return (name, Path(path)) if sep and name else ("", Path(text))
+def _real_arg(text: str) -> tuple[str, list[Path]]:
+    name, sep, paths = text.partition("=")
+    if not (sep and name):
+        name, paths = "", text
+    return name, [Path(p) for p in paths.split(",") if p]
 
 
 def choose(syn: list[dict], real_sets: dict[str, list[dict]], min_threshold: float = 0.0,
@@ -121,7 +127,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dt", type=Path, required=True, action="append",
                     help="that split's detections.json (cluenet eval full)")
     ap.add_argument("--real", type=_real_arg, action="append", default=[],
-                    help="[NAME=]cluenet eval real --json output, read at each threshold (repeat for several sets)")
+                    help="[NAME=]cluenet eval real --json output, read at each threshold (repeat for several sets; "
+                         "NAME=a.json,b.json pools several reports into one set)")
     ap.add_argument("--min-threshold", type=float, default=0.0, help="constraint: choose no threshold under this")
     ap.add_argument("--min-real-recall", type=float,
                     help="constraint: every --real set's recall at the threshold is at least this (e.g. 0.5)")

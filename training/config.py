@@ -133,9 +133,22 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class MixSpec:
+    """A further training folder that supplies a fixed share of the batches, whatever the
+    sizes of the folders: a recipe can then add, say, large people at the inference size
+    to small-image scenes without the larger folder crowding out the rest. Each batch
+    comes from one folder, so images of one size are padded together and no batch pays
+    for the largest image size unless it draws from that folder."""
+    data: DataSpec
+    share: float = spec(0.25, min=0.0, max=1.0, help="share of the batches drawn from this folder")
+
+
+@dataclass(frozen=True)
 class Stage1TrainConfig:
     model: Stage1Config = field(default_factory=Stage1Config)
     train: DataSpec = field(default_factory=DataSpec)
+    train_mix: tuple[MixSpec, ...] = spec((), help="further training folders, each with its share of the "
+                                                     "batches; 'train' supplies the rest")
     val: DataSpec | None = None
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -143,8 +156,13 @@ class Stage1TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def validate(self) -> None:
-        if self.train.format not in ("split", "citypersons"):
-            raise ValueError(f"train: stage 1 reads 'split' or 'citypersons' data, not {self.train.format!r}")
+        for name, d in [("train", self.train)] + [(f"train_mix[{i}]", m.data) for i, m in enumerate(self.train_mix)]:
+            if d.format not in ("split", "citypersons"):
+                raise ValueError(f"{name}: stage 1 reads 'split' or 'citypersons' data, not {d.format!r}")
+        shares = sum(m.share for m in self.train_mix)
+        if any(m.share <= 0 for m in self.train_mix) or shares >= 1.0:
+            raise ValueError(f"train_mix: each share must be above 0 and together below 1 ('train' needs the "
+                             f"rest), got {[m.share for m in self.train_mix]}")
         if self.val is not None and self.val.format != "split":
             raise ValueError("val: stage-1 validation reads a split folder (CityPersons evaluation layout "
                              "with mask paths)")

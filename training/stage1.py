@@ -5,6 +5,7 @@ import math
 import operator
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -55,6 +56,16 @@ def score_of(metrics: dict) -> float:
     return mr if not math.isnan(mr) else 1.0 - metrics.get("mask_iou", 0.0)
 
 
+def batch_source(rng: np.random.Generator, train, mixes: list, edges) -> object:
+    """The folder one batch is drawn from: mix folder k for its share of the batches
+    (``edges``: the cumulative shares), ``train`` for the rest. Without a mix no random
+    number is drawn, so the batches of every run made before mixes existed reproduce."""
+    if not mixes:
+        return train
+    k = int(np.searchsorted(edges, rng.random(), side="right"))
+    return mixes[k] if k < len(mixes) else train
+
+
 def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     proc = engine.setup_process(cfg.run.device)
     out = Path(cfg.run.out_dir)
@@ -82,10 +93,14 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
 
     plates = PlateBank(cfg.augment.background_plate_dirs) if cfg.augment.background_plate else None
 
+    mixes = [build_stage1_dataset(m.data) for m in cfg.train_mix]
+    mix_edges = np.cumsum([m.share for m in cfg.train_mix])
+
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
-        idx = rng.integers(len(dataset), size=run.batch_size)
-        return [stage1_sample(dataset[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment, plates)
+        source = batch_source(rng, dataset, mixes, mix_edges)
+        idx = rng.integers(len(source), size=run.batch_size)
+        return [stage1_sample(source[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment, plates)
                 for i in idx]
 
     def wrapped():
