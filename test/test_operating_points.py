@@ -170,3 +170,18 @@ def test_pooled_real_reports_count_their_people_and_images_together(tmp_path):
     assert rows[0.9]["recall"] == 0.5 and rows[0.9]["fp_per_image"] == 0.0
     assert rows[0.95]["recall"] == 0.25
     assert tool.real_at(a) == tool.real_at([a])
+
+
+def test_the_floor_holds_only_for_the_named_sets(tmp_path):
+    spec = importlib.util.spec_from_file_location("operating_threshold", REPO / "tools" / "operating_threshold.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    syn = [{"threshold": t, "f1": f} for t, f in ((0.5, 0.2), (0.9, 0.6), (0.95, 0.7))]
+    rows = lambda recalls: [{"threshold": t, "recall": r} for t, r in zip((0.5, 0.9, 0.95), recalls)]  # noqa: E731
+    sets = {"check": rows([0.9, 0.8, 0.7]), "apart": rows([0.6, 0.55, 0.5]), "small": rows([0.6, 0.4, 0.3])}
+    best, why = tool.choose(syn, sets, min_real_recall=0.5)
+    assert best["threshold"] == 0.5 and "small recall 40.0% < 50%" in why[0.9]
+    best, why = tool.choose(syn, sets, min_real_recall=0.5, floor_sets={"check", "apart"})
+    assert best["threshold"] == 0.95 and not why
+    best, why = tool.choose(syn, sets, min_real_recall=0.55, floor_sets={"check", "apart"})
+    assert best["threshold"] == 0.9 and why == {0.95: "apart recall 50.0% < 55%"}

@@ -100,9 +100,11 @@ def _real_arg(text: str) -> tuple[str, list[Path]]:
 
 
 def choose(syn: list[dict], real_sets: dict[str, list[dict]], min_threshold: float = 0.0,
-           min_real_recall: float | None = None, exclude: set[float] = frozenset()) -> tuple[dict | None, dict]:
+           min_real_recall: float | None = None, exclude: set[float] = frozenset(),
+           floor_sets: set[str] | None = None) -> tuple[dict | None, dict]:
     """The highest-F1 row (ties to the lower threshold) among those meeting every
-    constraint, or None; and why each other threshold was ruled out."""
+    constraint, or None; and why each other threshold was ruled out. The recall floor
+    holds for the sets named in ``floor_sets`` (all when None); the others are read."""
     why = {}
     for i, r in enumerate(syn):
         t, reasons = r["threshold"], []
@@ -112,7 +114,8 @@ def choose(syn: list[dict], real_sets: dict[str, list[dict]], min_threshold: flo
             reasons.append("excluded")
         if min_real_recall is not None:
             reasons += [f"{name or 'real'} recall {100 * rows[i]['recall']:.1f}% < {100 * min_real_recall:g}%"
-                        for name, rows in real_sets.items() if rows[i]["recall"] < min_real_recall - 1e-12]
+                        for name, rows in real_sets.items()
+                        if (floor_sets is None or name in floor_sets) and rows[i]["recall"] < min_real_recall - 1e-12]
         if reasons:
             why[t] = "; ".join(reasons)
     allowed = [r for r in syn if r["threshold"] not in why]
@@ -132,6 +135,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-threshold", type=float, default=0.0, help="constraint: choose no threshold under this")
     ap.add_argument("--min-real-recall", type=float,
                     help="constraint: every --real set's recall at the threshold is at least this (e.g. 0.5)")
+    ap.add_argument("--floor-sets", default="",
+                    help="comma-separated --real names the recall floor holds for (default: every set); the "
+                         "others are read only")
     ap.add_argument("--exclude", default="", help="constraint: comma-separated thresholds that may not be chosen")
     ap.add_argument("--json", type=Path, help="write the table here")
     args = ap.parse_args(argv)
@@ -150,8 +156,11 @@ def main(argv=None) -> int:
         exclude = {float(x) for x in args.exclude.split(",") if x.strip()}
     except ValueError:
         ap.error(f"--exclude takes comma-separated thresholds, got {args.exclude!r}")
+    floor_sets = {x.strip() for x in args.floor_sets.split(",") if x.strip()} or None
+    if floor_sets and not floor_sets <= set(names):
+        ap.error(f"--floor-sets names sets that no --real gives: {', '.join(sorted(floor_sets - set(names)))}")
     real_sets = {name: real_at(path) for name, path in args.real}
-    best, why = choose(syn, real_sets, args.min_threshold, args.min_real_recall, exclude)
+    best, why = choose(syn, real_sets, args.min_threshold, args.min_real_recall, exclude, floor_sets)
     head = "| threshold | synthetic recall | synthetic FP/img | synthetic precision | synthetic F1 |"
     for name in real_sets:
         head += f" {name or 'real'} recall | {name or 'real'} FP/img |"
@@ -179,7 +188,8 @@ def main(argv=None) -> int:
             out["real_sets"] = real_sets
         if constrained:
             out["constraints"] = {"min_threshold": args.min_threshold, "min_real_recall": args.min_real_recall,
-                                  "exclude": sorted(exclude)}
+                                  "exclude": sorted(exclude),
+                                  "floor_sets": sorted(floor_sets) if floor_sets else sorted(real_sets)}
             out["ruled_out"] = {f"{t:.2f}": w for t, w in why.items()}
         args.json.write_text(json.dumps(out, indent=1))
     return 0 if best is not None else 1
