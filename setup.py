@@ -22,7 +22,8 @@ setup(
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]) + ["cluenet_training"],
     package_dir={"cluenet_training": "training"},
     package_data={PACKAGE: ["py.typed", "data/real_images.json", "data/real_images_second.json",
-                            "synth/realistic/texture_manifest.json", "data/plate_manifest.json"]},
+                            "data/real_images_third.json", "synth/realistic/texture_manifest.json",
+                            "data/plate_manifest.json"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -72,7 +72,7 @@ def test_first_set_is_unchanged_by_the_second():
     assert header["package"]["name"] == "opencv-doc" and len(images) == 14
     assert labels_path("second") == LABELS_SECOND and labels_path() == LABELS
     with pytest.raises(ValueError, match="unknown real-image set"):
-        labels_path("third")
+        labels_path("fourth")                            # the third set is registered since
 
 
 @pytest.mark.parametrize("change, message", [
@@ -292,7 +292,7 @@ def test_set_second_on_the_command_line(tmp_path, monkeypatch):
     a = parser.parse_args(["data", "real-images", "--set", "second"])
     assert a.real_set == "second" and a.out is None
     with pytest.raises(SystemExit):
-        parser.parse_args(["eval", "real", "--set", "third"])
+        parser.parse_args(["eval", "real", "--set", "fourth"])
 
 
 def test_cli_builds_the_second_set_into_its_own_folder(tmp_path, monkeypatch):

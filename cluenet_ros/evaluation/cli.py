@@ -148,15 +148,19 @@ def run_compare(args) -> int:
 def register_real(ev) -> None:
     r = ev.add_parser("real", help="detection on the real-image check set, beside OpenCV's HOG people detector")
     r.add_argument("--weights", default=None, help="ClueNet checkpoint (default: the weights the node uses)")
-    r.add_argument("--set", dest="real_set", default="first", choices=("first", "second"),
-                   help="first: the 14-image check (default); second: the second real-image set, kept apart "
-                        "for validating choices (build it with `cluenet data real-images --set second`)")
-    r.add_argument("--images", default=None, help="the built set (default: data/real_images, or "
-                                                  "$CLUENET_REAL_IMAGES; build it with `cluenet data real-images`; "
-                                                  "for --set second data/real_images_second, or "
-                                                  "$CLUENET_REAL_IMAGES_SECOND); overrides --set's folder")
-    r.add_argument("--labels", default=None, help="label file (default: the packaged real_images.json, or "
-                                                  "real_images_second.json for --set second); overrides --set's")
+    from cluenet_ros.data.real_images import REAL_SETS
+
+    r.add_argument("--set", dest="real_set", default="first", choices=tuple(REAL_SETS),
+                   help="; ".join(f"{s.name}: {s.summary}" for s in REAL_SETS.values())
+                        + "; the sets other than the first are kept apart for validating choices (build one with "
+                          "`cluenet data real-images --set NAME`)")
+    r.add_argument("--images", default=None,
+                   help="the built set (default: the set's folder, " + "; ".join(
+                       f"{s.name}: data/{s.folder}, or ${s.env}" for s in REAL_SETS.values())
+                        + "; build it with `cluenet data real-images`); overrides --set's folder")
+    r.add_argument("--labels", default=None,
+                   help="label file (default: the set's packaged one, " + ", ".join(
+                       f"{s.labels.name} for {s.name}" for s in REAL_SETS.values()) + "); overrides --set's")
     r.add_argument("--score-threshold", type=float, default=None,
                    help="ClueNet's operating point for recall and FP/image (default: the node's, 0.5)")
     r.add_argument("--input-scale", type=float, default=1.0, help="resize factor before stage 1")
