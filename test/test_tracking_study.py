@@ -75,3 +75,20 @@ def test_render_frame_places_people_where_the_sequence_says():
         assert abs((x1 + x2) / 2 - (want[0] + want[2]) / 2) < 0.3 * h
         assert 0.75 * h < y2 - y1 < 1.15 * h                     # about the sequence's person height
         assert person.position == pytest.approx(seq.walkers[i].at(k / seq.fps), abs=1e-6)
+
+
+def test_the_sweep_reads_the_node_threshold_too():
+    """The model study tracks at the node's score_threshold (0.96 since session 45) and
+    sweeps the usual grid beside it; a detection scored between 0.9 and 0.96 is a track
+    only below that threshold."""
+    from cluenet_ros.evaluation.tracking_study import score_detections, sweep
+    from cluenet_ros.tracking import TrackerConfig
+
+    truth = [{"id": 1, "box": [10, 10, 40, 100], "visibility": 1.0}]
+    rec = {"frames": [{"boxes": [[10, 10, 40, 100]], "scores": [0.93], "truth": truth} for _ in range(5)]}
+    cfg = TrackerConfig(high_threshold=0.96, new_track_threshold=0.96)
+    out = sweep(rec, cfg)
+    assert list(out["by_high_threshold"]) == ["0.5", "0.6", "0.7", "0.8", "0.9", "0.96"]
+    assert out["by_high_threshold"]["0.9"]["num_misses"] < 5
+    assert out["by_high_threshold"]["0.96"]["num_misses"] == 5     # never confirmed, never a track
+    assert score_detections(rec, cfg)["high_threshold"] == 0.96

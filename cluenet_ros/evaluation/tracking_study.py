@@ -134,14 +134,15 @@ def score_detections(recorded: dict, tracker: TrackerConfig | None = None, nms_i
 
 def sweep(rec: dict, cfg: TrackerConfig) -> dict:
     """The figures at other first-stage (and new-track) thresholds, with the recorded
-    suppression (NMS 0.5) and with NMS at 0.3."""
+    suppression (NMS 0.5) and with NMS at 0.3; the grid holds ``cfg``'s own threshold."""
     out = {}
+    grid = sorted({0.5, 0.6, 0.7, 0.8, 0.9, round(cfg.high_threshold, 2)})
     for nms, key in ((None, "by_high_threshold"), (0.3, "by_high_threshold_nms_0.3")):
         out[key] = {}
-        for high in (0.5, 0.6, 0.7, 0.8, 0.9):
+        for high in grid:
             c = TrackerConfig(**{**cfg.__dict__, "high_threshold": high, "new_track_threshold": high})
             r = score_detections(rec, c, nms)
-            out[key][f"{high:.1f}"] = {k: r[k] for k in ("mota", "idf1", "num_switches", "num_false_positives",
+            out[key][f"{high:g}"] = {k: r[k] for k in ("mota", "idf1", "num_switches", "num_false_positives",
                                                          "num_misses")}
     return out
 
@@ -183,6 +184,9 @@ def main(argv=None) -> int:
     b.add_argument("--size", default="512x256")
     b.add_argument("--device", default="auto")
     b.add_argument("--save", help="also write the recorded detections and truth (JSON) here")
+    b.add_argument("--score-threshold", type=float, default=None,
+                   help="the tracker's first-stage and new-track threshold, as the node sets it from its "
+                        "score_threshold (default: the node's default)")
     for p in (a, b):
         p.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
@@ -193,8 +197,13 @@ def main(argv=None) -> int:
         if not Path(args.weights).is_file():
             print(f"error: {args.weights}: no such weights file", file=sys.stderr)
             return 2
+        from cluenet_ros.inference import PipelineConfig
+
+        high = PipelineConfig().score_threshold if args.score_threshold is None else args.score_threshold
+        tracker = TrackerConfig(high_threshold=high, new_track_threshold=high,
+                                low_threshold=min(TrackerConfig().low_threshold, high))
         out = model(args.weights, seed=args.seed, frames=args.frames, people=args.people, size=(w, h),
-                    device=args.device, save=args.save)
+                    device=args.device, tracker=tracker, save=args.save)
     text = json.dumps(out, indent=2)
     print(text)
     if args.json:
