@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from argparse import Namespace
 from pathlib import Path
 
 import cv2
@@ -22,49 +21,15 @@ from cluenet_ros.data import real_images as R
 from cluenet_ros.data.real_images import LABELS, LABELS_SECOND, build, default_dir, labels_path, load_labels
 from cluenet_ros.errors import FileInputError
 
-# files of opencv-doc that are the first set's pictures or made from them (vtest.avi frame 200,
-# basketball1's next frame, messi5 crops and pyramids): none may be a source of the second set
-FIRST_SET_DERIVED = {"vtest.avi", "basketball1.png", "messi5.jpg", "basketball2.png",
-                     "Background_Subtraction_Tutorial_frame.jpg", "resframe.jpg", "demo.jpg",
-                     "backproject_opencv.jpg", "roi.jpg", "messipyr.jpg"}
-
-
 def _sha(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --- the committed label file --------------------------------------------------------------------------
 
-def test_second_labels_every_image_has_people_and_sane_boxes():
-    header, images = load_labels(LABELS_SECOND)
-    assert "package" not in header                       # each source names its own package
-    assert sum(im.num_people for im in images) >= 20
-    assert len({im.file for im in images}) == len(images)
-    for im in images:
-        assert im.num_people >= 1, im.file
-        w, h = im.extra["size"]
-        b = im.boxes
-        assert (b[:, 2] > b[:, 0]).all() and (b[:, 3] > b[:, 1]).all()
-        assert (b[:, :2] >= 0).all() and (b[:, 2] <= w).all() and (b[:, 3] <= h).all(), im.file
-        tall = b[~im.ignore, 3] - b[~im.ignore, 1]
-        assert (tall >= 25).all(), im.file               # smaller people are ignore regions
-
-
-def test_second_sources_are_recorded_and_apart_from_the_first_set():
-    header, images = load_labels(LABELS_SECOND)
-    first_header, first_images = load_labels(LABELS)
-    sources = header["sources"]
-    assert {im.source for im in images} == set(sources)  # no unused source, none missing
-    for key, src in sources.items():
-        assert src["kind"] in ("deb", "pypi") and src["name"] and src["version"] and src["member"]
-        assert len(src["sha256"]) == 64 and int(src["sha256"], 16) >= 0
-        assert src["licence"].strip()
-        if src["kind"] == "pypi":
-            assert src["archive"].startswith(src["name"]) and src["version"] in src["archive"]
-        assert Path(src["member"]).name not in FIRST_SET_DERIVED, key
-        assert src["sha256"] not in set(first_header["sources"].values()), key
-    assert not {im.file for im in images} & {im.file for im in first_images}
-    assert len({s["sha256"] for s in sources.values()}) == len(sources)
+def test_second_labels_hold_at_least_twenty_people():
+    # the checks every set kept apart must pass are in test_real_sets.py
+    assert sum(im.num_people for im in load_labels(LABELS_SECOND)[1]) >= 20
 
 
 def test_first_set_is_unchanged_by_the_second():
@@ -276,36 +241,6 @@ def test_default_folder_of_the_second_set(monkeypatch):
 
 
 # --- the command line -------------------------------------------------------------------------------------
-
-def test_set_second_on_the_command_line(tmp_path, monkeypatch):
-    from cluenet_ros.cli import build_parser
-    from cluenet_ros.evaluation.cli import real_set_paths
-
-    monkeypatch.setenv("CLUENET_REAL_IMAGES_SECOND", str(tmp_path / "second"))
-    parser = build_parser()
-    a = parser.parse_args(["eval", "real", "--set", "second"])
-    assert a.real_set == "second" and real_set_paths(a) == (LABELS_SECOND, tmp_path / "second")
-    a = parser.parse_args(["eval", "real"])
-    assert a.real_set == "first" and real_set_paths(a) == (LABELS, default_dir("first"))
-    a = parser.parse_args(["eval", "real", "--set", "second", "--labels", "l.json", "--images", "imgs"])
-    assert real_set_paths(a) == (Path("l.json"), Path("imgs"))            # the explicit options win
-    a = parser.parse_args(["data", "real-images", "--set", "second"])
-    assert a.real_set == "second" and a.out is None
-    with pytest.raises(SystemExit):
-        parser.parse_args(["eval", "real", "--set", "fourth"])
-
-
-def test_cli_builds_the_second_set_into_its_own_folder(tmp_path, monkeypatch):
-    from cluenet_ros.data import cli as data_cli
-
-    seen = {}
-    monkeypatch.setattr(R, "build", lambda out, src, labels, force: seen.update(out=out, labels=labels))
-    monkeypatch.setenv("CLUENET_REAL_IMAGES_SECOND", str(tmp_path / "second"))
-    data_cli.run_real_images(Namespace(real_set="second", out=None, source_dir=None, force=False))
-    assert seen == {"out": tmp_path / "second", "labels": LABELS_SECOND}
-    data_cli.run_real_images(Namespace(real_set="first", out=str(tmp_path / "o"), source_dir=None, force=False))
-    assert seen == {"out": tmp_path / "o", "labels": LABELS}
-
 
 def test_cli_second_set_from_an_empty_source_folder_fails_clearly(tmp_path):
     (tmp_path / "empty").mkdir()
