@@ -150,28 +150,68 @@ def test_a_mixed_run_trains_on_both_folders_and_config_refuses_bad_shares(data, 
                     "--people", "1-2"]) == 0
     path = stage1_config(data, "s1_mix", 10, log_every=1)
     cfg = yaml.safe_load(path.read_text())
-    cfg["train_mix"] = [{"data": {"format": "split", "root": str(data / "synth_big" / "train")}, "share": 0.5}]
+    # the mix folder at half size: its 320x160 scenes train as 160x80 ones, the others keep theirs
+    cfg["train_mix"] = [{"data": {"format": "split", "root": str(data / "synth_big" / "train")}, "share": 0.5,
+                         "scale": 0.5}]
+    cfg["augment"] = {"scale": [1.0, 1.0], "hflip": 0.5}
     path.write_text(yaml.safe_dump(cfg))
-    widths = []
+    widths, out_widths = [], []
     real_sample = s1.stage1_sample
 
     def spy(record, *args, **kwargs):
         widths.append(record.image.shape[1])
-        return real_sample(record, *args, **kwargs)
+        img, target = real_sample(record, *args, **kwargs)
+        out_widths.append(img.shape[2])
+        if record.image.shape[1] == 320 and len(record.boxes):    # boxes follow the image
+            assert target["boxes"][:, 2].max() <= 160.5
+        return img, target
 
     monkeypatch.setattr(s1, "stage1_sample", spy)
     assert cluenet(["train", "stage1", "--config", str(path)]) == 0
     assert len(widths) == 20 and set(widths) == {256, 320}      # 10 batches of 2, both folders drawn
     assert all(widths[i] == widths[i + 1] for i in range(0, 20, 2)), "a batch comes from one folder"
+    assert [o for w, o in zip(widths, out_widths) if w == 320] == [160] * widths.count(320)
+    assert [o for w, o in zip(widths, out_widths) if w == 256] == [256] * widths.count(256)
     assert (data / "s1_mix" / "last.pt").exists() and max(losses(data / "s1_mix")) == 10
     for mix, match in (([{"data": cfg["train_mix"][0]["data"], "share": 0.6}] * 2, "together below 1"),
                        ([{"data": cfg["train_mix"][0]["data"], "share": 0.0}], "above 0"),
                        ([{"data": {"format": "coco", "root": "x", "annotations": "y.json"}}], "train_mix\\[0\\]"),
-                       ([{"share": 0.2}], "data: required")):
+                       ([{"share": 0.2}], "data: required"),
+                       ([dict(cfg["train_mix"][0], scale=0.0)], "scale")):
         bad = tmp_path / "bad.yaml"
         bad.write_text(yaml.safe_dump(dict(cfg, train_mix=mix)))
         with pytest.raises(ValueError, match=match):
             load_stage1(bad)
+
+
+def test_kept_norm_statistics_stay_those_of_the_initial_weights_while_the_weights_learn(data):
+    """unfreeze.norm_statistics: frozen keeps every trunk batch norm's running statistics
+    (here the random init's 0 and 1) through training; with 'train' they move."""
+    import torch
+
+    def trunk_after(name, norm):
+        path = stage1_config(data, name, 4)
+        cfg = yaml.safe_load(path.read_text())
+        cfg["unfreeze"] = {"frozen_iterations": 0, "interval": 1, "norm_statistics": norm}
+        path.write_text(yaml.safe_dump(cfg))
+        assert cluenet(["train", "stage1", "--config", str(path)]) == 0
+        state = torch.load(data / name / "last.pt", map_location="cpu", weights_only=False)["models"]["stage1"]
+        return {k: v for k, v in state["state_dict"].items() if k.startswith("trunk.")}
+
+    kept, trained = trunk_after("s1_keptnorm", "frozen"), trunk_after("s1_trainnorm", "train")
+    means = [k for k in kept if k.endswith("running_mean")]
+    assert len(means) > 10
+    assert all(torch.equal(kept[k], torch.zeros_like(kept[k])) for k in means)
+    assert all(torch.equal(kept[k.replace("mean", "var")], torch.ones_like(kept[k])) for k in means)
+    assert sum(not torch.equal(trained[k], torch.zeros_like(trained[k])) for k in means) > 10
+    weights = [k for k in kept if k.endswith(".weight") and "bn" in k]
+    assert weights and any(not torch.equal(kept[k], torch.ones_like(kept[k])) for k in weights), "scale still learns"
+    bad = data / "s1_badnorm.yaml"
+    cfg = yaml.safe_load(stage1_config(data, "s1_badnorm", 1).read_text())
+    cfg["unfreeze"] = {"norm_statistics": "fixed"}
+    bad.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ValueError, match="norm_statistics"):
+        load_stage1(bad)
 
 
 def test_paper_configs_load():

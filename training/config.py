@@ -111,6 +111,11 @@ class UnfreezeConfig:
     frozen_iterations: int = spec(10000, min=0, help="iterations with the whole trunk frozen")
     interval: int = spec(2000, min=1, help="iterations between unfreezing one more stage, from the last")
     keep_frozen: int = spec(0, min=0, max=5, help="stages (from the stem) that stay frozen for good")
+    norm_statistics: str = spec("train", choices=("train", "frozen"),
+                                help="train: the trunk's batch norms update their running statistics in "
+                                     "training; frozen: they keep the statistics of the initial weights while "
+                                     "their scale and shift still learn (fine-tunes on data whose image "
+                                     "statistics differ from the weights' own)")
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,10 @@ class MixSpec:
     for the largest image size unless it draws from that folder."""
     data: DataSpec
     share: float = spec(0.25, min=0.0, max=1.0, help="share of the batches drawn from this folder")
+    scale: float = spec(1.0, min=0.05, max=4.0,
+                        help="this folder's images are resized by this factor on top of the augmentation's "
+                             "scale range: large-image data at a smaller recipe's size (0.5 turns 1024x512 "
+                             "scenes into 512x256 ones with people half as tall)")
 
 
 @dataclass(frozen=True)

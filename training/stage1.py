@@ -57,7 +57,7 @@ def score_of(metrics: dict) -> float:
 
 
 def batch_source(rng: np.random.Generator, train, mixes: list, edges) -> object:
-    """The folder one batch is drawn from: mix folder k for its share of the batches
+    """The folder (with what goes with it) one batch is drawn from: mix folder k for its share of the batches
     (``edges``: the cumulative shares), ``train`` for the rest. Without a mix no random
     number is drawn, so the batches of every run made before mixes existed reproduce."""
     if not mixes:
@@ -90,17 +90,19 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
         start, best = t["iteration"], t["best"]
     elif run.init:
         engine.init_from(model, run.init, "stage1")
+    model.keep_norm_statistics(u.norm_statistics == "frozen")
 
     plates = PlateBank(cfg.augment.background_plate_dirs) if cfg.augment.background_plate else None
 
-    mixes = [build_stage1_dataset(m.data) for m in cfg.train_mix]
+    # each folder with its scale range: a mix folder's own factor times the augmentation's range
+    mixes = [(build_stage1_dataset(m.data), tuple(m.scale * s for s in cfg.augment.scale)) for m in cfg.train_mix]
     mix_edges = np.cumsum([m.share for m in cfg.train_mix])
 
     def make_batch(it: int):
         rng = engine.iteration_rng(run.seed, it, proc.rank)
-        source = batch_source(rng, dataset, mixes, mix_edges)
+        source, scale_range = batch_source(rng, (dataset, cfg.augment.scale), mixes, mix_edges)
         idx = rng.integers(len(source), size=run.batch_size)
-        return [stage1_sample(source[int(i)], rng, cfg.augment.scale, cfg.augment.hflip, None, cfg.augment, plates)
+        return [stage1_sample(source[int(i)], rng, scale_range, cfg.augment.hflip, None, cfg.augment, plates)
                 for i in idx]
 
     def wrapped():

@@ -281,6 +281,7 @@ class ClueNetStage1(nn.Module):
         self.transform = ScaledDetectionTransform(cfg.input_scale, cfg.size_divisible, cfg.pixel_mean,
                                                   cfg.pixel_std)
         self.frozen_stages = 0
+        self.norm_statistics_kept = False
         self.freeze_trunk_stages(cfg.frozen_stages)
 
     # -- gradual unfreezing -------------------------------------------------------
@@ -306,7 +307,15 @@ class ClueNetStage1(nn.Module):
         for i, name in enumerate(STAGES):
             for m in self.trunk.stage(name).modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.train(self.training and i >= self.frozen_stages)
+                    m.train(self.training and i >= self.frozen_stages and not self.norm_statistics_kept)
+
+    def keep_norm_statistics(self, keep: bool) -> None:
+        """With ``keep`` every trunk batch norm normalises with its stored running statistics
+        in training too, and never updates them; scale and shift still learn. A fine-tune
+        on images unlike the weights' own (another size, other content) then cannot shift
+        the statistics that inference relies on."""
+        self.norm_statistics_kept = bool(keep)
+        self._apply_frozen_bn()
 
     def train(self, mode: bool = True) -> "ClueNetStage1":
         super().train(mode)
