@@ -214,6 +214,74 @@ def test_kept_norm_statistics_stay_those_of_the_initial_weights_while_the_weight
         load_stage1(bad)
 
 
+def test_update_norms_re_estimates_the_trained_batch_norms_on_the_runs_own_batches(data, capsys):
+    """``cluenet train update-norms``: each batch norm that a run of the config trains gets the plain
+    average of its batch statistics over the run's first batches (checked against the input of the
+    trunk's first batch norm, captured on the same batches); every other tensor stays bit for bit,
+    and norms the run keeps frozen are not touched."""
+    from torch import nn
+
+    from cluenet_ros.models.checkpoint import read_checkpoint, save_checkpoint
+    from cluenet_ros.models.stage1 import ClueNetStage1
+    from cluenet_training.stage1 import batch_maker
+
+    path = stage1_config(data, "s1_norms", 10)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["unfreeze"] = {"frozen_iterations": 0, "interval": 1, "keep_frozen": 0}
+    path.write_text(yaml.safe_dump(cfg))
+    tc = load_stage1(path)
+    torch.manual_seed(5)
+    model = ClueNetStage1(tc.model).eval()
+    for m in model.modules():  # statistics far from any image's, so that the update must move them
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.fill_(3.0)
+            m.running_var.fill_(7.0)
+    source = data / "norms_source.pt"
+    save_checkpoint(source, {"stage1": model}, provenance={"note": "random"})
+
+    out = data / "norms_out.pt"
+    assert cluenet(["train", "update-norms", "--weights", str(source), "--config", str(path), "--out", str(out),
+                    "--batches", "3"]) == 0
+    assert "over 6 images (3 batches)" in capsys.readouterr().out
+    after = read_checkpoint(out)
+    assert after["provenance"]["note"] == "random" and after["provenance"]["norm_update"]["batches"] == 3
+    new, old = after["models"]["stage1"]["state_dict"], model.state_dict()
+    stats = [k for k in old if k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert len(stats) > 30
+    assert all(torch.equal(new[k], old[k]) for k in old if k not in stats), "only statistics change"
+    assert all(int(new[k]) == 3 for k in stats if k.endswith("num_batches_tracked"))
+
+    first = next(n for n, m in model.trunk.named_modules() if isinstance(m, nn.BatchNorm2d))
+    seen = []
+    hook = dict(model.trunk.named_modules())[first].register_forward_pre_hook(lambda _, x: seen.append(x[0]))
+    make_batch = batch_maker(tc)
+    with torch.no_grad():
+        for it in range(3):
+            model([b[0] for b in make_batch(it)])
+    hook.remove()
+    mean = torch.stack([x.mean(dim=(0, 2, 3)) for x in seen]).mean(0)
+    var = torch.stack([x.transpose(0, 1).flatten(1).var(dim=1, unbiased=True) for x in seen]).mean(0)
+    key = f"trunk.{first}"
+    assert torch.allclose(new[f"{key}.running_mean"], mean, atol=1e-4)
+    assert torch.allclose(new[f"{key}.running_var"], var, rtol=1e-3)
+
+    # the same run with its trunk frozen to the end: the trunk's norms keep their statistics
+    cfg["unfreeze"] = {"frozen_iterations": 20, "interval": 4}
+    path.write_text(yaml.safe_dump(cfg))
+    assert cluenet(["train", "update-norms", "--weights", str(source), "--config", str(path), "--out", str(out),
+                    "--batches", "1"]) == 0
+    new = read_checkpoint(out)["models"]["stage1"]["state_dict"]
+    trunk = [k for k in stats if k.startswith("trunk.") and not k.endswith("num_batches_tracked")]
+    rest = [k for k in stats if not k.startswith("trunk.") and not k.endswith("num_batches_tracked")]
+    assert trunk and rest
+    assert all(torch.equal(new[k], old[k]) for k in trunk)
+    assert all(not torch.equal(new[k], old[k]) for k in rest)
+    capsys.readouterr()
+    assert cluenet(["train", "update-norms", "--weights", str(source), "--config", str(path), "--out", str(out),
+                    "--batches", "0"]) != 0
+    assert "batches must be at least 1" in capsys.readouterr().err
+
+
 def test_paper_configs_load():
     repo = Path(__file__).resolve().parents[1] / "training" / "configs"
     s1 = load_stage1(repo / "stage1_paper.yaml")

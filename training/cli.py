@@ -32,6 +32,15 @@ def add_arguments(sub) -> None:
     m.add_argument("--out", required=True)
     m.add_argument("--max-images", type=int, default=100)
     m.set_defaults(func=calibrate)
+    n = sub.add_parser("update-norms", help="re-estimate stage 1's batch-norm running statistics on a run's own "
+                                            "batches (after averaging weights: a soup's stored statistics are those "
+                                            "of its ingredients, not its own)")
+    n.add_argument("--weights", required=True, help="stage-1 or pipeline checkpoint")
+    n.add_argument("--config", required=True, help="the stage-1 training YAML whose batches to pass (its train data, "
+                                                   "mix, augmentation, plates, seed, batch size and unfreezing)")
+    n.add_argument("--out", required=True)
+    n.add_argument("--batches", type=int, default=100, help="iterations' batches to average over (default 100)")
+    n.set_defaults(func=update_norms)
     v = sub.add_parser("convert-citypersons", help="CityPersons (anno_<split>.mat + Cityscapes) -> a split folder "
                                                    "for validation, eval full and bag make")
     v.add_argument("--cityscapes", required=True, help="Cityscapes root (leftImg8bit/, gtFine/)")
@@ -93,6 +102,15 @@ def calibrate(args) -> int:
     r = calibrate_mask(args.weights, args.data, args.out, args.max_images)
     print(f"mask logit shifted by {r['logit_shift']:+.3f}: validation IoU at 0.5 "
           f"{r['val_iou_at_0.5_before']:.3f} -> {r['val_iou_at_0.5_after']:.3f}; wrote {args.out}")
+    return 0
+
+
+def update_norms(args) -> int:
+    from cluenet_training.norms import update_norm_statistics
+
+    r = update_norm_statistics(args.weights, args.config, args.out, args.batches)
+    print(f"re-estimated {r['norm_layers']} batch norms over {r['images']} images ({r['batches']} batches): "
+          f"statistics moved by {100 * r['relative_change']:.2f}% of their summed magnitude; wrote {args.out}")
     return 0
 
 

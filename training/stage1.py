@@ -66,6 +66,27 @@ def batch_source(rng: np.random.Generator, train, mixes: list, edges) -> object:
     return mixes[k] if k < len(mixes) else train
 
 
+def batch_maker(cfg: Stage1TrainConfig, dataset=None, rank: int = 0):
+    """``make_batch(it)``: iteration ``it``'s samples of a run of ``cfg``, seeded by the iteration
+    alone, so that anything else reading a run's batches (the norm update) sees the very images,
+    augmentations and pasted plates that training saw."""
+    run = cfg.run
+    dataset = build_stage1_dataset(cfg.train) if dataset is None else dataset
+    plates = PlateBank(cfg.augment.background_plate_dirs) if cfg.augment.background_plate else None
+    # each folder with its scale range: a mix folder's own factor times the augmentation's range
+    mixes = [(build_stage1_dataset(m.data), tuple(m.scale * s for s in cfg.augment.scale)) for m in cfg.train_mix]
+    mix_edges = np.cumsum([m.share for m in cfg.train_mix])
+
+    def make_batch(it: int):
+        rng = engine.iteration_rng(run.seed, it, rank)
+        source, scale_range = batch_source(rng, (dataset, cfg.augment.scale), mixes, mix_edges)
+        idx = rng.integers(len(source), size=run.batch_size)
+        return [stage1_sample(source[int(i)], rng, scale_range, cfg.augment.hflip, None, cfg.augment, plates)
+                for i in idx]
+
+    return make_batch
+
+
 def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
     proc = engine.setup_process(cfg.run.device)
     out = Path(cfg.run.out_dir)
@@ -92,18 +113,7 @@ def train(cfg: Stage1TrainConfig, resume: bool = False) -> Path:
         engine.init_from(model, run.init, "stage1")
     model.keep_norm_statistics(u.norm_statistics == "frozen")
 
-    plates = PlateBank(cfg.augment.background_plate_dirs) if cfg.augment.background_plate else None
-
-    # each folder with its scale range: a mix folder's own factor times the augmentation's range
-    mixes = [(build_stage1_dataset(m.data), tuple(m.scale * s for s in cfg.augment.scale)) for m in cfg.train_mix]
-    mix_edges = np.cumsum([m.share for m in cfg.train_mix])
-
-    def make_batch(it: int):
-        rng = engine.iteration_rng(run.seed, it, proc.rank)
-        source, scale_range = batch_source(rng, (dataset, cfg.augment.scale), mixes, mix_edges)
-        idx = rng.integers(len(source), size=run.batch_size)
-        return [stage1_sample(source[int(i)], rng, scale_range, cfg.augment.hflip, None, cfg.augment, plates)
-                for i in idx]
+    make_batch = batch_maker(cfg, dataset, proc.rank)
 
     def wrapped():
         return DDP(model, find_unused_parameters=False) if proc.world > 1 else model
