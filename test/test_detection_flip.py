@@ -395,3 +395,53 @@ def test_study_tool_agree_keeps_the_frames_boxes_and_raises_agreed_scores():
     # a lower mirrored score never lowers the frame's
     b, s = tool.agree_views((np.array([a]), np.array([0.7])), (np.array([a]), np.array([0.2])))
     assert s.tolist() == [0.7]
+
+
+def test_extra_weights_run_the_extra_scale_views_and_load_from_their_file(tmp_path):
+    """detection_extra_weights: a second stage 1 runs the extra-scale views (at the extra scale,
+    with the views' score floor), the main one the frame; the merge is the same as with one model."""
+    from dataclasses import replace
+
+    from cluenet_ros.models.checkpoint import CheckpointError, save_checkpoint
+
+    cfg = PipelineConfig(device="cpu", score_threshold=0.2, nms_iou=0.5, max_detections=20, detection_flip_test=False,
+                         detection_extra_scale=1.5, detection_extra_scale_min_height=0.0)
+    main = ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config(), seed=0)
+    other = ClueNetPipeline.random(cfg, tiny_stage1_config(), tiny_stage2_config(), seed=1).stage1
+    pipe = ClueNetPipeline(main.stage1, main.stage2, cfg, extra_stage1=other)
+    img = image(seed=7)
+    got = pipe(img)
+    assert other.roi_heads.score_thresh == pytest.approx(VIEW_SCORE_FLOOR)
+    assert pipe.stage1.config.input_scale == other.config.input_scale == 1.0  # neither scale sticks
+    with torch.inference_mode():
+        t = pipe._to_tensor(img)
+        plain = pipe.stage1([t])[0]
+        other.set_input_scale(1.5)
+        extra = other([t])[0]
+        other.set_input_scale(1.0)
+        same_model = pipe.stage1.config.input_scale
+        pipe.stage1.set_input_scale(1.5)
+        own_extra = pipe.stage1([t])[0]
+        pipe.stage1.set_input_scale(same_model)
+    views = [(o["boxes"].numpy(), o["scores"].numpy()) for o in (plain, extra)]
+    want_boxes, want_scores = merge_views(views, 0.2, 0.5, 20)
+    assert len(got) == len(want_scores) >= 1
+    np.testing.assert_allclose(got.scores, want_scores, atol=1e-6)
+    np.testing.assert_allclose(got.boxes, want_boxes, atol=1e-4)
+    np.testing.assert_array_equal(got.mask > 0, (torch.stack([plain["mask"], extra["mask"]]).mean(0)
+                                                 > cfg.mask_threshold).numpy())
+    # it is the other model's views that joined, not the main model's at the extra scale
+    alone = merge_views([views[0], (own_extra["boxes"].numpy(), own_extra["scores"].numpy())], 0.2, 0.5, 20)
+    assert len(alone[1]) != len(got) or not np.allclose(alone[0], got.boxes)
+
+    # from_checkpoint loads the extra model's stage 1 from its own file
+    save_checkpoint(tmp_path / "main.pt", {"stage1": main.stage1, "stage2": main.stage2})
+    save_checkpoint(tmp_path / "extra.pt", {"stage1": other})
+    loaded = ClueNetPipeline.from_checkpoint(tmp_path / "main.pt",
+                                             replace(cfg, detection_extra_weights=str(tmp_path / "extra.pt")))
+    state = loaded.extra_stage1.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in other.state_dict().items())
+    np.testing.assert_allclose(loaded(img).scores, got.scores, atol=1e-6)
+    assert ClueNetPipeline.from_checkpoint(tmp_path / "main.pt", cfg).extra_stage1 is None
+    with pytest.raises((CheckpointError, OSError), match="missing.pt"):
+        ClueNetPipeline.from_checkpoint(tmp_path / "main.pt", replace(cfg, detection_extra_weights=str(tmp_path / "missing.pt")))

@@ -223,3 +223,20 @@ def test_perspective_rescoring_is_recorded_and_is_the_offline_rescoring(setup, t
     got = sorted((d["image_id"], round(d["score"], 5))
                  for d in json.loads((tmp_path / "persp" / "detections.json").read_text()))
     assert len(got) > 0 and got == expected
+
+
+def test_extra_weights_on_the_command_line_run_the_extra_views_and_are_recorded(setup, tmp_path):
+    """``--detection-extra-weights`` (with an extra scale): the report records the file, and the same
+    weights as --weights give the same detections as the plain extra scale."""
+    root, _ = setup
+    common = ["eval", "full", "--weights", str(root / "tiny.pt"), "--data", str(root / "data" / "val"),
+              "--device", "cpu", "--max-images", "2", "--detection-extra-scale", "1.5"]
+    assert cluenet([*common, "--out", str(tmp_path / "one")]) == 0
+    assert cluenet([*common, "--out", str(tmp_path / "two"), "--detection-extra-weights", str(root / "tiny.pt")]) == 0
+    report = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert report["detection_extra_weights"] == str(root / "tiny.pt") and report["detection_extra_scale"] == 1.5
+    assert "extra views by tiny.pt" in (tmp_path / "two" / "report.md").read_text()
+    one = json.loads((tmp_path / "one" / "detections.json").read_text())
+    two = json.loads((tmp_path / "two" / "detections.json").read_text())
+    assert len(one) > 0 and [d["bbox"] for d in one] == [d["bbox"] for d in two]
+    assert json.loads((tmp_path / "one" / "report.json").read_text())["detection_extra_weights"] == ""

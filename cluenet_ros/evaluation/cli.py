@@ -110,6 +110,9 @@ def register_full(ev) -> None:
                         "default, the synthetic protocol of every committed study)")
     f.add_argument("--detection-extra-scale-min-height", type=float, default=0.0,
                    help="only boxes of the extra-scale views at least this tall (pixels at the input scale) join the merge (0: all)")
+    f.add_argument("--detection-extra-weights", default="",
+                   help="a stage-1 (or pipeline) checkpoint that runs the extra-scale views instead of --weights "
+                        "(PipelineConfig.detection_extra_weights; default: --weights itself)")
     f.add_argument("--perspective-rescore", action="store_true",
                    help="lower the score of boxes off the frame's person-height line (the node's perspective.enable, with PipelineConfig's default settings); off by default")
     f.add_argument("--standalone", action="store_true",
@@ -130,7 +133,8 @@ def run_full(args) -> int:
                 int8=args.int8, flip_test=args.flip_test, input_scale=args.input_scale, standalone=args.standalone,
                 detection_flip=args.detection_flip_merge if args.detection_flip_test else None,
                 detection_extra_scale=args.detection_extra_scale, perspective=args.perspective_rescore,
-                detection_extra_scale_min_height=args.detection_extra_scale_min_height)
+                detection_extra_scale_min_height=args.detection_extra_scale_min_height,
+                detection_extra_weights=args.detection_extra_weights)
     print(path.read_text())
     print(f"report written to {path.parent}")
     return 0
@@ -174,6 +178,9 @@ def register_real(ev) -> None:
                         "the node's, PipelineConfig's)")
     r.add_argument("--detection-extra-scale-min-height", type=float, default=None,
                    help="only boxes of the extra-scale views at least this tall (pixels at the input scale) join the merge (0: all); default PipelineConfig's")
+    r.add_argument("--detection-extra-weights", default="",
+                   help="a stage-1 (or pipeline) checkpoint that runs the extra-scale views instead of --weights "
+                        "(PipelineConfig.detection_extra_weights; default: --weights itself)")
     r.add_argument("--perspective-rescore", action="store_true",
                    help="lower the score of boxes off the frame's person-height line (the node's perspective.enable, with PipelineConfig's default settings); off by default")
     r.add_argument("--hog-upscale", type=float, default=2.0, help="HOG runs on the image scaled by this")
@@ -218,7 +225,8 @@ def run_real(args) -> int:
         device=args.device, backend=args.backend, score_threshold=min(0.05, operating),
         detection_flip_test=args.detection_flip_test, detection_flip_merge=args.detection_flip_merge,
         detection_extra_scale=args.detection_extra_scale, perspective_rescore=args.perspective_rescore,
-        detection_extra_scale_min_height=args.detection_extra_scale_min_height))
+        detection_extra_scale_min_height=args.detection_extra_scale_min_height,
+        detection_extra_weights=args.detection_extra_weights))
     if args.input_scale != 1.0:
         pipeline.set_input_scale(args.input_scale)
     flip = (f", detection flip test ({args.detection_flip_merge})" if args.detection_flip_test
@@ -226,6 +234,8 @@ def run_real(args) -> int:
     flip += f", extra scale {args.detection_extra_scale:g}" if args.detection_extra_scale else ""
     flip += (f" (boxes >= {args.detection_extra_scale_min_height:g} px)"
              if args.detection_extra_scale and args.detection_extra_scale_min_height else "")
+    flip += (f", extra views by {Path(args.detection_extra_weights).name}"
+             if args.detection_extra_scale and args.detection_extra_weights else "")
     flip += ", perspective rescoring" if args.perspective_rescore else ""
     runs = [DetectorRun("cluenet", cluenet_detector(pipeline), operating,
                         note=f"{Path(weights).name}, backend {pipeline.backend}, input scale {args.input_scale:g}{flip}")]

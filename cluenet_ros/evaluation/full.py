@@ -135,7 +135,8 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
              score_threshold: float = 0.05, backend: str = "torch", int8: bool = False,
              flip_test: bool = False, input_scale: float | None = None, standalone: bool = False,
              detection_flip: str | None = "nms", detection_extra_scale: float = 0.0,
-             perspective: bool = False, detection_extra_scale_min_height: float = 0.0) -> Path:
+             perspective: bool = False, detection_extra_scale_min_height: float = 0.0,
+             detection_extra_weights: str = "") -> Path:
     """Evaluates a ClueNet checkpoint, or a Keypoint R-CNN baseline checkpoint (the
     kind is read from the file). ``input_scale``: frames resized by this factor before
     stage 1, as the node's parameter does (default: the checkpoint's own). ``detection_flip``:
@@ -147,6 +148,7 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     flip_args["detection_extra_scale"] = float(detection_extra_scale)
     flip_args["perspective_rescore"] = bool(perspective)
     flip_args["detection_extra_scale_min_height"] = float(detection_extra_scale_min_height)
+    flip_args["detection_extra_weights"] = str(detection_extra_weights or "")
     if "keypointrcnn" in read_checkpoint(weights)["models"]:
         from cluenet_ros.inference.baseline import KeypointRCNNPredictor
 
@@ -186,6 +188,7 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     report["detection_extra_scale"] = float(detection_extra_scale)
     report["perspective_rescore"] = bool(perspective)
     report["detection_extra_scale_min_height"] = float(detection_extra_scale_min_height)
+    report["detection_extra_weights"] = str(detection_extra_weights or "")
     report["standalone"] = bool(standalone)
     if kind == "ClueNet":
         report["input_scale"] = float(pipeline.input_scale if standalone else pipeline.stage1.config.input_scale)
@@ -194,6 +197,8 @@ def run_full(weights: str, data_dir: str, out: str, device: str = "auto", max_im
     label += f", extra scale {detection_extra_scale:g}" if detection_extra_scale else ""
     label += (f" (boxes >= {detection_extra_scale_min_height:g} px)"
               if detection_extra_scale and detection_extra_scale_min_height else "")
+    label += (f", extra views by {Path(detection_extra_weights).name}"
+              if detection_extra_scale and detection_extra_weights else "")
     label += f", input scale {input_scale:g}" if input_scale is not None else ""
     label += ", perspective rescoring" if perspective else ""
     return write_report(report, out, f"{kind} evaluation of {Path(weights).name} on {data_dir} (backend {label})")

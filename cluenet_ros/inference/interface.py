@@ -71,6 +71,12 @@ class PipelineConfig:
                                                         "scale) join the merge: a smaller extra scale then adds "
                                                         "the large people the main view misses without its false "
                                                         "boxes among the small ones")
+    detection_extra_weights: str = spec("", help="empty: the extra-scale views run the main weights. Else a stage-1 "
+                                                 "(or pipeline) checkpoint that runs them instead, at "
+                                                 "detection_extra_scale with its min height: a second model for the "
+                                                 "people the main one misses (session 48's read paired the demo with "
+                                                 "a large-people model; docs/accuracy/README.md, thirty-third round). "
+                                                 "Loaded by from_checkpoint; not a node parameter")
     perspective_rescore: bool = spec(False, help="lower the score of boxes whose height no standing person could have "
                                                  "at their foot row, from a height line fitted to the frame's confident "
                                                  "boxes (cluenet_ros/inference/perspective.py). Off by default: for the "

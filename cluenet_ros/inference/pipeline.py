@@ -76,14 +76,18 @@ class ClueNetPipeline:
     flight may see part of a change, and no change is lost."""
 
     def __init__(self, stage1: ClueNetStage1, stage2: ClueNetStage2,
-                 config: PipelineConfig | None = None):
+                 config: PipelineConfig | None = None, extra_stage1: ClueNetStage1 | None = None):
+        """``extra_stage1``: the model of the extra-scale views (``detection_extra_weights``);
+        None: ``stage1`` runs them. It runs eager torch whatever the backend."""
         self.config = config or PipelineConfig()
         self.device = resolve_device(self.config.device)
         self.stage1 = stage1.eval().to(self.device)
         self.stage2 = stage2.eval().to(self.device)
+        self.extra_stage1 = None if extra_stage1 is None else extra_stage1.eval().to(self.device)
         if self.device.type == "cuda" and self.config.channels_last:
-            self.stage1.to(memory_format=torch.channels_last)
-            self.stage2.to(memory_format=torch.channels_last)
+            for m in (self.stage1, self.stage2, self.extra_stage1):
+                if m is not None:
+                    m.to(memory_format=torch.channels_last)
         self.crop_hw = tuple(stage2.config.input_size)
         # stage 1's input scale is switched for the extra-scale pass and switched back:
         # a setter called meanwhile (the node's parameter thread) waits for it, or the
@@ -145,7 +149,9 @@ class ClueNetPipeline:
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None) -> "ClueNetPipeline":
         models = load_models(path, ("stage1", "stage2"))
-        return cls(models["stage1"], models["stage2"], config)
+        extra = config.detection_extra_weights if config is not None else ""
+        extra_stage1 = load_models(extra, ("stage1",))["stage1"] if extra else None
+        return cls(models["stage1"], models["stage2"], config, extra_stage1)
 
     @classmethod
     def random(cls, config: PipelineConfig | None = None, stage1: Stage1Config | None = None,
@@ -195,6 +201,8 @@ class ClueNetPipeline:
             cfg = cfg or self.config
             score = min(VIEW_SCORE_FLOOR, cfg.score_threshold) if self._several_views(cfg) else cfg.score_threshold
             self.stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
+            if self.extra_stage1 is not None:
+                self.extra_stage1.set_thresholds(score, cfg.nms_iou, cfg.max_detections)
 
     def _several_views(self, cfg: PipelineConfig | None = None) -> bool:
         cfg = cfg or self.config
@@ -345,11 +353,13 @@ class ClueNetPipeline:
         if cfg.detection_extra_scale > 0:
             with self._scale_lock:
                 base = self.stage1.config.input_scale
-                self.stage1.set_input_scale(base * cfg.detection_extra_scale)
+                model = self.stage1 if self.extra_stage1 is None else self.extra_stage1
+                own = model.config.input_scale
+                model.set_input_scale(base * cfg.detection_extra_scale)
                 try:
-                    runs.append(self.stage1(batch))
+                    runs.append(model(batch))
                 finally:
-                    self.stage1.set_input_scale(base)
+                    model.set_input_scale(own)
         merged = []
         # boxes of the extra scale's views below this height (main view's pixels = input pixels x input scale)
         floor = cfg.detection_extra_scale_min_height / self.stage1.config.input_scale
