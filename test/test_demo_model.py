@@ -26,6 +26,8 @@ CANDIDATE = Path(os.environ.get("CLUENET_DEMO_CANDIDATE") or WEIGHTS)
 THRESHOLD = float(os.environ.get("CLUENET_DEMO_THRESHOLD") or PipelineConfig().score_threshold)
 # and a candidate half-scale view setting: CLUENET_DEMO_EXTRA_SCALE=0 (one scale)
 EXTRA_SCALE = float(os.environ.get("CLUENET_DEMO_EXTRA_SCALE") or PipelineConfig().detection_extra_scale)
+# and a second stage 1 for the extra-scale views: CLUENET_DEMO_EXTRA_WEIGHTS=big.pt (session 48's read)
+EXTRA_WEIGHTS = os.environ.get("CLUENET_DEMO_EXTRA_WEIGHTS") or ""
 
 
 def test_size_config_and_provenance():
@@ -128,9 +130,11 @@ def found_and_mask_iou(pipe: ClueNetPipeline, data: SplitFolder) -> tuple[float,
 
 def test_finds_people_and_their_masks_in_unseen_scenes(scenes):
     """Reasonable people (>= 50 px, >= 65% visible) at the node's default threshold."""
-    cfg = PipelineConfig(device="cpu", score_threshold=THRESHOLD, detection_extra_scale=EXTRA_SCALE)
+    cfg = PipelineConfig(device="cpu", score_threshold=THRESHOLD, detection_extra_scale=EXTRA_SCALE,
+                         detection_extra_weights=EXTRA_WEIGHTS)
     recall, iou = found_and_mask_iou(ClueNetPipeline.from_checkpoint(CANDIDATE, cfg), scenes)
-    print(f"{CANDIDATE} at {THRESHOLD} (extra scale {EXTRA_SCALE}): recall {recall:.3f}, mask IoU {iou:.3f}")
+    print(f"{CANDIDATE} at {THRESHOLD} (extra scale {EXTRA_SCALE}{', extra weights ' + EXTRA_WEIGHTS if EXTRA_WEIGHTS else ''}): "
+          f"recall {recall:.3f}, mask IoU {iou:.3f}")
     assert recall >= 0.6 and iou >= 0.15, (recall, iou)
     torch.manual_seed(0)
     s1, s2 = load_model_configs(REPO / "config" / "model_mobile.yaml")
