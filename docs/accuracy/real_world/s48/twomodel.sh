@@ -39,7 +39,7 @@ for step in "${NAMES[@]}"; do
           > $O/real_${set}_soup_s.txt 2>&1
         cluenet eval real --set $set --weights $W "${F[@]}" --json $O/real_${set}_$N.json > $O/real_${set}_$N.txt 2>&1
         cp $O/real_${set}_$N.json $D/real_${set}_$N.json
-        python tools/ship_gate.py $O/real_${set}_$N.json --shipped $O/real_${set}_soup_s.json \
+        python tools/ship_gate.py $O/real_${set}_$N.json --shipped $O/real_${set}_soup_s.json --settings-differ \
           --json $D/gate_${N}_$set.json | tee $D/gate_${N}_$set.md
       done;;
   esac
