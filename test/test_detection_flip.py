@@ -4,7 +4,6 @@ detections merged (union + NMS, or weighted box fusion) and their masks averaged
 ``cluenet eval real/full --detection-flip-test``)."""
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
@@ -195,8 +194,6 @@ def test_extra_scale_merges_the_views_at_both_scales(pipe):
 
 
 def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
-    from cluenet_ros.inference.standalone import StandalonePipeline
-
     for bad in (-0.5, 4.5):
         with pytest.raises(ValueError, match="detection_extra_scale"):
             pipe.set_detection_extra_scale(bad)
@@ -213,14 +210,6 @@ def test_extra_scale_is_checked_and_refused_where_it_cannot_run(pipe):
     finally:
         pipe.set_detection_extra_scale(0.0)
     assert pipe.config.detection_extra_scale == 0.0 and pipe.stage1.config.input_scale == 1.0
-    # the standalone graphs run one scale: a config asking for two (PipelineConfig's default) runs one,
-    # with a warning, and a request at run time is refused
-    with pytest.warns(UserWarning, match="one input scale"), pytest.raises(OSError):
-        StandalonePipeline("/nonexistent", PipelineConfig(device="cpu", detection_extra_scale=1.25))
-    with warnings.catch_warnings():   # the default's second scale: a log line, no warning
-        warnings.simplefilter("error")
-        with pytest.raises(OSError):
-            StandalonePipeline("/nonexistent", PipelineConfig(device="cpu"))
 
 
 def test_input_scale_set_during_the_extra_scale_pass_is_kept(pipe, monkeypatch):

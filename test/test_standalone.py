@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 import time
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,8 +40,7 @@ def B_installed(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
-# random weights: accept every detection; one scale, the only one exported graphs run (the eager
-# pipeline's default adds a second since session 43)
+# random weights: accept every detection; one scale (the second is the extra-scale tests' own)
 FORCED = dict(score_threshold=0.0, nms_iou=0.7, max_detections=5, detection_extra_scale=0.0)
 
 
@@ -131,6 +132,103 @@ def test_stage1_flip_test_matches_the_eager_pipeline(exported, merge):
         sa.set_detection_flip_test(True, merge)
     with pytest.raises(ValueError, match="detection_flip_merge"):
         sa.set_detection_flip_test(True, "mean")
+
+
+@pytest.fixture(scope="module")
+def second_model(exported):
+    """Another tiny model's stage 1 alone, for ``detection_extra_weights``."""
+    ckpt = exported[0].parent / "second_stage1.pt"
+    torch.manual_seed(1)
+    save_checkpoint(ckpt, {"stage1": ClueNetStage1(load_model_configs(TINY)[0]).eval()})
+    return ckpt
+
+
+@pytest.mark.parametrize("extra_weights", [False, True], ids=["same_weights", "extra_weights"])
+def test_the_extra_scale_matches_the_eager_pipeline(exported, second_model, extra_weights):
+    """The node's default second scale runs here too: stage 1 exported once more at the
+    input scale times the extra scale (from detection_extra_weights where given), its views
+    merged as the eager pipeline merges them, with and without the floor and the flip test."""
+    ckpt, cache, folder, _ = exported
+    cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **{**FORCED, "detection_extra_scale": 0.5},
+                         detection_extra_scale_min_height=0.0,
+                         detection_extra_weights=str(second_model) if extra_weights else "")
+    sa = S.StandalonePipeline.from_checkpoint(ckpt, cfg, cache=cache)
+    ref = ClueNetPipeline.from_checkpoint(ckpt, replace(cfg, backend="torch"))
+    assert sa.folder == folder and sa.extra_folder != folder
+    manifest = json.loads((sa.extra_folder / "manifest.json").read_text())
+    assert manifest["stage1_only"] is True and manifest["settings"]["input_scale"] == 0.5
+    assert sorted(f.name for f in sa.extra_folder.glob("*.onnx")) == ["stage1.onnx"]
+    assert manifest["weights"] == str(second_model if extra_weights else ckpt)
+    img = frame(150, 203, seed=4)
+    one = S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.0))
+    for flip, min_height in ((False, 0.0), (True, 0.0), (True, 40.0)):
+        for p in (sa, ref):
+            p.set_detection_flip_test(flip)
+            p.set_detection_extra_scale(0.5, min_height)
+        one.set_detection_flip_test(flip)
+        a, b = sa(img), ref(img)
+        # the averaged masks at the default threshold; random models' probabilities sit within
+        # 3e-4 of 0.5, so a few pixels flip there and move the keypoints of the crops holding
+        # them: all of it is compared at a threshold the probabilities are far from
+        assert (a.mask != b.mask).mean() <= 1e-3 and 0 < (a.mask > 0).mean() < 1
+        for p in (sa, ref):
+            p.set_mask_threshold(0.3)
+        a = sa(img)
+        assert_same(a, ref(img))
+        for p in (sa, ref):
+            p.set_mask_threshold(0.5)
+        # the extra views did something: not the frame's views alone
+        b = one(img)
+        assert len(a) != len(b) or not np.allclose(a.boxes, b.boxes, atol=0.05) or (a.mask != b.mask).mean() > 0.01
+    # off at run time and back on at the exported scale; any other scale needs another export
+    sa.set_detection_extra_scale(0.0)
+    assert_same(sa(img), one(img))
+    sa.set_detection_extra_scale(0.5, 40.0)
+    assert sa.config.detection_extra_scale == 0.5 and sa.config.detection_extra_scale_min_height == 40.0
+    with pytest.raises(ValueError, match="exported at 0.5"):
+        sa.set_detection_extra_scale(0.75)
+    with pytest.raises(ValueError, match="min_height"):
+        sa.set_detection_extra_scale(0.5, -1.0)
+    with pytest.raises(ValueError, match="no extra-scale graph"):
+        one.set_detection_extra_scale(0.5)
+
+
+def test_extra_scale_graphs_are_checked(exported, second_model, tmp_path):
+    ckpt, cache, folder, _ = exported
+    cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **{**FORCED, "detection_extra_scale": 0.5})
+    half = S.ensure_exported(ckpt, S.baked_settings(cfg, 0.5), cache, stage1_only=True)
+    assert half.name != f"standalone-{S.graph_key(ckpt, S.baked_settings(cfg, 0.5))}"  # not a full export's folder
+    # a graph at another scale than the config asks for, or one with the extra scale off
+    with pytest.raises(ValueError, match="needs 0.25"):
+        S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.25), extra_folder=half)
+    with pytest.raises(ValueError, match="detection_extra_scale is 0"):
+        S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.0), extra_folder=half)
+    with pytest.raises(ValueError, match="leaves"):
+        S.StandalonePipeline.from_checkpoint(ckpt, replace(cfg, detection_extra_scale=0.04), cache=cache)
+    # a folder alone cannot export: one scale, with a warning for a chosen value, a log line for the default
+    with pytest.warns(UserWarning, match="no stage-1 graph at that scale"):
+        sa = S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=1.25))
+    assert sa.config.detection_extra_scale == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default = PipelineConfig(device="cpu", backend="auto")
+        assert default.detection_extra_scale > 0 and S.StandalonePipeline(folder, default).config.detection_extra_scale == 0
+    # a stage-1-only checkpoint exports a stage-1 graph, and nothing more
+    with pytest.raises(RuntimeError, match="exporting the standalone graphs failed"):
+        S.ensure_exported(second_model, S.baked_settings(cfg), cache)
+
+
+def test_the_standalone_benchmark_runs_the_extra_scale(exported):
+    """`cluenet bench --standalone` times the node's default views, the second scale
+    included, and says so in its figures."""
+    from cluenet_ros.benchmark.standalone_bench import run
+
+    ckpt, cache, folder, _ = exported
+    half = S.ensure_exported(ckpt, S.baked_settings(PipelineConfig(), 0.5), cache, stage1_only=True)
+    two = run(str(folder), 160, 96, 2, 1, 0, "onnxruntime", True, str(half), 0.5)
+    one = run(str(folder), 160, 96, 2, 1, 0, "onnxruntime", True)
+    assert two["detection_extra_scale"] == 0.5 and two["extra_graphs"] == str(half)
+    assert one["detection_extra_scale"] == 0.0 and one["extra_graphs"] is None
 
 
 @pytest.mark.parametrize("backend", RUNTIMES)
@@ -258,9 +356,10 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         # input_scale is fixed by the export: a change is refused, the node keeps running
         res = h.set_parameters(input_scale=0.5)
         assert not res[0].successful and "exported at" in res[0].reason
-        # so is a second scale (the 1.25 asked at start was dropped, with a warning)
+        # so is the second scale (the 1.25 asked at start was exported and runs); off is allowed
         res = h.set_parameters(detection_extra_scale=1.5)
-        assert not res[0].successful and "one input" in res[0].reason
+        assert not res[0].successful and "exported at 1.25" in res[0].reason
+        assert h.set_parameters(detection_extra_scale=0.0)[0].successful
         assert h.spin_until(lambda: h.received["diagnostics"] and "standalone" in h.diagnostics(), 20)
         diag = h.diagnostics()
         assert diag["standalone"] == "True" and diag["backend"] == "onnxruntime"
@@ -269,7 +368,9 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         h.close()
         log = stop(proc)
     assert "standalone: no torch in this process" in log, log
-    assert "detection_extra_scale 1.25 is not applied" in log, log
+    assert "not applied" not in log, log
+    extra = f"standalone-{S.graph_key(ckpt, S.baked_settings(PipelineConfig(), 1.25), stage1_only=True)}"
+    assert (cache / extra / "stage1.onnx").is_file()  # stage 1 at 1.25, exported at start
     # a checkpoint is needed: weights:=random is refused with a clear error
     proc = start_node("/cluenet_standalone_bad", "standalone:=true", env=env)
     log = proc.communicate(timeout=120)[0]

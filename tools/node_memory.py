@@ -7,7 +7,7 @@ settings, sends FRAMES camera frames of WxH (one at a time, each answered before
 next), and reads the node's VmHWM (peak RSS) and VmRSS from /proc before stopping it.
 
     tools/node_memory.py [--standalone] [--backend auto] [--frames 10] [--resolution 1024x512]
-        [--weights CKPT] [--json OUT]
+        [--weights CKPT] [--param NAME:=VALUE ...] [--json OUT]
 """
 from __future__ import annotations
 
@@ -37,8 +37,13 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--resolution", default="1024x512")
     ap.add_argument("--weights", default="")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME:=VALUE",
+                    help="a further node parameter (repeat), e.g. detection_extra_scale:=0.0")
     ap.add_argument("--json")
     a = ap.parse_args()
+    for prm in a.param:
+        if ":=" not in prm:
+            ap.error(f"--param {prm!r}: expected NAME:=VALUE")
     w, h = (int(v) for v in a.resolution.split("x"))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
@@ -52,6 +57,7 @@ def main() -> int:
            *(["-p", f"weights:={a.weights}"] if a.weights else []), "-p", "device:=cpu", "-p", f"backend:={a.backend}",
            "-p", f"standalone:={'true' if a.standalone else 'false'}", "-p", "score_threshold:=0.0",
            "-p", "max_detections:=10", "-p", "qos.reliability:=reliable"]
+    cmd += [arg for prm in a.param for arg in ("-p", prm)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rclpy.init()
     node = rclpy.create_node("node_memory_probe")
@@ -89,7 +95,7 @@ def main() -> int:
                 proc.kill()
         node.destroy_node()
         rclpy.shutdown()
-    res = {"standalone": a.standalone, "backend_parameter": a.backend, "resolution": f"{w}x{h}",
+    res = {"standalone": a.standalone, "backend_parameter": a.backend, "parameters": a.param, "resolution": f"{w}x{h}",
            "frames": a.frames, "detections_per_frame": float(np.mean(counts)),
            "rss_mb_ready": ready["VmRSS"], "peak_rss_mb": after["VmHWM"], "rss_mb_after": after["VmRSS"],
            "rss_anon_mb_after": after.get("RssAnon"), "rss_file_mb_after": after.get("RssFile")}

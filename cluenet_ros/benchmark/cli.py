@@ -41,7 +41,7 @@ def register(sub) -> None:
                         "its mirror image, as the node does")
     p.add_argument("--detection-extra-scale", type=float, default=None,
                    help="stage 1 also at this multiple of the input scale (the node's detection_extra_scale; "
-                        "default the node's, and 0 with --standalone, which runs one scale)")
+                        "default the node's)")
     p.add_argument("--stage2-scaling", action="store_true", help="stage 2 with 1 and 20 crops")
     p.add_argument("--node", action="store_true", help="the node's own overhead and DDS transport")
     p.add_argument("--node-message-objects", action="store_true",
@@ -62,7 +62,7 @@ def run(args) -> int:
     if args.detection_extra_scale is None:
         from cluenet_ros.inference.interface import PipelineConfig
 
-        args.detection_extra_scale = 0.0 if args.standalone else PipelineConfig().detection_extra_scale
+        args.detection_extra_scale = PipelineConfig().detection_extra_scale
     opt = BenchOptions(args.device, args.resolution, args.precision, args.config, args.people, args.frames,
                        args.warmup, args.compile, args.backend, args.int8, args.weights, args.detection_flip_test,
                        args.detection_extra_scale)

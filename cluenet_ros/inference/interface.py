@@ -64,7 +64,8 @@ class PipelineConfig:
                                              "plateval sets +0.05; real AP +1.0) for 1.5 times the end-to-end time; "
                                              "1.25 was measured in session 43 (docs/accuracy/README.md, "
                                              "twenty-eighth and twenty-ninth rounds). The standalone pipeline runs "
-                                             "without it")
+                                             "it from a stage-1 graph exported at that scale at start-up (off and "
+                                             "back on at run time; another scale needs a restart)")
     detection_extra_scale_min_height: float = spec(200.0, min=0.0, max=4096.0,
                                                    help="0: keep every box of the extra-scale views. Else only "
                                                         "their boxes at least this tall (pixels at the main view's "

@@ -19,6 +19,13 @@ This process then imports only numpy and ONNX Runtime (not OpenVINO: see RUNTIME
 The graphs live in the backend cache, in a folder named by a hash of the checkpoint
 file and the settings baked into them (input scale, crop padding, occlusion
 tolerance, RoI sampling): :func:`ensure_exported` finds or makes them.
+
+The node's second scale (``detection_extra_scale``, on by default since session 44)
+is a third graph: stage 1 alone, exported at the input scale times the extra scale
+(from ``detection_extra_weights`` where given), in a folder of its own. An exported
+graph fixes its input scale, so running the eager pipeline's views means exporting
+the model once more at the other scale, not resizing the frame here, which would
+not give the eager pipeline's pixels.
 """
 from __future__ import annotations
 
@@ -38,8 +45,8 @@ from typing import Sequence
 import numpy as np
 
 from cluenet_ros import keypoints as kp
-from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_flip, nms,  # noqa: F401
-                                                  view_detections)
+from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_views,  # noqa: F401
+                                                  mirror_boxes, nms, view_detections)
 from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image, kept_rows, perspective_settings
 from cluenet_ros.inference.perspective import rescore_detections
 from cluenet_ros.inference.runtimes import cache_root, open_session
@@ -62,26 +69,29 @@ def baked_settings(config: PipelineConfig, input_scale: float = 1.0) -> dict:
             "roi_sampling_ratio": int(config.roi_sampling_ratio)}
 
 
-def graph_key(weights: Path, settings: dict) -> str:
-    h = hashlib.sha256(f"standalone format {FORMAT}; {json.dumps(settings, sort_keys=True)}".encode())
+def graph_key(weights: Path, settings: dict, stage1_only: bool = False) -> str:
+    text = f"standalone format {FORMAT}; {json.dumps(settings, sort_keys=True)}"
+    h = hashlib.sha256((text + "; stage 1 only" if stage1_only else text).encode())
     with open(weights, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:24]
 
 
-def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = None) -> Path:
+def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = None, stage1_only: bool = False) -> Path:
     """The folder holding the graphs for ``weights`` and ``settings``; exported
-    first (in a child process: this one never imports torch) when missing."""
+    first (in a child process: this one never imports torch) when missing.
+    ``stage1_only``: ``stage1.onnx`` alone (an extra-scale view needs no poses)."""
     weights = Path(weights)
     if not weights.is_file():
         raise FileNotFoundError(f"{weights}: no such checkpoint")
-    folder = (cache or cache_root()) / f"standalone-{graph_key(weights, settings)}"
+    folder = (cache or cache_root()) / f"standalone-{graph_key(weights, settings, stage1_only)}"
     if (folder / "manifest.json").is_file():
         return folder
     cmd = [sys.executable, "-m", "cluenet_ros.inference.standalone_export", "--weights", str(weights),
-           "--out", str(folder), "--settings", json.dumps(settings)]
-    LOG.info("exporting the standalone graphs for %s to %s (once per weights; a child process)", weights, folder)
+           "--out", str(folder), "--settings", json.dumps(settings)] + (["--stage1-only"] if stage1_only else [])
+    LOG.info("exporting the standalone graphs for %s to %s (once per weights and scale; a child process)",
+             weights, folder)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not (folder / "manifest.json").is_file():
@@ -105,24 +115,16 @@ class StandalonePipeline:
     device = "cpu"
     int8 = False
 
-    def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None):
+    def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None,
+                 extra_folder: str | Path | None = None):
+        """``extra_folder``: the stage-1 graph of ``config.detection_extra_scale`` (see
+        :meth:`from_checkpoint`, which exports it); without one the extra scale is off."""
         self.config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
         self._settings_lock = threading.Lock()
         if self.config.device == "cuda":
             raise ValueError("the standalone pipeline runs on the CPU only (device cuda needs the torch pipeline)")
         if self.config.int8:
             raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
-        if self.config.detection_extra_scale:
-            # PipelineConfig's default asks for a second scale (session 44) that exported graphs
-            # cannot run: run one scale and say so (a log line for the default, a warning for a
-            # value someone chose), rather than refuse every default config
-            message = (f"detection_extra_scale {self.config.detection_extra_scale:g} is not applied: the "
-                       "standalone graphs run stage 1 at the one input scale they were exported at")
-            if self.config.detection_extra_scale == PipelineConfig().detection_extra_scale:
-                LOG.info(message)
-            else:
-                warnings.warn(message, stacklevel=2)
-            self.config = replace(self.config, detection_extra_scale=0.0)
         self.folder = Path(folder)
         self.manifest = json.loads((self.folder / "manifest.json").read_text())
         baked = self.manifest["settings"]
@@ -131,6 +133,8 @@ class StandalonePipeline:
                 raise ValueError(f"{self.folder}: exported with {name} {baked[name]}, asked for "
                                  f"{getattr(self.config, name)}")
         self.input_scale = float(baked["input_scale"])
+        self.extra_folder = None if extra_folder is None else Path(extra_folder)
+        self.extra_scale = self._check_extra_folder()
         want = "onnxruntime" if self.config.backend == "auto" else self.config.backend
         if want not in RUNTIMES:
             raise ValueError(f"the standalone pipeline runs on onnxruntime (backend auto or onnxruntime), not "
@@ -141,18 +145,55 @@ class StandalonePipeline:
         self.backend = want
         threads = threads or len(os.sched_getaffinity(0))
 
-        def session(name: str):
-            return open_session(want, self.folder / name, threads, self.folder, memory_pattern=False)
+        def session(folder: Path, name: str):
+            return open_session(want, folder / name, threads, folder, memory_pattern=False)
 
-        self._stage1 = session("stage1.onnx")
-        self._poses = {False: session("poses.onnx"), True: session("poses_flip.onnx")}
+        self._stage1 = session(self.folder, "stage1.onnx")
+        self._extra_stage1 = None if self.extra_folder is None else session(self.extra_folder, "stage1.onnx")
+        self._poses = {False: session(self.folder, "poses.onnx"), True: session(self.folder, "poses_flip.onnx")}
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
+
+    def _check_extra_folder(self) -> float:
+        """The extra scale the graphs can run (0: none), after checking that the extra
+        folder's graph is stage 1 at the input scale times ``detection_extra_scale``."""
+        extra = float(self.config.detection_extra_scale)
+        if self.extra_folder is None:
+            if extra:
+                # a folder of graphs alone (no checkpoint to export from): one scale, and say so
+                # (a log line for PipelineConfig's default, a warning for a value someone chose)
+                message = (f"detection_extra_scale {extra:g} is not applied: no stage-1 graph at that scale "
+                           "was given (StandalonePipeline.from_checkpoint exports it)")
+                if extra == PipelineConfig().detection_extra_scale:
+                    LOG.info(message)
+                else:
+                    warnings.warn(message, stacklevel=3)
+                self.config = replace(self.config, detection_extra_scale=0.0)
+            return 0.0
+        if not extra:
+            raise ValueError(f"{self.extra_folder}: an extra-scale graph was given but detection_extra_scale is 0")
+        settings = json.loads((self.extra_folder / "manifest.json").read_text())["settings"]
+        want = self.input_scale * extra
+        if abs(float(settings["input_scale"]) - want) > 1e-9:
+            raise ValueError(f"{self.extra_folder}: its stage 1 was exported at input scale {settings['input_scale']:g}; "
+                             f"detection_extra_scale {extra:g} needs {want:g}")
+        return extra
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None, input_scale: float = 1.0,
                         cache: Path | None = None) -> "StandalonePipeline":
+        """The graphs of ``path`` at ``input_scale``, exported first where missing;
+        with ``config.detection_extra_scale`` also stage 1 of ``path`` (or of
+        ``config.detection_extra_weights``) at ``input_scale`` times that scale."""
         config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
-        return cls(ensure_exported(path, baked_settings(config, input_scale), cache), config)
+        extra = None
+        if config.detection_extra_scale:
+            scale = float(input_scale) * config.detection_extra_scale
+            if not 0.05 <= scale <= 4.0:
+                raise ValueError(f"detection_extra_scale {config.detection_extra_scale:g} times the input scale "
+                                 f"{float(input_scale):g} leaves [0.05, 4]")
+            extra = ensure_exported(config.detection_extra_weights or path, baked_settings(config, scale), cache,
+                                    stage1_only=True)
+        return cls(ensure_exported(path, baked_settings(config, input_scale), cache), config, extra_folder=extra)
 
     # -- run-time settings (the same checks as the torch pipeline's) -------------------
     def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
@@ -199,10 +240,20 @@ class StandalonePipeline:
             self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
 
     def set_detection_extra_scale(self, scale: float, min_height: float | None = None) -> None:
-        """``min_height`` is accepted and has nothing to act on: there is no extra scale here."""
-        if float(scale) != 0.0:
-            raise ValueError(f"detection_extra_scale {scale:g}: the standalone graphs run stage 1 at the one input "
-                             "scale they were exported at; set it to 0 or use the torch pipeline (standalone false)")
+        """Off (0), or back on at the scale whose graph was exported at start-up; the
+        floor ``min_height`` at any value (the eager pipeline's checks)."""
+        scale = float(scale)
+        if min_height is not None and not 0.0 <= float(min_height) <= 4096.0:
+            raise ValueError(f"detection_extra_scale_min_height must be within [0, 4096], got {float(min_height):g}")
+        if scale and scale != self.extra_scale:
+            have = (f"the extra-scale graph was exported at {self.extra_scale:g} (set 0 or {self.extra_scale:g})"
+                    if self.extra_scale else "no extra-scale graph was exported at start-up")
+            raise ValueError(f"detection_extra_scale {scale:g}: {have}; for another scale restart the node with it "
+                             "(it exports once more)")
+        changes = {"detection_extra_scale": scale}
+        if min_height is not None:
+            changes["detection_extra_scale_min_height"] = float(min_height)
+        self._change(**changes)
 
     def set_input_scale(self, scale: float) -> None:
         if float(scale) != self.input_scale:
@@ -225,16 +276,10 @@ class StandalonePipeline:
         lap = _Laps(timings)
         rgb = np.ascontiguousarray(image[..., ::-1] if bgr else image)
         cfg = self.config
-        boxes, scores, prob = self._stage1(rgb)
-        if cfg.detection_flip_test:
-            floor = min(VIEW_SCORE_FLOOR, cfg.score_threshold)
-            m_boxes, m_scores, m_prob = self._stage1(np.ascontiguousarray(rgb[:, ::-1]))
-            boxes, scores = merge_flip(view_detections(boxes, scores, floor, cfg.nms_iou, cfg.max_detections),
-                                       view_detections(m_boxes, m_scores, floor, cfg.nms_iou, cfg.max_detections),
-                                       rgb.shape[1], cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
-                                       cfg.detection_flip_merge)
-            prob = (prob + m_prob[:, ::-1]) / 2
+        if cfg.detection_flip_test or cfg.detection_extra_scale:
+            boxes, scores, prob = self._views(rgb, cfg)
         else:
+            boxes, scores, prob = self._stage1(rgb)
             boxes, scores = view_detections(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.max_detections)
             boxes, scores = boxes.astype(np.float32), scores.astype(np.float32)
         settings = perspective_settings(cfg)
@@ -261,6 +306,32 @@ class StandalonePipeline:
         lap("postprocess")
         return result
 
+
+    def _views(self, rgb: np.ndarray, cfg: PipelineConfig):
+        """The eager pipeline's ``_stage1_views`` for one frame: the frame (and its mirror
+        image with the flip test) through stage 1, then through the extra-scale graph,
+        whose boxes below the floor are dropped; boxes merged, masks averaged."""
+        floor = min(VIEW_SCORE_FLOOR, cfg.score_threshold)
+        runs = [(self._stage1, 0.0)]
+        if cfg.detection_extra_scale:
+            # the floor is in the main view's pixels (input pixels x input scale)
+            runs.append((self._extra_stage1, cfg.detection_extra_scale_min_height / self.input_scale))
+        mirrored = np.ascontiguousarray(rgb[:, ::-1]) if cfg.detection_flip_test else None
+        views, probs = [], []
+        for session, min_height in runs:
+            for image in (rgb, mirrored) if mirrored is not None else (rgb,):
+                boxes, scores, prob = session(image)
+                boxes, scores = view_detections(boxes, scores, floor, cfg.nms_iou, cfg.max_detections)
+                if min_height > 0:
+                    tall = boxes[:, 3] - boxes[:, 1] >= min_height
+                    boxes, scores = boxes[tall], scores[tall]
+                if image is mirrored:
+                    boxes, prob = mirror_boxes(boxes, rgb.shape[1]), prob[:, ::-1]
+                views.append((boxes, scores))
+                probs.append(prob)
+        boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
+                                    cfg.detection_flip_merge)
+        return boxes, scores, np.mean(probs, axis=0)
 
 class _Laps:
     def __init__(self, out: dict | None):

@@ -63,20 +63,24 @@ def _frame(w: int, h: int, seed: int) -> np.ndarray:
     return img
 
 
-def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: tuple[int, int] = (320, 192)) -> dict:
+def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: tuple[int, int] = (320, 192),
+           stage1_only: bool = False) -> dict:
+    """``stage1_only``: ``stage1.onnx`` alone (the extra-scale view's graph)."""
     from cluenet_ros.inference.pipeline import ClueNetPipeline
     from cluenet_ros.models.checkpoint import load_models
 
     if sorted(settings) != sorted(BAKED):
         raise ValueError(f"settings must name exactly {', '.join(BAKED)}; got {', '.join(sorted(settings))}")
-    models = load_models(weights, ("stage1", "stage2"))
-    cfg = PipelineConfig(device="cpu", backend="torch", detection_flip_test=False, crop_padding=settings["crop_padding"],
-                         occlusion_tolerance=settings["occlusion_tolerance"],
-                         roi_sampling_ratio=settings["roi_sampling_ratio"])
-    pipe = ClueNetPipeline(models["stage1"], models["stage2"], cfg)
-    pipe.set_input_scale(settings["input_scale"])
+    # an extra-scale view's checkpoint may hold stage 1 alone (detection_extra_weights)
+    models = load_models(weights, ("stage1",) if stage1_only else ("stage1", "stage2"))
+    models["stage1"].set_input_scale(settings["input_scale"])
+    if not stage1_only:
+        cfg = PipelineConfig(device="cpu", backend="torch", detection_flip_test=False, detection_extra_scale=0.0,
+                             crop_padding=settings["crop_padding"], occlusion_tolerance=settings["occlusion_tolerance"],
+                             roi_sampling_ratio=settings["roi_sampling_ratio"])
+        pipe = ClueNetPipeline(models["stage1"], models["stage2"], cfg)
     # every scored detection leaves the graph: thresholds, NMS and top k are the runtime's
-    stage1 = copy.deepcopy(pipe.stage1)
+    stage1 = copy.deepcopy(models["stage1"])
     stage1.set_thresholds(score=0.0, nms_iou=1.0, max_detections=stage1.rpn._post_nms_top_n["testing"])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".part-", dir=out.parent))
@@ -104,7 +108,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                               dynamic_axes={"image": {0: "height", 1: "width"}, "boxes": {0: "detections"},
                                             "scores": {0: "detections"}, "mask": {0: "height", 1: "width"}})
             diffs = {}
-            for flip in (False, True):
+            for flip in () if stage1_only else (False, True):
                 pipe.set_flip_test(flip)
                 name = "poses_flip.onnx" if flip else "poses.onnx"
                 torch.onnx.export(Poses(pipe).eval(), (image, mask, boxes), str(tmp / name), opset_version=opset,
@@ -116,9 +120,10 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                                                 "visibility": {0: "people"}})
                 diffs[name] = _check(tmp / name, Poses(pipe).eval(), check_poses)
             diffs["stage1.onnx"] = _check(tmp / "stage1.onnx", s1, (check_image,))
-        manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "opset": opset,
+        manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "stage1_only": stage1_only,
+                    "opset": opset,
                     "torch": torch.__version__, "check_max_rel_diff": diffs,
-                    "stage2_input_size": list(pipe.crop_hw)}
+                    "stage2_input_size": None if stage1_only else list(pipe.crop_hw)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():  # another process finished the same export first
             shutil.rmtree(tmp)
@@ -152,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--settings", required=True, help="JSON object of " + ", ".join(BAKED))
+    ap.add_argument("--stage1-only", action="store_true", help="stage1.onnx alone (an extra-scale view)")
     args = ap.parse_args(argv)
-    manifest = export(args.weights, args.out, json.loads(args.settings))
+    manifest = export(args.weights, args.out, json.loads(args.settings), stage1_only=args.stage1_only)
     print(json.dumps(manifest["check_max_rel_diff"]))
     return 0
 

@@ -45,7 +45,12 @@ class ScaledDetectionTransform(GeneralizedRCNNTransform):
         if self.scale == 1.0:
             return image, target
         h, w = image.shape[-2:]
-        size = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
+        if torch.jit.is_tracing():
+            # an export traces the frame size as tensors (any size at run time): the same
+            # rounding as round() (half to even), in tensor operations
+            size = tuple(torch.clamp(torch.round(torch.as_tensor(d) * self.scale), min=1).long() for d in (h, w))
+        else:
+            size = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
         image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
         if target is not None:
             for key in ("boxes", "ignore_boxes"):

@@ -73,8 +73,9 @@ PARAMS: tuple[Param, ...] = (
           "detection_extra_scale_min_height tall join the merge. The default half scale finds people too large for "
           "the main view (the demo model's are at most about 220 px): synthetic MR^-2 of large people 14.7 points "
           "lower, of the other synthetic sets unchanged, real AP +1.0, for 1.5 times the end-to-end time "
-          "(docs/accuracy/README.md, twenty-ninth round; 1.25 in the twenty-eighth). Standalone runs without it. "
-          "Can change at run time.", range=(0.0, 4.0)),
+          "(docs/accuracy/README.md, twenty-ninth round; 1.25 in the twenty-eighth). Can change at run time; with "
+          "standalone only to 0 and back (another scale needs a restart: its stage-1 graph is exported at start-up).",
+          range=(0.0, 4.0)),
     Param("detection_extra_scale_min_height", 200.0, "0: every box of the detection_extra_scale views joins the "
           "merge. Else only those at least this tall (pixels at input_scale): a smaller extra scale (e.g. 0.5) then "
           "adds the large people the main view misses without adding false boxes among the small ones "

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -295,13 +294,6 @@ class _PedestrianCore:
                                "set standalone:=false or pass weights:=/path/to/checkpoint.pt")
         if self.p("int8"):
             raise StartupError("standalone: int8 is not available there; set int8:=false or standalone:=false")
-        if cfg.detection_extra_scale:
-            default = BY_NAME["detection_extra_scale"].default
-            say = self.get_logger().info if cfg.detection_extra_scale == default else self.get_logger().warning
-            say(f"standalone: the exported graphs run stage 1 at one input scale; "
-                f"detection_extra_scale {cfg.detection_extra_scale:g} is not applied "
-                "(set standalone:=false for it, or detection_extra_scale:=0.0 to silence this)")
-            cfg = replace(cfg, detection_extra_scale=0.0)
         path = Path(weights) if weights else default_weights()
         if not path.is_file():
             raise StartupError(f"{path}: no such checkpoint" + ("" if weights else
