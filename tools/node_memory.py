@@ -86,6 +86,8 @@ def main() -> int:
                 rclpy.spin_once(node, timeout_sec=0.1)
             counts.append(len(got[-1].detections))
         after = status_mb(proc.pid)
+        with open(f"/proc/{proc.pid}/maps") as f:
+            torch_loaded = any("libtorch" in line for line in f)
     finally:
         if proc.poll() is None:
             proc.send_signal(2)
@@ -98,7 +100,8 @@ def main() -> int:
     res = {"standalone": a.standalone, "backend_parameter": a.backend, "parameters": a.param, "resolution": f"{w}x{h}",
            "frames": a.frames, "detections_per_frame": float(np.mean(counts)),
            "rss_mb_ready": ready["VmRSS"], "peak_rss_mb": after["VmHWM"], "rss_mb_after": after["VmRSS"],
-           "rss_anon_mb_after": after.get("RssAnon"), "rss_file_mb_after": after.get("RssFile")}
+           "rss_anon_mb_after": after.get("RssAnon"), "rss_file_mb_after": after.get("RssFile"),
+           "torch_loaded": torch_loaded}
     print(json.dumps(res))
     if a.json:
         with open(a.json, "w") as f:

@@ -210,9 +210,11 @@ class _PedestrianCore:
         return values["score_threshold"]
 
     def _ready_message(self) -> str:
+        # said from sys.modules, not assumed: a stray import once loaded torch here unnoticed
+        standalone = (" (standalone: torch is loaded in this process)" if "torch" in sys.modules else
+                      " (standalone: no torch in this process)") if self.p("standalone") else ""
         return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend}"
-                f"{' int8' if getattr(self.pipeline, 'int8', False) else ''}"
-                f"{' (standalone: no torch in this process)' if self.p('standalone') else ''} "
+                f"{' int8' if getattr(self.pipeline, 'int8', False) else ''}{standalone} "
                 f"(score >= {self.p('score_threshold')}, "
                 f"tracking {'on' if self.p('tracking.enable') else 'off'}, "
                 f"ground positions {'on' if self.p('ground.enable') else 'off'}, subscribed to "
@@ -798,10 +800,12 @@ def entry_point(managed: bool = False) -> None:
     import logging
     import os
 
-    from cluenet_ros.inference.backends import remove_temporary_exports
-
     code = main(managed=managed)
-    remove_temporary_exports()  # os._exit below runs no finalizer
+    # os._exit below runs no finalizer; backends imports torch, which a standalone node never
+    # loads (issue 20's memory target), so only a node that compiled a backend has exports to remove
+    backends = sys.modules.get("cluenet_ros.inference.backends")
+    if backends is not None:
+        backends.remove_temporary_exports()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
