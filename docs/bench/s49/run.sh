@@ -15,15 +15,17 @@ NAMES=("$@"); [ ${#NAMES[@]} -gt 0 ] || NAMES=(bench memory bigval)
 for step in "${NAMES[@]}"; do
   echo "$(date -u +%T) $step"
   case $step in
-    bench)  # interleaved, two rounds
+    bench)  # interleaved, two rounds, at RES (the first run used cluenet bench's default, 2048x1024)
+      RES=${RES:-1024x512}
       for round in 1 2; do
         for x in 0.5 0; do
-          cluenet bench --standalone --weights $W --frames 10 --detection-extra-scale $x \
-            --json $D/bench_standalone_x${x}_r$round.json > $O/bench_x${x}_r$round.txt 2>&1 || echo "bench $x failed"
-          tail -6 $O/bench_x${x}_r$round.txt
+          cluenet bench --standalone --weights $W --frames 10 --resolution $RES --detection-extra-scale $x \
+            --json $D/bench_standalone_${RES}_x${x}_r$round.json > $O/bench_${RES}_x${x}_r$round.txt 2>&1 \
+            || echo "bench $x failed"
+          tail -6 $O/bench_${RES}_x${x}_r$round.txt
         done
       done;;
-    memory)
+    memory)  # before_fix/: the same, before 2aa… removed the import that loaded torch in the standalone node
       python tools/node_memory.py --standalone --weights $W --json $D/node_memory_standalone_default.json \
         || echo "node default failed"
       python tools/node_memory.py --standalone --weights $W --param detection_extra_scale:=0.0 \
