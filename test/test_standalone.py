@@ -86,6 +86,9 @@ def test_standalone_matches_the_eager_pipeline(exported, backend):
     sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend, **FORCED))
     ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch", **FORCED))
     assert sa.backend == backend and sa.device == "cpu"
+    # one arena for all graphs (they run one after another): the peak of one, not the sum
+    for session in (sa._stage1, *sa._poses.values()):
+        assert session.session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
     # sizes other than the traced one (and not multiples of the stride), with and without the flip test
     for (h, w), flip in (((128, 192), False), ((150, 203), True), ((97, 131), False)):
         sa.set_flip_test(flip)

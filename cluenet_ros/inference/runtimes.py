@@ -21,15 +21,34 @@ def cache_root() -> Path:
     return Path(base) / "cluenet_ros" / "backends"
 
 
+_SHARED_ARENA = False
+
+
+def _shared_arena() -> None:
+    """Register one CPU arena with ONNX Runtime's environment, once per process."""
+    global _SHARED_ARENA
+    if not _SHARED_ARENA:
+        import onnxruntime as ort
+
+        info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))
+        _SHARED_ARENA = True
+
+
 class OnnxRuntimeSession:
-    def __init__(self, path: Path, threads: int, memory_pattern: bool = True):
+    def __init__(self, path: Path, threads: int, memory_pattern: bool = True, shared_arena: bool = False):
         """``memory_pattern=False``: no pre-planned block per input shape (peak RSS of
         the mobile standalone pipeline at 1024x512: 431 instead of 583 MiB, at the
-        same speed within this machine's noise; docs/bench/README.md)."""
+        same speed within this machine's noise; docs/bench/README.md).
+        ``shared_arena``: intermediate tensors from one arena for every session that asks
+        for it, instead of one arena each that keeps its own peak."""
         import onnxruntime as ort
 
         so = ort.SessionOptions()
         so.enable_mem_pattern = memory_pattern
+        if shared_arena:
+            _shared_arena()
+            so.add_session_config_entry("session.use_env_allocators", "1")
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -64,11 +83,12 @@ class OpenVinoSession:
         return [res[o].copy() for o in self.outputs]
 
 
-def open_session(backend: str, path: Path, threads: int, folder: Path, memory_pattern: bool = True):
+def open_session(backend: str, path: Path, threads: int, folder: Path, memory_pattern: bool = True,
+                 shared_arena: bool = False):
     """A session for ``path`` on ``backend`` (OpenVINO keeps its compiled blobs in
-    ``folder``/openvino_cache; ``memory_pattern`` is ONNX Runtime's)."""
+    ``folder``/openvino_cache; ``memory_pattern`` and ``shared_arena`` are ONNX Runtime's)."""
     if backend == "onnxruntime":
-        return OnnxRuntimeSession(path, threads, memory_pattern)
+        return OnnxRuntimeSession(path, threads, memory_pattern, shared_arena)
     if backend == "openvino":
         blobs = folder / "openvino_cache"
         blobs.mkdir(exist_ok=True)

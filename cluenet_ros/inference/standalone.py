@@ -60,6 +60,11 @@ FORMAT = 1  # bump when the graphs' inputs, outputs or meaning change
 # node cannot afford a wrong first frame per size.
 RUNTIMES = ("onnxruntime",)
 BAKED = ("input_scale", "crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
+# The graphs run one after another, so their intermediate tensors come from one arena (ONNX
+# Runtime's environment allocator) instead of one per session, each holding its own peak. Demo
+# weights at 1024x512 with the node's default views (flip test, second scale): the pipeline
+# peaks at 439-440 MiB instead of 548-550 MiB, at the same speed within this machine's noise
+# (docs/bench/README.md, "Standalone", session 49).
 
 
 def baked_settings(config: PipelineConfig, input_scale: float = 1.0) -> dict:
@@ -146,7 +151,7 @@ class StandalonePipeline:
         threads = threads or len(os.sched_getaffinity(0))
 
         def session(folder: Path, name: str):
-            return open_session(want, folder / name, threads, folder, memory_pattern=False)
+            return open_session(want, folder / name, threads, folder, memory_pattern=False, shared_arena=True)
 
         self._stage1 = session(self.folder, "stage1.onnx")
         self._extra_stage1 = None if self.extra_folder is None else session(self.extra_folder, "stage1.onnx")

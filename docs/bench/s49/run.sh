@@ -6,6 +6,8 @@
 # session); then bigval150 (session 44's large-people set) through `eval full --standalone`
 # at the node's defaults, against session 44's eager run with the same settings.
 #   run.sh [bench] [memory] [bigval]
+# own_arenas/: bench and memory before the graphs shared one ONNX Runtime arena (e5…, below), and
+# before_fix/: the node's memory while it still loaded torch (fixed in 28ba465).
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/bench/s49; O=runs/s49; W=models/cluenet_demo.pt
@@ -25,7 +27,7 @@ for step in "${NAMES[@]}"; do
           tail -6 $O/bench_${RES}_x${x}_r$round.txt
         done
       done;;
-    memory)  # before_fix/: the same, before 2aa… removed the import that loaded torch in the standalone node
+    memory)  # before_fix/: the same, before 28ba465 removed the import that loaded torch in the standalone node
       python tools/node_memory.py --standalone --weights $W --json $D/node_memory_standalone_default.json \
         || echo "node default failed"
       python tools/node_memory.py --standalone --weights $W --param detection_extra_scale:=0.0 \
