@@ -6,7 +6,7 @@
 # session); then bigval150 (session 44's large-people set) through `eval full --standalone`
 # at the node's defaults, against session 44's eager run with the same settings.
 #   run.sh [bench] [memory] [bigval]
-# own_arenas/: bench and memory before the graphs shared one ONNX Runtime arena (e5…, below), and
+# own_arenas/: bench and memory before the graphs shared one ONNX Runtime arena (f74caf3), and
 # before_fix/: the node's memory while it still loaded torch (fixed in 28ba465).
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
