@@ -7,6 +7,7 @@ and the torch-free standalone pipeline (:mod:`.standalone`).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +22,19 @@ def cache_root() -> Path:
     return Path(base) / "cluenet_ros" / "backends"
 
 
-_SHARED_ARENA = False
+_SHARED_ARENA: list[bool] = []
+_SHARED_ARENA_LOCK = threading.Lock()
 
 
 def _shared_arena() -> None:
     """Register one CPU arena with ONNX Runtime's environment, once per process."""
-    global _SHARED_ARENA
-    if not _SHARED_ARENA:
-        import onnxruntime as ort
+    with _SHARED_ARENA_LOCK:
+        if not _SHARED_ARENA:
+            import onnxruntime as ort
 
-        info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-        ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))
-        _SHARED_ARENA = True
+            info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+            ort.create_and_register_allocator(info, ort.OrtArenaCfg(0, -1, -1, -1))
+            _SHARED_ARENA.append(True)
 
 
 class OnnxRuntimeSession:

@@ -60,11 +60,6 @@ FORMAT = 1  # bump when the graphs' inputs, outputs or meaning change
 # node cannot afford a wrong first frame per size.
 RUNTIMES = ("onnxruntime",)
 BAKED = ("input_scale", "crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
-# The graphs run one after another, so their intermediate tensors come from one arena (ONNX
-# Runtime's environment allocator) instead of one per session, each holding its own peak. Demo
-# weights at 1024x512 with the node's default views (flip test, second scale): the pipeline
-# peaks at 439-440 MiB instead of 548-550 MiB, at the same speed within this machine's noise
-# (docs/bench/README.md, "Standalone", session 49).
 
 
 def baked_settings(config: PipelineConfig, input_scale: float = 1.0) -> dict:
@@ -150,6 +145,10 @@ class StandalonePipeline:
         self.backend = want
         threads = threads or len(os.sched_getaffinity(0))
 
+        # the graphs run one after another, so their intermediate tensors come from one arena
+        # (ONNX Runtime's environment allocator), not one per session each holding its own peak:
+        # demo weights at 1024x512 with the node's default views, the pipeline peaks at 439-440
+        # instead of 548-550 MiB, at the same speed (docs/bench/README.md, "Standalone", session 49)
         def session(folder: Path, name: str):
             return open_session(want, folder / name, threads, folder, memory_pattern=False, shared_arena=True)
 
@@ -311,7 +310,6 @@ class StandalonePipeline:
         lap("postprocess")
         return result
 
-
     def _views(self, rgb: np.ndarray, cfg: PipelineConfig):
         """The eager pipeline's ``_stage1_views`` for one frame: the frame (and its mirror
         image with the flip test) through stage 1, then through the extra-scale graph,
@@ -337,6 +335,7 @@ class StandalonePipeline:
         boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
                                     cfg.detection_flip_merge)
         return boxes, scores, np.mean(probs, axis=0)
+
 
 class _Laps:
     def __init__(self, out: dict | None):
