@@ -80,7 +80,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                              roi_sampling_ratio=settings["roi_sampling_ratio"])
         pipe = ClueNetPipeline(models["stage1"], models["stage2"], cfg)
     # every scored detection leaves the graph: thresholds, NMS and top k are the runtime's
-    stage1 = copy.deepcopy(models["stage1"])
+    stage1 = copy.deepcopy(models["stage1"]).eval()
     stage1.set_thresholds(score=0.0, nms_iou=1.0, max_detections=stage1.rpn._post_nms_top_n["testing"])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".part-", dir=out.parent))
