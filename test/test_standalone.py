@@ -196,6 +196,27 @@ def test_the_extra_scale_matches_the_eager_pipeline(exported, second_model, extr
         one.set_detection_extra_scale(0.5)
 
 
+def test_an_input_scale_other_than_one_is_exported_and_matches(exported):
+    """``standalone: true`` with ``input_scale`` 0.75: the traced resize once failed on
+    round() of a traced size, so such a node never started."""
+    ckpt, cache, folder, _ = exported
+    cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **FORCED)
+    sa = S.StandalonePipeline.from_checkpoint(ckpt, cfg, input_scale=0.75, cache=cache)
+    ref = ClueNetPipeline.from_checkpoint(ckpt, replace(cfg, backend="torch"))
+    ref.set_input_scale(0.75)
+    assert sa.folder != folder and sa.input_scale == 0.75
+    for h, w in ((128, 192), (97, 131)):  # 97 x 0.75 = 72.75 and 131 x 0.75 = 98.25: rounded as eager rounds
+        img = frame(h, w, seed=h + 2)
+        a, b = sa(img), ref(img)
+        assert (a.mask != b.mask).mean() <= 1e-3
+        # poses at a mask threshold away from the random model's probabilities (see above)
+        for p in (sa, ref):
+            p.set_mask_threshold(0.3)
+        assert_same(sa(img), ref(img))
+        for p in (sa, ref):
+            p.set_mask_threshold(0.5)
+
+
 def test_extra_scale_graphs_are_checked(exported, second_model, tmp_path):
     ckpt, cache, folder, _ = exported
     cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **{**FORCED, "detection_extra_scale": 0.5})
