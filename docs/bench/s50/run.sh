@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Session 50: the standalone pipeline's stage 1 in two graphs, the dense one on OpenVINO
+# (backend auto, where installed) and the heads on ONNX Runtime. Figures with the demo weights
+# (soup_s) at 1024x512 on this 2-core machine, the node's default views (frame + mirror, at 1
+# and 0.5): latency of the pipeline alone, OpenVINO against ONNX Runtime for the dense graph,
+# interleaved; peak RSS of the node with each; bigval150 (session 44's large-people set)
+# through `eval full --standalone` against session 49's standalone run (one graph per stage
+# 1, ONNX Runtime) and session 44's eager run.
+#   run.sh [bench] [memory] [bigval]
+cd "$(dirname "$0")/../../.." || exit 1
+export PATH="$PWD/.venv/bin:$PATH"
+D=docs/bench/s50; O=runs/s50; W=models/cluenet_demo.pt
+[ "$(sha256sum $W | cut -c1-8)" = 5f2e0ff6 ] || { echo "$W is not soup_s"; exit 1; }
+mkdir -p $O
+NAMES=("$@"); [ ${#NAMES[@]} -gt 0 ] || NAMES=(bench memory bigval)
+for step in "${NAMES[@]}"; do
+  echo "$(date -u +%T) $step"
+  case $step in
+    bench)  # interleaved, three rounds
+      for round in 1 2 3; do
+        for b in openvino onnxruntime; do
+          cluenet bench --standalone --backend $b --weights $W --frames 10 --resolution 1024x512 \
+            --json $D/bench_standalone_${b}_r$round.json > $O/bench_${b}_r$round.txt 2>&1 || echo "bench $b failed"
+          tail -4 $O/bench_${b}_r$round.txt
+        done
+      done;;
+    memory)
+      for b in openvino onnxruntime; do
+        python tools/node_memory.py --standalone --backend $b --weights $W --json $D/node_memory_standalone_$b.json \
+          || echo "node $b failed"
+      done;;
+    bigval)
+      [ -f $O/big_standalone_openvino/detections.json ] || cluenet eval full --weights $W --standalone \
+        --backend openvino --data data/s44/bigval150/val --out $O/big_standalone_openvino \
+        --detection-extra-scale 0.5 --detection-extra-scale-min-height 200 > $O/big_standalone.txt 2>&1 \
+        || echo "bigval150 failed"
+      python tools/paired_mr.py --data data/s44/bigval150/val --model "eager=runs/s44/half/big_x05h200" \
+        --model "standalone_ort=runs/s49/big_standalone_x05h200" --model "standalone_openvino=$O/big_standalone_openvino" \
+        --json $D/bigval150_standalone_openvino.json | tee $D/bigval150_standalone_openvino.md;;
+  esac
+done
