@@ -1,7 +1,7 @@
 """Latency and memory of the torch-free standalone pipeline, in a process of its own.
 
 Run as ``python -m cluenet_ros.benchmark.standalone_bench --folder F ...`` (what
-``cluenet bench --standalone`` does): this module imports numpy and one runtime,
+``cluenet bench --standalone`` does): this module imports numpy and the runtimes,
 never torch, so its peak RSS is what a node running the standalone pipeline needs
 (the figure issue 20 bounds at 600 MB). It prints one JSON object.
 """
@@ -71,12 +71,14 @@ def bench_standalone(opt) -> dict:
     from cluenet_ros.inference.interface import PipelineConfig
     from cluenet_ros.inference.standalone import baked_settings, ensure_exported
 
-    if opt.device == "cuda" or opt.int8 or opt.backend not in ("auto", "onnxruntime"):
-        raise ValueError("--standalone runs fp32 on the CPU with onnxruntime (--backend auto or onnxruntime; no --int8)")
+    if opt.device == "cuda" or opt.int8 or opt.backend == "torch":
+        raise ValueError("--standalone runs fp32 on the CPU, its dense stage-1 graph on openvino or onnxruntime "
+                         "(--backend auto, openvino or onnxruntime; no --int8)")
     folder = ensure_exported(opt.weights, baked_settings(PipelineConfig()))
     w, h = opt.resolution
     cmd = [sys.executable, "-m", __name__, "--folder", str(folder), "--resolution", f"{w}x{h}",
-           "--people", str(opt.people), "--frames", str(opt.frames), "--warmup", str(opt.warmup)]
+           "--people", str(opt.people), "--frames", str(opt.frames), "--warmup", str(opt.warmup),
+           "--backend", opt.backend]
     if opt.detection_extra_scale:
         # the node's default second scale: its own graph (see StandalonePipeline.from_checkpoint)
         extra = ensure_exported(opt.weights, baked_settings(PipelineConfig(), opt.detection_extra_scale),

@@ -116,7 +116,8 @@ def register_full(ev) -> None:
     f.add_argument("--perspective-rescore", action="store_true",
                    help="lower the score of boxes off the frame's person-height line (the node's perspective.enable, with PipelineConfig's default settings); off by default")
     f.add_argument("--standalone", action="store_true",
-                   help="the torch-free standalone pipeline (the node's standalone:=true) on onnxruntime; the "
+                   help="the torch-free standalone pipeline (the node's standalone:=true; --backend picks the runtime of its "
+                        "dense stage-1 graph, openvino or onnxruntime, auto the first installed); the "
                         "AP-against-occlusion study (stage 2 on true crops) still runs eagerly, as for every backend")
     f.set_defaults(func=run_full)
     c = ev.add_parser("compare", help="several `eval full` reports side by side: tables and one occlusion plot")

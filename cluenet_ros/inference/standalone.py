@@ -5,23 +5,28 @@ build this project installs), above the 600 MB a vehicle computer may give the
 node (issue 20), before any model runs. Here the eager pipeline is exported once,
 in a child process that imports torch, to two ONNX graphs:
 
-- ``stage1.onnx``: uint8 image (H, W, 3) -> every scored detection (boxes, scores,
-  sorted by score) and the pedestrian probability map (H, W). The RoI heads run with
-  no score threshold, an NMS that suppresses nothing and every proposal kept, so
-  that the score threshold, NMS IoU and detection count stay run-time settings:
-  they are applied here, in numpy, in torchvision's order (score, NMS, top k).
+- ``stage1_dense.onnx``: uint8 image (H, W, 3) -> the detection transform (scale,
+  normalise, pad) and the convolutional part: mask logits, F_att and the scaled size.
+  Run on OpenVINO where installed (``backend`` auto or openvino), else ONNX Runtime;
+  OpenVINO's dense kernels are the faster ones on a few CPU threads.
+- ``stage1_heads.onnx``: those outputs and the frame size -> every scored detection
+  (boxes, scores, sorted by score) and the pedestrian probability map (H, W), on ONNX
+  Runtime always. The RoI heads run with no score threshold, an NMS that suppresses
+  nothing and every proposal kept, so that the score threshold, NMS IoU and detection
+  count stay run-time settings: they are applied here, in numpy, in torchvision's
+  order (score, NMS, top k).
 - ``poses.onnx`` (``poses_flip.onnx`` with the flip test): uint8 image, mask, boxes
   -> keypoints in image pixels, occlusion flags, visible boxes and visibility. It is
   the eager pipeline's own ``_poses`` (crop of the segmented image, stage 2,
   decoding, occlusion), traced, not a second implementation.
 
-This process then imports only numpy and ONNX Runtime (not OpenVINO: see RUNTIMES).
+This process then imports only numpy, ONNX Runtime and (for the dense graph) OpenVINO.
 The graphs live in the backend cache, in a folder named by a hash of the checkpoint
 file and the settings baked into them (input scale, crop padding, occlusion
 tolerance, RoI sampling): :func:`ensure_exported` finds or makes them.
 
 The node's second scale (``detection_extra_scale``, on by default since session 44)
-is a third graph: stage 1 alone, exported at the input scale times the extra scale
+is stage 1 alone once more, exported at the input scale times the extra scale
 (from ``detection_extra_weights`` where given), in a folder of its own. An exported
 graph fixes its input scale, so running the eager pipeline's views means exporting
 the model once more at the other scale, not resizing the frame here, which would
@@ -53,12 +58,13 @@ from cluenet_ros.inference.runtimes import cache_root, open_session
 
 LOG = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the graphs' inputs, outputs or meaning change
-# ONNX Runtime only. OpenVINO 2026.4 was tried: on the test model's stage-1 graph it
-# returns wrong detections (one box repeated) on the first inference at every new
-# frame size, right ones after that (test_standalone.py keeps a record of it), and a
-# node cannot afford a wrong first frame per size.
-RUNTIMES = ("onnxruntime",)
+FORMAT = 2  # bump when the graphs' inputs, outputs or meaning change (2: stage 1 in two graphs)
+# the dense graph's runtimes, fastest first. The rest runs on ONNX Runtime only: OpenVINO
+# 2026.4 gave wrong detections (one box repeated) on the first inference at every new
+# frame size when it ran stage 1 whole, NMS included (test_standalone.py keeps a record),
+# and a node cannot afford a wrong first frame per size. The export checks OpenVINO's first
+# inferences of the dense graph and names the runtimes that passed in the manifest.
+RUNTIMES = ("openvino", "onnxruntime")
 BAKED = ("input_scale", "crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
 
 
@@ -81,7 +87,7 @@ def graph_key(weights: Path, settings: dict, stage1_only: bool = False) -> str:
 def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = None, stage1_only: bool = False) -> Path:
     """The folder holding the graphs for ``weights`` and ``settings``; exported
     first (in a child process: this one never imports torch) when missing.
-    ``stage1_only``: ``stage1.onnx`` alone (an extra-scale view needs no poses)."""
+    ``stage1_only``: the stage-1 graphs alone (an extra-scale view needs no poses)."""
     weights = Path(weights)
     if not weights.is_file():
         raise FileNotFoundError(f"{weights}: no such checkpoint")
@@ -135,27 +141,48 @@ class StandalonePipeline:
         self.input_scale = float(baked["input_scale"])
         self.extra_folder = None if extra_folder is None else Path(extra_folder)
         self.extra_scale = self._check_extra_folder()
-        want = "onnxruntime" if self.config.backend == "auto" else self.config.backend
-        if want not in RUNTIMES:
-            raise ValueError(f"the standalone pipeline runs on onnxruntime (backend auto or onnxruntime), not "
-                             f"{self.config.backend!r}" + (" (see RUNTIMES in cluenet_ros/inference/standalone.py "
-                                                          "for why not openvino)" if want == "openvino" else ""))
-        if want not in installed_runtimes():
-            raise RuntimeError("the standalone pipeline needs the Python package 'onnxruntime' (pip install onnxruntime)")
-        self.backend = want
+        self.backend = self._dense_runtime(self.config.backend)
         threads = threads or len(os.sched_getaffinity(0))
 
-        # the graphs run one after another, so their intermediate tensors come from one arena
-        # (ONNX Runtime's environment allocator), not one per session each holding its own peak:
-        # demo weights at 1024x512 with the node's default views, the pipeline peaks at 439-440
-        # instead of 548-550 MiB, at the same speed (docs/bench/README.md, "Standalone", session 49)
-        def session(folder: Path, name: str):
-            return open_session(want, folder / name, threads, folder, memory_pattern=False, shared_arena=True)
+        # the ONNX Runtime graphs run one after another, so their intermediate tensors come
+        # from one arena (ONNX Runtime's environment allocator), not one per session each
+        # holding its own peak: demo weights at 1024x512 with the node's default views, the
+        # pipeline peaked at 439-440 instead of 548-550 MiB, at the same speed
+        # (docs/bench/README.md, "Standalone", session 49)
+        def session(folder: Path, name: str, runtime: str = "onnxruntime"):
+            return open_session(runtime, folder / name, threads, folder, memory_pattern=False, shared_arena=True)
 
-        self._stage1 = session(self.folder, "stage1.onnx")
-        self._extra_stage1 = None if self.extra_folder is None else session(self.extra_folder, "stage1.onnx")
+        def stage1(folder: Path) -> _Stage1:
+            return _Stage1(session(folder, "stage1_dense.onnx", self.backend), session(folder, "stage1_heads.onnx"))
+
+        self._stage1 = stage1(self.folder)
+        self._extra_stage1 = None if self.extra_folder is None else stage1(self.extra_folder)
         self._poses = {False: session(self.folder, "poses.onnx"), True: session(self.folder, "poses_flip.onnx")}
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
+
+    def _dense_runtime(self, backend: str) -> str:
+        """The runtime of the dense stage-1 graphs: ``backend``, or for auto the first of
+        RUNTIMES that is installed and that every folder's export check passed."""
+        import importlib.util
+
+        if backend not in ("auto", *RUNTIMES):
+            raise ValueError(f"the standalone pipeline runs on onnxruntime, with the dense stage-1 graph on "
+                             f"openvino or onnxruntime (backend auto, openvino or onnxruntime), not {backend!r}")
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise RuntimeError("the standalone pipeline needs the Python package 'onnxruntime' (pip install onnxruntime)")
+        folders = [self.folder] + ([self.extra_folder] if self.extra_folder is not None else [])
+        passed = [r for r in RUNTIMES if all(r in json.loads((f / "manifest.json").read_text())["dense_runtimes"]
+                                             for f in folders)]
+        if backend == "auto":
+            return next(r for r in passed if r in installed_runtimes())
+        if backend not in installed_runtimes():
+            raise RuntimeError(f"backend {backend!r} requested but the Python package {backend!r} is not installed "
+                               f"(pip install {backend})")
+        if backend not in passed:
+            raise RuntimeError(f"backend {backend!r}: its first inferences of the dense stage-1 graph did not match "
+                               f"ONNX Runtime's when exported ({self.folder / 'manifest.json'}); use backend auto "
+                               "or onnxruntime")
+        return backend
 
     def _check_extra_folder(self) -> float:
         """The extra scale the graphs can run (0: none), after checking that the extra
@@ -335,6 +362,18 @@ class StandalonePipeline:
         boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
                                     cfg.detection_flip_merge)
         return boxes, scores, np.mean(probs, axis=0)
+
+
+class _Stage1:
+    """Stage 1 on two graphs: the dense one (OpenVINO or ONNX Runtime), then the heads
+    (ONNX Runtime): uint8 image -> (boxes, scores, probability map)."""
+
+    def __init__(self, dense, heads):
+        self.dense, self.heads = dense, heads
+
+    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+        frame_size = np.array(image.shape[:2], np.int64)
+        return self.heads(*self.dense(image), frame_size)
 
 
 class _Laps:

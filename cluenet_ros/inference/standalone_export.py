@@ -21,14 +21,46 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torchvision.models.detection.image_list import ImageList
 
 from cluenet_ros.inference.interface import PipelineConfig
 from cluenet_ros.inference.onnx_export import OPSET, RELATIVE_TOLERANCE, ExportCheckFailed, relative_difference
 from cluenet_ros.inference.standalone import BAKED, FORMAT
 
 
+class Stage1Dense(nn.Module):
+    """uint8 image (H, W, 3) -> (mask logits, F_att, resized size (2,) int64): the
+    detection transform (scale, normalise, pad) and the convolutional part, the graph
+    a dense runtime (OpenVINO or ONNX Runtime) runs."""
+
+    def __init__(self, stage1):
+        super().__init__()
+        self.stage1 = stage1
+
+    def forward(self, image: torch.Tensor):
+        image_list, _ = self.stage1._prepare([image.permute(2, 0, 1).float() / 255.0], None)
+        seg_logits, feats = self.stage1.dense(image_list.tensors)
+        size = torch.stack([torch.as_tensor(d) for d in image_list.image_sizes[0]]).long()
+        return seg_logits, feats, size
+
+
+class Stage1Heads(nn.Module):
+    """(mask logits, F_att, resized size, frame size (2,) int64) -> (boxes, scores,
+    pedestrian probability (H, W)): proposals, RoI heads and NMS (ONNX Runtime only)."""
+
+    def __init__(self, stage1):
+        super().__init__()
+        self.stage1 = stage1
+
+    def forward(self, seg_logits: torch.Tensor, feats: torch.Tensor, size: torch.Tensor, frame_size: torch.Tensor):
+        # the anchors read only the padded size of ImageList's tensors: the logits have it
+        image_list = ImageList(seg_logits, [(size[0], size[1])])
+        out = self.stage1.detect(image_list, seg_logits, feats, [(frame_size[0], frame_size[1])])[0]
+        return out["boxes"], out["scores"], out["mask"]
+
+
 class Stage1Whole(nn.Module):
-    """uint8 image (H, W, 3) -> (boxes, scores, pedestrian probability (H, W))."""
+    """uint8 image -> (boxes, scores, probability): the eager reference of the two graphs."""
 
     def __init__(self, stage1):
         super().__init__()
@@ -65,7 +97,7 @@ def _frame(w: int, h: int, seed: int) -> np.ndarray:
 
 def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: tuple[int, int] = (320, 192),
            stage1_only: bool = False) -> dict:
-    """``stage1_only``: ``stage1.onnx`` alone (the extra-scale view's graph)."""
+    """``stage1_only``: the stage-1 graphs alone (the extra-scale view's)."""
     from cluenet_ros.inference.pipeline import ClueNetPipeline
     from cluenet_ros.models.checkpoint import load_models
 
@@ -101,12 +133,21 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
         check_boxes = torch.tensor([[0.2 * w2, 0.1 * h2, 0.5 * w2, 0.9 * h2], [0.4 * w2, 0.3 * h2, 0.9 * w2, 0.99 * h2],
                                     [0.0, 0.0, 0.1 * w2, 0.3 * h2]])
         check_poses = (check_image, check_mask, check_boxes)
-        s1 = Stage1Whole(stage1).eval()
+        dense, heads = Stage1Dense(stage1).eval(), Stage1Heads(stage1).eval()
         with torch.no_grad():
-            torch.onnx.export(s1, (image,), str(tmp / "stage1.onnx"), opset_version=opset, dynamo=False,
-                              input_names=["image"], output_names=["boxes", "scores", "mask"],
-                              dynamic_axes={"image": {0: "height", 1: "width"}, "boxes": {0: "detections"},
-                                            "scores": {0: "detections"}, "mask": {0: "height", 1: "width"}})
+            torch.onnx.export(dense, (image,), str(tmp / "stage1_dense.onnx"), opset_version=opset, dynamo=False,
+                              input_names=["image"], output_names=["mask_logits", "features", "size"],
+                              dynamic_axes={"image": {0: "height", 1: "width"},
+                                            "mask_logits": {2: "padded_height", 3: "padded_width"},
+                                            "features": {2: "feature_height", 3: "feature_width"}})
+            torch.onnx.export(heads, (*dense(image), torch.tensor([h, w])), str(tmp / "stage1_heads.onnx"),
+                              opset_version=opset, dynamo=False,
+                              input_names=["mask_logits", "features", "size", "frame_size"],
+                              output_names=["boxes", "scores", "mask"],
+                              dynamic_axes={"mask_logits": {2: "padded_height", 3: "padded_width"},
+                                            "features": {2: "feature_height", 3: "feature_width"},
+                                            "boxes": {0: "detections"}, "scores": {0: "detections"},
+                                            "mask": {0: "height", 1: "width"}})
             diffs = {}
             for flip in () if stage1_only else (False, True):
                 pipe.set_flip_test(flip)
@@ -119,9 +160,11 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                                                 "occluded": {0: "people"}, "visible_boxes": {0: "people"},
                                                 "visibility": {0: "people"}})
                 diffs[name] = _check(tmp / name, Poses(pipe).eval(), check_poses)
-            diffs["stage1.onnx"] = _check(tmp / "stage1.onnx", s1, (check_image,))
+            diffs["stage1"] = _check_stage1(tmp, Stage1Whole(stage1).eval(), check_image)
+            dense_runtimes, openvino_diff = _check_dense_on_openvino(tmp, (check_image, image))
         manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "stage1_only": stage1_only,
-                    "opset": opset,
+                    "opset": opset, "dense_runtimes": dense_runtimes,
+                    "openvino_first_inference_rel_diff": openvino_diff,
                     "torch": torch.__version__, "check_max_rel_diff": diffs,
                     "stage2_input_size": None if stage1_only else list(pipe.crop_hw)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -135,19 +178,58 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
     return manifest
 
 
+def _check_stage1(folder: Path, whole: nn.Module, image: torch.Tensor) -> float:
+    """The two stage-1 graphs in a chain on ONNX Runtime against the eager stage 1."""
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
+
+    threads = torch.get_num_threads()
+    dense = OnnxRuntimeSession(folder / "stage1_dense.onnx", threads)(image.numpy())
+    frame_size = np.array(image.shape[:2], np.int64)
+    got = OnnxRuntimeSession(folder / "stage1_heads.onnx", threads)(*dense, frame_size)
+    return _compare("stage1", got, whole, (image,))
+
+
+def _check_dense_on_openvino(folder: Path, images: tuple[torch.Tensor, ...]) -> tuple[list[str], float | None]:
+    """The dense runtimes this folder may use: ONNX Runtime always, OpenVINO (where
+    installed) when its FIRST inference at each of ``images``' sizes agrees with ONNX
+    Runtime's. The whole stage-1 graph, NMS included, did not on OpenVINO 2026.4 (one
+    box repeated on the first inference at a new size); a node cannot afford that."""
+    import importlib.util
+
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession, OpenVinoSession
+
+    if importlib.util.find_spec("openvino") is None:
+        return ["onnxruntime"], None
+    threads = torch.get_num_threads()
+    path = folder / "stage1_dense.onnx"
+    ov = OpenVinoSession(path, threads, folder / "openvino_cache")
+    ort = OnnxRuntimeSession(path, threads)
+    diff = 0.0
+    for image in images:
+        got, want = ov(image.numpy()), ort(image.numpy())
+        if any(g.shape != w.shape for g, w in zip(got, want)) or not np.array_equal(got[2], want[2]):
+            return ["onnxruntime"], float("inf")
+        diff = max(diff, relative_difference(got[:2], want[:2]))
+    return (["openvino", "onnxruntime"] if diff <= RELATIVE_TOLERANCE else ["onnxruntime"]), diff
+
+
 def _check(path: Path, module: nn.Module, inputs: tuple) -> float:
     """ONNX Runtime against eager on ``inputs``, relative to each output's scale."""
     from cluenet_ros.inference.runtimes import OnnxRuntimeSession
 
     got = OnnxRuntimeSession(path, torch.get_num_threads())(*(t.numpy() for t in inputs))
+    return _compare(path.name, got, module, inputs)
+
+
+def _compare(name: str, got: list[np.ndarray], module: nn.Module, inputs: tuple) -> float:
     with torch.no_grad():
         ref = [r.float() for r in module(*inputs)]
     if any(g.shape != tuple(r.shape) for g, r in zip(got, ref)):
-        raise ExportCheckFailed(f"{path.name}: output shapes {[g.shape for g in got]} differ from eager "
+        raise ExportCheckFailed(f"{name}: output shapes {[g.shape for g in got]} differ from eager "
                                 f"{[tuple(r.shape) for r in ref]}")
     diff = relative_difference([g.astype(np.float32) for g in got], ref)
     if diff > RELATIVE_TOLERANCE:
-        raise ExportCheckFailed(f"{path.name}: onnxruntime differs from PyTorch by {diff:.2e} of the output's "
+        raise ExportCheckFailed(f"{name}: onnxruntime differs from PyTorch by {diff:.2e} of the output's "
                                 f"scale (tolerance {RELATIVE_TOLERANCE:.0e})")
     return diff
 
@@ -157,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--settings", required=True, help="JSON object of " + ", ".join(BAKED))
-    ap.add_argument("--stage1-only", action="store_true", help="stage1.onnx alone (an extra-scale view)")
+    ap.add_argument("--stage1-only", action="store_true", help="the stage-1 graphs alone (an extra-scale view)")
     args = ap.parse_args(argv)
     manifest = export(args.weights, args.out, json.loads(args.settings), stage1_only=args.stage1_only)
     print(json.dumps(manifest["check_max_rel_diff"]))

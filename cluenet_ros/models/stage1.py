@@ -372,20 +372,33 @@ class ClueNetStage1(nn.Module):
         # shapes, not ints: under tracing (the standalone export) the sizes stay dynamic
         original_sizes = [(i.shape[-2], i.shape[-1]) for i in images]
         image_list, targets = self._prepare(images, targets if self.training else None)
-        if self.dense_runner is not None and not self.training:
-            seg_logits, feats = self.dense_runner(image_list.tensors)
-        else:
-            feats = self.features(image_list.tensors)
-            seg_logits = self.seg_decoder(feats, tuple(image_list.tensors.shape[-2:]))
+        seg_logits, feats = self.dense(image_list.tensors)
+        if not self.training:
+            return self.detect(image_list, seg_logits, feats, original_sizes)
         fmap = OrderedDict([("0", feats)])
         proposals, rpn_losses = self.rpn(image_list, fmap, targets)
-        detections, det_losses = self.roi_heads(fmap, proposals, image_list.image_sizes, targets)
-        if self.training:
-            losses = {**rpn_losses, **det_losses}
-            losses["loss_seg"] = self._seg_loss(seg_logits[:, 0], targets)
-            losses["loss_det"] = sum(v for k, v in losses.items() if k != "loss_seg")
-            losses["loss_total"] = losses["loss_seg"] + self.config.loss_lambda * losses["loss_det"]
-            return losses
+        _, det_losses = self.roi_heads(fmap, proposals, image_list.image_sizes, targets)
+        losses = {**rpn_losses, **det_losses}
+        losses["loss_seg"] = self._seg_loss(seg_logits[:, 0], targets)
+        losses["loss_det"] = sum(v for k, v in losses.items() if k != "loss_seg")
+        losses["loss_total"] = losses["loss_seg"] + self.config.loss_lambda * losses["loss_det"]
+        return losses
+
+    def dense(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mask logits, F_att) of a normalised, padded batch: the convolutional part,
+        which a compiled backend (``dense_runner``) replaces at inference."""
+        if self.dense_runner is not None and not self.training:
+            return self.dense_runner(x)
+        feats = self.features(x)
+        return self.seg_decoder(feats, tuple(x.shape[-2:])), feats
+
+    def detect(self, image_list, seg_logits: torch.Tensor, feats: torch.Tensor, original_sizes) -> list[dict]:
+        """Inference after :meth:`dense`: proposals, RoI heads, boxes back to the input
+        sizes, the probability map. Only the shape of ``image_list.tensors`` is read
+        (the anchors' grid), so the standalone export can run this part alone."""
+        fmap = OrderedDict([("0", feats)])
+        proposals, _ = self.rpn(image_list, fmap)
+        detections, _ = self.roi_heads(fmap, proposals, image_list.image_sizes)
         detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
         return self._postprocess(detections, seg_logits, image_list.image_sizes, original_sizes)
 
