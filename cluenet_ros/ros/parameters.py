@@ -48,8 +48,9 @@ PARAMS: tuple[Param, ...] = (
           "images and cached beside the export) on backend onnxruntime or openvino; with backend torch (or "
           "auto resolving to torch) the node does not start. Off by default: docs/bench/int8.md has its "
           "accuracy cost and speed.", read_only=True),
-    Param("standalone", False, "Run the whole pipeline as compiled graphs on onnxruntime (backend auto or "
-          "onnxruntime) without importing torch: far less memory (docs/bench/README.md). The graphs are exported "
+    Param("standalone", False, "Run the whole pipeline as compiled graphs without importing torch: far less "
+          "memory (docs/bench/README.md). The dense stage-1 graph runs on backend openvino or onnxruntime (auto: "
+          "openvino where installed), the rest on onnxruntime. The graphs are exported "
           "once per checkpoint, in a child process, into the backend cache. CPU only; not with weights:=random or "
           "int8; input_scale is then fixed at start-up.", read_only=True),
     Param("score_threshold", 0.96, "Minimum detection score published. 0.96 (session 45): about 3 false boxes per "
