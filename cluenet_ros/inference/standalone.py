@@ -61,7 +61,7 @@ LOG = logging.getLogger(__name__)
 FORMAT = 2  # bump when the graphs' inputs, outputs or meaning change (2: stage 1 in two graphs)
 # the dense graph's runtimes, fastest first. The rest runs on ONNX Runtime only: OpenVINO
 # 2026.4 gave wrong detections (one box repeated) on the first inference at every new
-# frame size when it ran stage 1 whole, NMS included (test_standalone.py keeps a record),
+# frame size when it ran stage 1 whole, NMS included (docs/bench/README.md, "Standalone"),
 # and a node cannot afford a wrong first frame per size. The export checks OpenVINO's first
 # inferences of the dense graph and names the runtimes that passed in the manifest.
 RUNTIMES = ("openvino", "onnxruntime")
