@@ -6,7 +6,9 @@
 # interleaved; peak RSS of the node with each; bigval150 (session 44's large-people set)
 # through `eval full --standalone` against session 49's standalone run (one graph per stage
 # 1, ONNX Runtime) and session 44's eager run.
-#   run.sh [bench] [memory] [bigval]
+# compare: the eager pipeline at the node's defaults (backend auto: OpenVINO dense networks, RPN
+# and RoI heads in torch) against the standalone one, interleaved, same frames and settings.
+#   run.sh [bench] [memory] [bigval] [compare]
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/bench/s50; O=runs/s50; W=models/cluenet_demo.pt
@@ -37,5 +39,15 @@ for step in "${NAMES[@]}"; do
       python tools/paired_mr.py --data data/s44/bigval150/val --model "eager=runs/s44/half/big_x05h200" \
         --model "standalone_ort=runs/s49/big_standalone_x05h200" --model "standalone_openvino=$O/big_standalone_openvino" \
         --json $D/bigval150_standalone_openvino.json | tee $D/bigval150_standalone_openvino.md;;
+    compare)  # interleaved, three rounds; the eager node's memory beside the standalone node's above
+      for round in 1 2 3; do
+        cluenet bench --weights $W --device cpu --frames 10 --resolution 1024x512 \
+          --json $D/bench_eager_auto_r$round.json > $O/bench_eager_r$round.txt 2>&1 || echo "bench eager failed"
+        tail -3 $O/bench_eager_r$round.txt
+        cluenet bench --standalone --weights $W --frames 10 --resolution 1024x512 \
+          --json $D/bench_standalone_auto_r$round.json > $O/bench_sa_r$round.txt 2>&1 || echo "bench standalone failed"
+        tail -3 $O/bench_sa_r$round.txt
+      done
+      python tools/node_memory.py --weights $W --json $D/node_memory_eager_auto.json || echo "node eager failed";;
   esac
 done
