@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -152,26 +151,30 @@ def second_model(exported):
 
 @pytest.mark.parametrize("extra_weights", [False, True], ids=["same_weights", "extra_weights"])
 def test_the_extra_scale_matches_the_eager_pipeline(exported, second_model, extra_weights):
-    """The node's default second scale runs here too: stage 1 exported once more at the
-    input scale times the extra scale (from detection_extra_weights where given), its views
-    merged as the eager pipeline merges them, with and without the floor and the flip test."""
+    """The node's default second scale runs here too: the frame at the input scale times
+    the extra scale through the same graphs (the scale is an input of the dense one), or
+    through detection_extra_weights' stage 1, its views merged as the eager pipeline merges
+    them, with and without the floor and the flip test, and changed at run time."""
     ckpt, cache, folder, _ = exported
     cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **{**FORCED, "detection_extra_scale": 0.5},
                          detection_extra_scale_min_height=0.0,
                          detection_extra_weights=str(second_model) if extra_weights else "")
     sa = S.StandalonePipeline.from_checkpoint(ckpt, cfg, cache=cache)
     ref = ClueNetPipeline.from_checkpoint(ckpt, replace(cfg, backend="torch"))
-    assert sa.folder == folder and sa.extra_folder != folder
-    manifest = json.loads((sa.extra_folder / "manifest.json").read_text())
-    assert manifest["stage1_only"] is True and manifest["settings"]["input_scale"] == 0.5
-    assert sorted(f.name for f in sa.extra_folder.glob("*.onnx")) == ["stage1_dense.onnx", "stage1_heads.onnx"]
-    assert manifest["weights"] == str(second_model if extra_weights else ckpt)
+    assert sa.folder == folder
+    if extra_weights:
+        manifest = json.loads((sa.extra_folder / "manifest.json").read_text())
+        assert manifest["stage1_only"] is True and manifest["weights"] == str(second_model)
+        assert sorted(f.name for f in sa.extra_folder.glob("*.onnx")) == ["stage1_dense.onnx", "stage1_heads.onnx"]
+        assert sa._extra_stage1 is not sa._stage1
+    else:  # no export of its own: the same sessions
+        assert sa.extra_folder is None and sa._extra_stage1 is sa._stage1
     img = frame(150, 203, seed=4)
     one = S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.0))
-    for flip, min_height in ((False, 0.0), (True, 0.0), (True, 40.0)):
+    for flip, scale, min_height in ((False, 0.5, 0.0), (True, 0.5, 0.0), (True, 0.5, 40.0), (True, 0.75, 0.0)):
         for p in (sa, ref):
             p.set_detection_flip_test(flip)
-            p.set_detection_extra_scale(0.5, min_height)
+            p.set_detection_extra_scale(scale, min_height)
         one.set_detection_flip_test(flip)
         a, b = sa(img), ref(img)
         # the averaged masks at the default threshold; random models' probabilities sit within
@@ -187,60 +190,64 @@ def test_the_extra_scale_matches_the_eager_pipeline(exported, second_model, extr
         # the extra views did something: not the frame's views alone
         b = one(img)
         assert len(a) != len(b) or not np.allclose(a.boxes, b.boxes, atol=0.05) or (a.mask != b.mask).mean() > 0.01
-    # off at run time and back on at the exported scale; any other scale needs another export
+    # off at run time is one scale
     sa.set_detection_extra_scale(0.0)
     assert_same(sa(img), one(img))
-    sa.set_detection_extra_scale(0.5, 40.0)
-    assert sa.config.detection_extra_scale == 0.5 and sa.config.detection_extra_scale_min_height == 40.0
-    with pytest.raises(ValueError, match="exported at 0.5"):
-        sa.set_detection_extra_scale(0.75)
+    # the eager pipeline's checks
     with pytest.raises(ValueError, match="min_height"):
         sa.set_detection_extra_scale(0.5, -1.0)
-    with pytest.raises(ValueError, match="no extra-scale graph"):
-        one.set_detection_extra_scale(0.5)
+    with pytest.raises(ValueError, match="within"):
+        sa.set_detection_extra_scale(5.0)
 
 
-def test_an_input_scale_other_than_one_is_exported_and_matches(exported):
-    """``standalone: true`` with ``input_scale`` 0.75: the traced resize once failed on
-    round() of a traced size, so such a node never started."""
+def test_the_input_scale_changes_at_run_time_and_matches(exported):
+    """The scale is an input of the dense graph: one export serves every input scale,
+    rounded as the eager transform rounds it (97 x 0.75 = 72.75, 131 x 0.75 = 98.25)."""
     ckpt, cache, folder, _ = exported
     cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **FORCED)
     sa = S.StandalonePipeline.from_checkpoint(ckpt, cfg, input_scale=0.75, cache=cache)
     ref = ClueNetPipeline.from_checkpoint(ckpt, replace(cfg, backend="torch"))
     ref.set_input_scale(0.75)
-    assert sa.folder != folder and sa.input_scale == 0.75
-    for h, w in ((128, 192), (97, 131)):  # 97 x 0.75 = 72.75 and 131 x 0.75 = 98.25: rounded as eager rounds
-        img = frame(h, w, seed=h + 2)
-        a, b = sa(img), ref(img)
-        assert (a.mask != b.mask).mean() <= 1e-3
-        # poses at a mask threshold away from the random model's probabilities (see above)
+    assert sa.folder == folder and sa.input_scale == 0.75
+    for scale in (0.75, 1.3):
         for p in (sa, ref):
-            p.set_mask_threshold(0.3)
-        assert_same(sa(img), ref(img))
-        for p in (sa, ref):
-            p.set_mask_threshold(0.5)
+            p.set_input_scale(scale)
+        for h, w in ((128, 192), (97, 131)):
+            img = frame(h, w, seed=h + 2)
+            a, b = sa(img), ref(img)
+            assert (a.mask != b.mask).mean() <= 1e-3
+            # poses at a mask threshold away from the random model's probabilities (see above)
+            for p in (sa, ref):
+                p.set_mask_threshold(0.3)
+            assert_same(sa(img), ref(img))
+            for p in (sa, ref):
+                p.set_mask_threshold(0.5)
+    with pytest.raises(ValueError, match="within"):
+        sa.set_input_scale(0.01)
+    sa.set_detection_extra_scale(0.5)
+    with pytest.raises(ValueError, match="leaves"):
+        sa.set_input_scale(0.08)  # 0.04 for the extra views
+    assert sa.input_scale == 1.3
 
 
-def test_extra_scale_graphs_are_checked(exported, second_model, tmp_path):
+def test_extra_weights_graphs_are_checked(exported, second_model, tmp_path):
     ckpt, cache, folder, _ = exported
     cfg = PipelineConfig(device="cpu", backend=RUNTIMES[0], **{**FORCED, "detection_extra_scale": 0.5})
-    half = S.ensure_exported(ckpt, S.baked_settings(cfg, 0.5), cache, stage1_only=True)
-    assert half.name != f"standalone-{S.graph_key(ckpt, S.baked_settings(cfg, 0.5))}"  # not a full export's folder
-    # a graph at another scale than the config asks for, or one with the extra scale off
-    with pytest.raises(ValueError, match="needs 0.25"):
-        S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.25), extra_folder=half)
-    with pytest.raises(ValueError, match="detection_extra_scale is 0"):
-        S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=0.0), extra_folder=half)
+    extra = S.ensure_exported(second_model, S.baked_settings(cfg), cache, stage1_only=True)
+    assert extra.name != f"standalone-{S.graph_key(second_model, S.baked_settings(cfg))}"  # not a full export's
+    assert S.StandalonePipeline(folder, cfg, extra_folder=extra).extra_folder == extra
+    # a full export is not detection_extra_weights' graphs
+    with pytest.raises(ValueError, match="not a stage-1 export"):
+        S.StandalonePipeline(folder, cfg, extra_folder=folder)
+    # graphs of an earlier format are not read (from_checkpoint exports again)
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format": S.FORMAT - 1}))
+    with pytest.raises(ValueError, match="format"):
+        S.StandalonePipeline(old, cfg)
     with pytest.raises(ValueError, match="leaves"):
         S.StandalonePipeline.from_checkpoint(ckpt, replace(cfg, detection_extra_scale=0.04), cache=cache)
-    # a folder alone cannot export: one scale, with a warning for a chosen value, a log line for the default
-    with pytest.warns(UserWarning, match="no stage-1 graph at that scale"):
-        sa = S.StandalonePipeline(folder, replace(cfg, detection_extra_scale=1.25))
-    assert sa.config.detection_extra_scale == 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        default = PipelineConfig(device="cpu", backend="auto")
-        assert default.detection_extra_scale > 0 and S.StandalonePipeline(folder, default).config.detection_extra_scale == 0
     # a stage-1-only checkpoint exports a stage-1 graph, and nothing more
     with pytest.raises(RuntimeError, match="exporting the standalone graphs failed"):
         S.ensure_exported(second_model, S.baked_settings(cfg), cache)
@@ -251,12 +258,11 @@ def test_the_standalone_benchmark_runs_the_extra_scale(exported):
     included, and says so in its figures."""
     from cluenet_ros.benchmark.standalone_bench import run
 
-    ckpt, cache, folder, _ = exported
-    half = S.ensure_exported(ckpt, S.baked_settings(PipelineConfig(), 0.5), cache, stage1_only=True)
-    two = run(str(folder), 160, 96, 2, 1, 0, "onnxruntime", True, str(half), 0.5)
+    _, _, folder, _ = exported
+    two = run(str(folder), 160, 96, 2, 1, 0, "onnxruntime", True, 0.5)
     one = run(str(folder), 160, 96, 2, 1, 0, "onnxruntime", True)
-    assert two["detection_extra_scale"] == 0.5 and two["extra_graphs"] == str(half)
-    assert one["detection_extra_scale"] == 0.0 and one["extra_graphs"] is None
+    assert two["detection_extra_scale"] == 0.5 and one["detection_extra_scale"] == 0.0
+    assert two["backend"] == one["backend"] == "onnxruntime"
 
 
 @pytest.mark.parametrize("backend", RUNTIMES)
@@ -305,9 +311,8 @@ def test_run_time_settings_are_applied_as_the_eager_pipeline_applies_them(export
     assert len(b) < len(plain) or not np.allclose(b.scores, plain.scores)
     for p in (sa, ref):
         p.set_perspective(False)
-    with pytest.raises(ValueError, match="exported at 1.0"):
-        sa.set_input_scale(0.5)
-    sa.set_input_scale(1.0)  # the exported value is accepted
+    with pytest.raises(ValueError, match="within"):
+        sa.set_input_scale(5.0)
 
 
 def test_graphs_are_exported_once_per_checkpoint_and_settings(exported, tmp_path):
@@ -385,13 +390,15 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         ped = h.outputs_for(stamp, "pedestrians")[0]
         assert 1 <= len(det.detections) <= 4 and len(ped.pedestrians) == len(det.detections)
         assert all(len(p.keypoints) == 13 for p in ped.pedestrians)
-        # input_scale is fixed by the export: a change is refused, the node keeps running
-        res = h.set_parameters(input_scale=0.5)
-        assert not res[0].successful and "exported at" in res[0].reason
-        # so is the second scale (the 1.25 asked at start was exported and runs); off is allowed
-        res = h.set_parameters(detection_extra_scale=1.5)
-        assert not res[0].successful and "exported at 1.25" in res[0].reason
-        assert h.set_parameters(detection_extra_scale=0.0)[0].successful
+        # the input scale and the second scale change at run time, as in the eager node (the
+        # scale is an input of the exported graph); a value out of range is refused
+        for name, value in (("input_scale", 0.75), ("detection_extra_scale", 1.5), ("detection_extra_scale", 0.0)):
+            assert h.set_parameters(**{name: value})[0].successful, name
+            stamp = h.send_and_wait(rgb_image(97, 131, seed=3))
+            assert 1 <= len(h.outputs_for(stamp, "detections")[0].detections) <= 4
+        assert h.set_parameters(detection_extra_scale=1.5)[0].successful
+        res = h.set_parameters(input_scale=0.03)
+        assert not res[0].successful
         assert h.spin_until(lambda: h.received["diagnostics"] and "standalone" in h.diagnostics(), 20)
         diag = h.diagnostics()
         assert diag["standalone"] == "True" and diag["backend"] == RUNTIMES[0]  # the dense graph's runtime
@@ -401,8 +408,6 @@ def test_the_node_runs_standalone_and_says_so(exported, ros_context):
         log = stop(proc)
     assert "standalone: no torch in this process" in log, log
     assert "not applied" not in log, log
-    extra = f"standalone-{S.graph_key(ckpt, S.baked_settings(PipelineConfig(), 1.25), stage1_only=True)}"
-    assert (cache / extra / "stage1_dense.onnx").is_file()  # stage 1 at 1.25, exported at start
     # a checkpoint is needed: weights:=random is refused with a clear error
     proc = start_node("/cluenet_standalone_bad", "standalone:=true", env=env)
     log = proc.communicate(timeout=120)[0]
@@ -426,7 +431,8 @@ def test_openvino_runs_the_dense_graph_only_where_the_export_check_passed(export
     ov = OpenVinoSession(folder / "stage1_dense.onnx", 1, tmp_path / "openvino_cache")
     for h, w in ((97, 131), (61, 250), (97, 131)):
         img = frame(h, w, seed=w)
-        got, want = ov(img), ort(img)
+        scale = np.array(0.6, np.float32)
+        got, want = ov(img, scale), ort(img, scale)
         np.testing.assert_array_equal(got[2], want[2])
         for g, r in zip(got[:2], want[:2]):
             assert np.abs(g - r).max() <= 1e-4 * max(1.0, np.abs(r).max())
@@ -437,11 +443,11 @@ def test_openvino_runs_the_dense_graph_only_where_the_export_check_passed(export
     assert S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="auto")).backend == "onnxruntime"
     with pytest.raises(RuntimeError, match="did not match"):
         S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="openvino"))
-    # the extra-scale folder is judged too: both must name the runtime
-    half = S.ensure_exported(ckpt, S.baked_settings(PipelineConfig(), 0.5), cache, stage1_only=True)
+    # detection_extra_weights' folder is judged too: both must name the runtime
+    extra = S.ensure_exported(second_model, S.baked_settings(PipelineConfig()), cache, stage1_only=True)
     cfg = PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.5)
-    assert S.StandalonePipeline(folder, cfg, extra_folder=half).backend == "openvino"
-    assert S.StandalonePipeline(failed, cfg, extra_folder=half).backend == "onnxruntime"
+    assert S.StandalonePipeline(folder, cfg, extra_folder=extra).backend == "openvino"
+    assert S.StandalonePipeline(failed, cfg, extra_folder=extra).backend == "onnxruntime"
 
 
 def test_eval_full_standalone_reports_what_the_eager_pipeline_reports(exported, tmp_path, monkeypatch):

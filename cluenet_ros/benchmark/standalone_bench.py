@@ -26,7 +26,7 @@ def _status_mb(key: str) -> float:
 
 
 def run(folder: str, width: int, height: int, people: int, frames: int, warmup: int, backend: str,
-        detection_flip_test: bool = True, extra_folder: str | None = None, detection_extra_scale: float = 0.0) -> dict:
+        detection_flip_test: bool = True, detection_extra_scale: float = 0.0) -> dict:
     from cluenet_ros.inference.interface import PipelineConfig
     from cluenet_ros.inference.standalone import StandalonePipeline
 
@@ -35,8 +35,7 @@ def run(folder: str, width: int, height: int, people: int, frames: int, warmup: 
     pipe = StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend, score_threshold=0.0,
                                                      nms_iou=1.0, max_detections=max(1, people),
                                                      detection_flip_test=detection_flip_test,
-                                                     detection_extra_scale=detection_extra_scale),
-                              extra_folder=extra_folder)
+                                                     detection_extra_scale=detection_extra_scale))
     setup_s = time.perf_counter() - t0
     img = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     for _ in range(warmup):
@@ -59,8 +58,7 @@ def run(folder: str, width: int, height: int, people: int, frames: int, warmup: 
             "peak_mem_mb": _status_mb("VmHWM"), "rss_anon_mb": _status_mb("RssAnon"),
             "rss_file_mb": _status_mb("RssFile"), "torch_imported": "torch" in sys.modules,
             "threads": len(os.sched_getaffinity(0)), "backend_setup_s": setup_s, "graphs": folder,
-            "detection_flip_test": detection_flip_test, "detection_extra_scale": pipe.config.detection_extra_scale,
-            "extra_graphs": extra_folder}
+            "detection_flip_test": detection_flip_test, "detection_extra_scale": pipe.config.detection_extra_scale}
 
 
 def bench_standalone(opt) -> dict:
@@ -80,10 +78,7 @@ def bench_standalone(opt) -> dict:
            "--people", str(opt.people), "--frames", str(opt.frames), "--warmup", str(opt.warmup),
            "--backend", opt.backend]
     if opt.detection_extra_scale:
-        # the node's default second scale: its own graph (see StandalonePipeline.from_checkpoint)
-        extra = ensure_exported(opt.weights, baked_settings(PipelineConfig(), opt.detection_extra_scale),
-                                stage1_only=True)
-        cmd += ["--extra-folder", str(extra), "--detection-extra-scale", str(opt.detection_extra_scale)]
+        cmd += ["--detection-extra-scale", str(opt.detection_extra_scale)]
     cmd += [] if opt.detection_flip_test else ["--no-detection-flip-test"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -102,12 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--no-detection-flip-test", dest="detection_flip_test", action="store_false")
-    ap.add_argument("--extra-folder", help="the stage-1 graph of the extra scale")
     ap.add_argument("--detection-extra-scale", type=float, default=0.0)
     a = ap.parse_args(argv)
     w, h = (int(v) for v in a.resolution.lower().split("x"))
     print(json.dumps(run(a.folder, w, h, a.people, a.frames, a.warmup, a.backend, a.detection_flip_test,
-                         a.extra_folder, a.detection_extra_scale)))
+                         a.detection_extra_scale)))
     return 0
 
 

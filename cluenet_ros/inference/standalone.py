@@ -1,14 +1,14 @@
-"""The whole ClueNet pipeline as two compiled graphs, run without torch.
+"""The whole ClueNet pipeline as compiled graphs, run without torch.
 
 Why: a process that imports torch starts at about 700-800 MB resident (the CUDA
 build this project installs), above the 600 MB a vehicle computer may give the
 node (issue 20), before any model runs. Here the eager pipeline is exported once,
-in a child process that imports torch, to two ONNX graphs:
+in a child process that imports torch, to ONNX graphs:
 
-- ``stage1_dense.onnx``: uint8 image (H, W, 3) -> the detection transform (scale,
-  normalise, pad) and the convolutional part: mask logits, F_att and the scaled size.
-  Run on OpenVINO where installed (``backend`` auto or openvino), else ONNX Runtime;
-  OpenVINO's dense kernels are the faster ones on a few CPU threads.
+- ``stage1_dense.onnx``: uint8 image (H, W, 3) and the input scale -> the detection
+  transform (resize, normalise, pad) and the convolutional part: mask logits, F_att
+  and the scaled size. Run on OpenVINO where installed (``backend`` auto or openvino),
+  else ONNX Runtime; OpenVINO's dense kernels are the faster ones on a few CPU threads.
 - ``stage1_heads.onnx``: those outputs and the frame size -> every scored detection
   (boxes, scores, sorted by score) and the pedestrian probability map (H, W), on ONNX
   Runtime always. The RoI heads run with no score threshold, an NMS that suppresses
@@ -22,15 +22,15 @@ in a child process that imports torch, to two ONNX graphs:
 
 This process then imports only numpy, ONNX Runtime and (for the dense graph) OpenVINO.
 The graphs live in the backend cache, in a folder named by a hash of the checkpoint
-file and the settings baked into them (input scale, crop padding, occlusion
-tolerance, RoI sampling): :func:`ensure_exported` finds or makes them.
+file and the settings baked into them (crop padding, occlusion tolerance, RoI
+sampling): :func:`ensure_exported` finds or makes them.
 
-The node's second scale (``detection_extra_scale``, on by default since session 44)
-is stage 1 alone once more, exported at the input scale times the extra scale
-(from ``detection_extra_weights`` where given), in a folder of its own. An exported
-graph fixes its input scale, so running the eager pipeline's views means exporting
-the model once more at the other scale, not resizing the frame here, which would
-not give the eager pipeline's pixels.
+The scale is an input of the dense graph, resized there as the eager transform
+resizes (the same pixels, which a resize here in numpy would not give), so the input
+scale and the node's second scale (``detection_extra_scale``, on by default since
+session 44) stay run-time settings, and the second scale's views run on the same
+graphs. Only ``detection_extra_weights`` (another stage 1 for those views) is a
+folder of its own, its stage-1 graphs alone.
 """
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -58,19 +57,19 @@ from cluenet_ros.inference.runtimes import cache_root, open_session
 
 LOG = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the graphs' inputs, outputs or meaning change (2: stage 1 in two graphs)
+FORMAT = 3  # bump when the graphs' inputs, outputs or meaning change (3: the input scale an input)
 # the dense graph's runtimes, fastest first. The rest runs on ONNX Runtime only: OpenVINO
 # 2026.4 gave wrong detections (one box repeated) on the first inference at every new
 # frame size when it ran stage 1 whole, NMS included (docs/bench/README.md, "Standalone"),
 # and a node cannot afford a wrong first frame per size. The export checks OpenVINO's first
 # inferences of the dense graph and names the runtimes that passed in the manifest.
 RUNTIMES = ("openvino", "onnxruntime")
-BAKED = ("input_scale", "crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
+BAKED = ("crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
 
 
-def baked_settings(config: PipelineConfig, input_scale: float = 1.0) -> dict:
+def baked_settings(config: PipelineConfig) -> dict:
     """The settings an export fixes (changing one needs another export)."""
-    return {"input_scale": float(input_scale), "crop_padding": float(config.crop_padding),
+    return {"crop_padding": float(config.crop_padding),
             "occlusion_tolerance": float(config.occlusion_tolerance),
             "roi_sampling_ratio": int(config.roi_sampling_ratio)}
 
@@ -96,7 +95,7 @@ def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = No
         return folder
     cmd = [sys.executable, "-m", "cluenet_ros.inference.standalone_export", "--weights", str(weights),
            "--out", str(folder), "--settings", json.dumps(settings)] + (["--stage1-only"] if stage1_only else [])
-    LOG.info("exporting the standalone graphs for %s to %s (once per weights and scale; a child process)",
+    LOG.info("exporting the standalone graphs for %s to %s (once per weights; a child process)",
              weights, folder)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -122,9 +121,10 @@ class StandalonePipeline:
     int8 = False
 
     def __init__(self, folder: str | Path, config: PipelineConfig | None = None, threads: int | None = None,
-                 extra_folder: str | Path | None = None):
-        """``extra_folder``: the stage-1 graph of ``config.detection_extra_scale`` (see
-        :meth:`from_checkpoint`, which exports it); without one the extra scale is off."""
+                 extra_folder: str | Path | None = None, input_scale: float = 1.0):
+        """``extra_folder``: stage 1 of ``config.detection_extra_weights`` (see
+        :meth:`from_checkpoint`, which exports it); without one the extra scale's views
+        run on ``folder``'s own stage 1, as the eager pipeline runs them."""
         self.config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
         self._settings_lock = threading.Lock()
         if self.config.device == "cuda":
@@ -133,14 +133,23 @@ class StandalonePipeline:
             raise ValueError("int8 is not available in the standalone pipeline; set int8 false")
         self.folder = Path(folder)
         self.manifest = json.loads((self.folder / "manifest.json").read_text())
+        if self.manifest.get("format") != FORMAT:
+            raise ValueError(f"{self.folder}: graphs of format {self.manifest.get('format')}, this version reads "
+                             f"{FORMAT} (from_checkpoint exports them again)")
         baked = self.manifest["settings"]
-        for name in BAKED[1:]:
+        for name in BAKED:
             if baked[name] != baked_settings(self.config)[name]:
                 raise ValueError(f"{self.folder}: exported with {name} {baked[name]}, asked for "
                                  f"{getattr(self.config, name)}")
-        self.input_scale = float(baked["input_scale"])
         self.extra_folder = None if extra_folder is None else Path(extra_folder)
-        self.extra_scale = self._check_extra_folder()
+        if self.extra_folder is not None:
+            extra = json.loads((self.extra_folder / "manifest.json").read_text())
+            if not extra.get("stage1_only") or extra.get("format") != FORMAT:
+                raise ValueError(f"{self.extra_folder}: not a stage-1 export of format {FORMAT} "
+                                 "(detection_extra_weights' graphs)")
+        self.input_scale = 1.0
+        self.set_input_scale(input_scale)
+        self.set_detection_extra_scale(self.config.detection_extra_scale)
         self.backend = self._dense_runtime(self.config.backend)
         threads = threads or len(os.sched_getaffinity(0))
 
@@ -156,7 +165,7 @@ class StandalonePipeline:
             return _Stage1(session(folder, "stage1_dense.onnx", self.backend), session(folder, "stage1_heads.onnx"))
 
         self._stage1 = stage1(self.folder)
-        self._extra_stage1 = None if self.extra_folder is None else stage1(self.extra_folder)
+        self._extra_stage1 = self._stage1 if self.extra_folder is None else stage1(self.extra_folder)
         self._poses = {False: session(self.folder, "poses.onnx"), True: session(self.folder, "poses_flip.onnx")}
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
 
@@ -184,47 +193,17 @@ class StandalonePipeline:
                                "or onnxruntime")
         return backend
 
-    def _check_extra_folder(self) -> float:
-        """The extra scale the graphs can run (0: none), after checking that the extra
-        folder's graph is stage 1 at the input scale times ``detection_extra_scale``."""
-        extra = float(self.config.detection_extra_scale)
-        if self.extra_folder is None:
-            if extra:
-                # a folder of graphs alone (no checkpoint to export from): one scale, and say so
-                # (a log line for PipelineConfig's default, a warning for a value someone chose)
-                message = (f"detection_extra_scale {extra:g} is not applied: no stage-1 graph at that scale "
-                           "was given (StandalonePipeline.from_checkpoint exports it)")
-                if extra == PipelineConfig().detection_extra_scale:
-                    LOG.info(message)
-                else:
-                    warnings.warn(message, stacklevel=3)
-                self.config = replace(self.config, detection_extra_scale=0.0)
-            return 0.0
-        if not extra:
-            raise ValueError(f"{self.extra_folder}: an extra-scale graph was given but detection_extra_scale is 0")
-        settings = json.loads((self.extra_folder / "manifest.json").read_text())["settings"]
-        want = self.input_scale * extra
-        if abs(float(settings["input_scale"]) - want) > 1e-9:
-            raise ValueError(f"{self.extra_folder}: its stage 1 was exported at input scale {settings['input_scale']:g}; "
-                             f"detection_extra_scale {extra:g} needs {want:g}")
-        return extra
-
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None, input_scale: float = 1.0,
                         cache: Path | None = None) -> "StandalonePipeline":
-        """The graphs of ``path`` at ``input_scale``, exported first where missing;
-        with ``config.detection_extra_scale`` also stage 1 of ``path`` (or of
-        ``config.detection_extra_weights``) at ``input_scale`` times that scale."""
+        """The graphs of ``path``, exported first where missing; with
+        ``config.detection_extra_weights`` also that checkpoint's stage 1."""
         config = config or PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.0)
         extra = None
-        if config.detection_extra_scale:
-            scale = float(input_scale) * config.detection_extra_scale
-            if not 0.05 <= scale <= 4.0:
-                raise ValueError(f"detection_extra_scale {config.detection_extra_scale:g} times the input scale "
-                                 f"{float(input_scale):g} leaves [0.05, 4]")
-            extra = ensure_exported(config.detection_extra_weights or path, baked_settings(config, scale), cache,
-                                    stage1_only=True)
-        return cls(ensure_exported(path, baked_settings(config, input_scale), cache), config, extra_folder=extra)
+        if config.detection_extra_weights:
+            extra = ensure_exported(config.detection_extra_weights, baked_settings(config), cache, stage1_only=True)
+        return cls(ensure_exported(path, baked_settings(config), cache), config, extra_folder=extra,
+                   input_scale=input_scale)
 
     # -- run-time settings (the same checks as the torch pipeline's) -------------------
     def set_thresholds(self, score: float | None = None, nms_iou: float | None = None,
@@ -271,25 +250,33 @@ class StandalonePipeline:
             self.config = replace(self.config, detection_flip_test=bool(enabled), detection_flip_merge=merge)
 
     def set_detection_extra_scale(self, scale: float, min_height: float | None = None) -> None:
-        """Off (0), or back on at the scale whose graph was exported at start-up; the
-        floor ``min_height`` at any value (the eager pipeline's checks)."""
+        """A second input scale for stage 1 (0: none), as a multiple of the input scale;
+        ``min_height``: the least height of its boxes that join the merge (0: all). The
+        eager pipeline's checks; the graphs take any scale."""
         scale = float(scale)
         if min_height is not None and not 0.0 <= float(min_height) <= 4096.0:
             raise ValueError(f"detection_extra_scale_min_height must be within [0, 4096], got {float(min_height):g}")
-        if scale and scale != self.extra_scale:
-            have = (f"the extra-scale graph was exported at {self.extra_scale:g} (set 0 or {self.extra_scale:g})"
-                    if self.extra_scale else "no extra-scale graph was exported at start-up")
-            raise ValueError(f"detection_extra_scale {scale:g}: {have}; for another scale restart the node with it "
-                             "(it exports once more)")
-        changes = {"detection_extra_scale": scale}
-        if min_height is not None:
-            changes["detection_extra_scale_min_height"] = float(min_height)
-        self._change(**changes)
+        if not 0.0 <= scale <= 4.0:
+            raise ValueError(f"detection_extra_scale must be 0 (off) or within (0, 4], got {scale:g}")
+        with self._settings_lock:
+            if scale > 0 and not 0.05 <= self.input_scale * scale <= 4.0:
+                raise ValueError(f"detection_extra_scale {scale:g} times the input scale {self.input_scale:g} "
+                                 "leaves [0.05, 4]")
+            changes = {"detection_extra_scale": scale}
+            if min_height is not None:
+                changes["detection_extra_scale_min_height"] = float(min_height)
+            self.config = replace(self.config, **changes)
 
     def set_input_scale(self, scale: float) -> None:
-        if float(scale) != self.input_scale:
-            raise ValueError(f"input_scale {scale}: the standalone graphs were exported at {self.input_scale}; "
-                             "restart the node with the new value (it exports once more)")
+        """Resize factor applied to frames before stage 1 (outputs stay in input pixels)."""
+        scale = float(scale)
+        if not 0.05 <= scale <= 4.0:
+            raise ValueError(f"input scale must be within [0.05, 4], got {scale}")
+        with self._settings_lock:
+            extra = self.config.detection_extra_scale
+            if extra > 0 and not 0.05 <= scale * extra <= 4.0:
+                raise ValueError(f"input scale {scale:g} times detection_extra_scale {extra:g} leaves [0.05, 4]")
+            self.input_scale = scale
 
     # -- inference ------------------------------------------------------------------
     def __call__(self, image: np.ndarray, bgr: bool = False, keep=None) -> FrameResult:
@@ -306,11 +293,12 @@ class StandalonePipeline:
     def _frame(self, image: np.ndarray, bgr: bool, timings: dict | None, keep=None, index: int = 0) -> FrameResult:
         lap = _Laps(timings)
         rgb = np.ascontiguousarray(image[..., ::-1] if bgr else image)
-        cfg = self.config
+        with self._settings_lock:  # one consistent set of settings per frame
+            cfg, scale = self.config, self.input_scale
         if cfg.detection_flip_test or cfg.detection_extra_scale:
-            boxes, scores, prob = self._views(rgb, cfg)
+            boxes, scores, prob = self._views(rgb, cfg, scale)
         else:
-            boxes, scores, prob = self._stage1(rgb)
+            boxes, scores, prob = self._stage1(rgb, scale)
             boxes, scores = view_detections(boxes, scores, cfg.score_threshold, cfg.nms_iou, cfg.max_detections)
             boxes, scores = boxes.astype(np.float32), scores.astype(np.float32)
         settings = perspective_settings(cfg)
@@ -337,20 +325,21 @@ class StandalonePipeline:
         lap("postprocess")
         return result
 
-    def _views(self, rgb: np.ndarray, cfg: PipelineConfig):
+    def _views(self, rgb: np.ndarray, cfg: PipelineConfig, scale: float):
         """The eager pipeline's ``_stage1_views`` for one frame: the frame (and its mirror
         image with the flip test) through stage 1, then through the extra-scale graph,
         whose boxes below the floor are dropped; boxes merged, masks averaged."""
         floor = min(VIEW_SCORE_FLOOR, cfg.score_threshold)
-        runs = [(self._stage1, 0.0)]
+        runs = [(self._stage1, scale, 0.0)]
         if cfg.detection_extra_scale:
             # the floor is in the main view's pixels (input pixels x input scale)
-            runs.append((self._extra_stage1, cfg.detection_extra_scale_min_height / self.input_scale))
+            runs.append((self._extra_stage1, scale * cfg.detection_extra_scale,
+                         cfg.detection_extra_scale_min_height / scale))
         mirrored = np.ascontiguousarray(rgb[:, ::-1]) if cfg.detection_flip_test else None
         views, probs = [], []
-        for session, min_height in runs:
+        for stage1, view_scale, min_height in runs:
             for image in (rgb, mirrored) if mirrored is not None else (rgb,):
-                boxes, scores, prob = session(image)
+                boxes, scores, prob = stage1(image, view_scale)
                 boxes, scores = view_detections(boxes, scores, floor, cfg.nms_iou, cfg.max_detections)
                 if min_height > 0:
                     tall = boxes[:, 3] - boxes[:, 1] >= min_height
@@ -371,9 +360,9 @@ class _Stage1:
     def __init__(self, dense, heads):
         self.dense, self.heads = dense, heads
 
-    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+    def __call__(self, image: np.ndarray, scale: float) -> list[np.ndarray]:
         frame_size = np.array(image.shape[:2], np.int64)
-        return self.heads(*self.dense(image), frame_size)
+        return self.heads(*self.dense(image, np.array(scale, np.float32)), frame_size)
 
 
 class _Laps:

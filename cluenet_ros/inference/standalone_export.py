@@ -20,25 +20,37 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchvision.models.detection.image_list import ImageList
 
 from cluenet_ros.inference.interface import PipelineConfig
 from cluenet_ros.inference.onnx_export import OPSET, RELATIVE_TOLERANCE, ExportCheckFailed, relative_difference
 from cluenet_ros.inference.standalone import BAKED, FORMAT
+from cluenet_ros.models.stage1 import scaled_size
 
 
 class Stage1Dense(nn.Module):
-    """uint8 image (H, W, 3) -> (mask logits, F_att, resized size (2,) int64): the
-    detection transform (scale, normalise, pad) and the convolutional part, the graph
-    a dense runtime (OpenVINO or ONNX Runtime) runs."""
+    """uint8 image (H, W, 3) and input scale () float32 -> (mask logits, F_att, scaled
+    size (2,) int64): the detection transform (resize, normalise, pad) and the
+    convolutional part, the graph a dense runtime (OpenVINO or ONNX Runtime) runs. The
+    scale is an input, so one graph serves the input scale and the extra scale's views,
+    and both stay run-time settings. ``stage1`` must have input scale 1 (the resize is
+    here, not in its transform)."""
 
     def __init__(self, stage1):
         super().__init__()
+        if stage1.config.input_scale != 1.0:
+            raise ValueError("Stage1Dense resizes itself: give it a stage 1 at input scale 1")
         self.stage1 = stage1
 
-    def forward(self, image: torch.Tensor):
-        image_list, _ = self.stage1._prepare([image.permute(2, 0, 1).float() / 255.0], None)
+    def forward(self, image: torch.Tensor, scale: torch.Tensor):
+        img = image.permute(2, 0, 1).float() / 255.0
+        # the eager transform leaves a frame at scale 1 as it is; here it is resized to its
+        # own size, which bilinear interpolation returns unchanged
+        size = scaled_size(img.shape[-2], img.shape[-1], scale if torch.jit.is_tracing() else float(scale))
+        img = F.interpolate(img[None], size=size, mode="bilinear", align_corners=False)[0]
+        image_list, _ = self.stage1._prepare([img], None)
         seg_logits, feats = self.stage1.dense(image_list.tensors)
         size = torch.stack([torch.as_tensor(d) for d in image_list.image_sizes[0]]).long()
         return seg_logits, feats, size
@@ -60,11 +72,13 @@ class Stage1Heads(nn.Module):
 
 
 class Stage1Whole(nn.Module):
-    """uint8 image -> (boxes, scores, probability): the eager reference of the two graphs."""
+    """uint8 image -> (boxes, scores, probability) at ``scale``: the eager reference of
+    the two graphs."""
 
-    def __init__(self, stage1):
+    def __init__(self, stage1, scale: float):
         super().__init__()
-        self.stage1 = stage1
+        self.stage1 = copy.deepcopy(stage1)
+        self.stage1.set_input_scale(scale)
 
     def forward(self, image: torch.Tensor):
         out = self.stage1([image.permute(2, 0, 1).float() / 255.0])[0]
@@ -83,6 +97,9 @@ class Poses(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor, boxes: torch.Tensor):
         img = image.permute(2, 0, 1).float() / 255.0
         return self.pipeline._poses([img], [mask > 0.5], [boxes])
+
+
+CHECK_SCALES = (1.0, 0.5, 0.75)  # the scale is a graph input: checked at these
 
 
 def _frame(w: int, h: int, seed: int) -> np.ndarray:
@@ -105,7 +122,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
         raise ValueError(f"settings must name exactly {', '.join(BAKED)}; got {', '.join(sorted(settings))}")
     # an extra-scale view's checkpoint may hold stage 1 alone (detection_extra_weights)
     models = load_models(weights, ("stage1",) if stage1_only else ("stage1", "stage2"))
-    models["stage1"].set_input_scale(settings["input_scale"])
+    models["stage1"].set_input_scale(1.0)  # Stage1Dense resizes, by its scale input
     if not stage1_only:
         cfg = PipelineConfig(device="cpu", backend="torch", detection_flip_test=False, detection_extra_scale=0.0,
                              crop_padding=settings["crop_padding"], occlusion_tolerance=settings["occlusion_tolerance"],
@@ -135,12 +152,16 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
         check_poses = (check_image, check_mask, check_boxes)
         dense, heads = Stage1Dense(stage1).eval(), Stage1Heads(stage1).eval()
         with torch.no_grad():
-            torch.onnx.export(dense, (image,), str(tmp / "stage1_dense.onnx"), opset_version=opset, dynamo=False,
-                              input_names=["image"], output_names=["mask_logits", "features", "size"],
+            # traced at a scale other than 1, so that the graph keeps the resize and the heads
+            # keep the probability map's way back to the frame size (both exact at scale 1)
+            half = torch.tensor(0.5)
+            torch.onnx.export(dense, (image, half), str(tmp / "stage1_dense.onnx"), opset_version=opset,
+                              dynamo=False, input_names=["image", "scale"],
+                              output_names=["mask_logits", "features", "size"],
                               dynamic_axes={"image": {0: "height", 1: "width"},
                                             "mask_logits": {2: "padded_height", 3: "padded_width"},
                                             "features": {2: "feature_height", 3: "feature_width"}})
-            torch.onnx.export(heads, (*dense(image), torch.tensor([h, w])), str(tmp / "stage1_heads.onnx"),
+            torch.onnx.export(heads, (*dense(image, half), torch.tensor([h, w])), str(tmp / "stage1_heads.onnx"),
                               opset_version=opset, dynamo=False,
                               input_names=["mask_logits", "features", "size", "frame_size"],
                               output_names=["boxes", "scores", "mask"],
@@ -160,7 +181,9 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                                                 "occluded": {0: "people"}, "visible_boxes": {0: "people"},
                                                 "visibility": {0: "people"}})
                 diffs[name] = _check(tmp / name, Poses(pipe).eval(), check_poses)
-            diffs["stage1"] = _check_stage1(tmp, Stage1Whole(stage1).eval(), check_image)
+            for scale in CHECK_SCALES:
+                diffs[f"stage1 at scale {scale:g}"] = _check_stage1(tmp, Stage1Whole(stage1, scale).eval(),
+                                                                    check_image, scale)
             dense_runtimes, openvino_diff = _check_dense_on_openvino(tmp, (check_image, image))
         manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "stage1_only": stage1_only,
                     "opset": opset, "dense_runtimes": dense_runtimes,
@@ -178,12 +201,12 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
     return manifest
 
 
-def _check_stage1(folder: Path, whole: nn.Module, image: torch.Tensor) -> float:
+def _check_stage1(folder: Path, whole: nn.Module, image: torch.Tensor, scale: float) -> float:
     """The two stage-1 graphs in a chain on ONNX Runtime against the eager stage 1."""
     from cluenet_ros.inference.runtimes import OnnxRuntimeSession
 
     threads = torch.get_num_threads()
-    dense = OnnxRuntimeSession(folder / "stage1_dense.onnx", threads)(image.numpy())
+    dense = OnnxRuntimeSession(folder / "stage1_dense.onnx", threads)(image.numpy(), np.array(scale, np.float32))
     frame_size = np.array(image.shape[:2], np.int64)
     got = OnnxRuntimeSession(folder / "stage1_heads.onnx", threads)(*dense, frame_size)
     return _compare("stage1", got, whole, (image,))
@@ -191,8 +214,8 @@ def _check_stage1(folder: Path, whole: nn.Module, image: torch.Tensor) -> float:
 
 def _check_dense_on_openvino(folder: Path, images: tuple[torch.Tensor, ...]) -> tuple[list[str], float | None]:
     """The dense runtimes this folder may use: ONNX Runtime always, OpenVINO (where
-    installed) when its FIRST inference at each of ``images``' sizes agrees with ONNX
-    Runtime's. The whole stage-1 graph, NMS included, did not on OpenVINO 2026.4 (one
+    installed) when its FIRST inference at each of ``images``' sizes, at each of
+    CHECK_SCALES, agrees with ONNX Runtime's. The whole stage-1 graph, NMS included, did not on OpenVINO 2026.4 (one
     box repeated on the first inference at a new size); a node cannot afford that."""
     import importlib.util
 
@@ -205,8 +228,8 @@ def _check_dense_on_openvino(folder: Path, images: tuple[torch.Tensor, ...]) -> 
     ov = OpenVinoSession(path, threads, folder / "openvino_cache")
     ort = OnnxRuntimeSession(path, threads)
     diff = 0.0
-    for image in images:
-        got, want = ov(image.numpy()), ort(image.numpy())
+    for image, scale in ((i, np.array(s, np.float32)) for i in images for s in CHECK_SCALES):
+        got, want = ov(image.numpy(), scale), ort(image.numpy(), scale)
         if any(g.shape != w.shape for g, w in zip(got, want)) or not np.array_equal(got[2], want[2]):
             return ["onnxruntime"], float("inf")
         diff = max(diff, relative_difference(got[:2], want[:2]))

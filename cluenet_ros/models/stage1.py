@@ -30,6 +30,15 @@ from cluenet_ros.models.trunk import STAGES, TRUNK_NORMS, TRUNKS, Trunk
 IGNORE = 255  # mask value excluded from the segmentation loss (padding, ignore regions)
 
 
+def scaled_size(h, w, scale) -> tuple:
+    """(round(h * scale), round(w * scale)), each at least 1, rounded half to even as
+    Python's round(). Under tracing (the standalone export) the frame size, and there
+    the scale too, are tensors: the same rounding in tensor operations."""
+    if torch.jit.is_tracing():
+        return tuple(torch.clamp(torch.round(torch.as_tensor(d) * scale), min=1).long() for d in (h, w))
+    return (max(1, round(h * float(scale))), max(1, round(w * float(scale))))
+
+
 class ScaledDetectionTransform(GeneralizedRCNNTransform):
     """torchvision's detection transform (normalise, batch, zero-pad to
     ``size_divisible``, boxes back to input sizes) with ClueNet's resize: one fixed
@@ -45,12 +54,7 @@ class ScaledDetectionTransform(GeneralizedRCNNTransform):
         if self.scale == 1.0:
             return image, target
         h, w = image.shape[-2:]
-        if torch.jit.is_tracing():
-            # an export traces the frame size as tensors (any size at run time): the same
-            # rounding as round() (half to even), in tensor operations
-            size = tuple(torch.clamp(torch.round(torch.as_tensor(d) * self.scale), min=1).long() for d in (h, w))
-        else:
-            size = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
+        size = scaled_size(h, w, self.scale)
         image = F.interpolate(image[None], size=size, mode="bilinear", align_corners=False)[0]
         if target is not None:
             for key in ("boxes", "ignore_boxes"):

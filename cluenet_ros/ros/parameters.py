@@ -52,7 +52,7 @@ PARAMS: tuple[Param, ...] = (
           "memory (docs/bench/README.md). The dense stage-1 graph runs on backend openvino or onnxruntime (auto: "
           "openvino where installed), the rest on onnxruntime. The graphs are exported "
           "once per checkpoint, in a child process, into the backend cache. CPU only; not with weights:=random or "
-          "int8; input_scale is then fixed at start-up.", read_only=True),
+          "int8.", read_only=True),
     Param("score_threshold", 0.96, "Minimum detection score published. 0.96 (session 45): about 3 false boxes per "
           "real image instead of 57 at 0.5, for 75% recall instead of 93% on the real check; lower it to find more "
           "people at the cost of more false boxes.", range=(0.0, 1.0)),
@@ -74,8 +74,7 @@ PARAMS: tuple[Param, ...] = (
           "detection_extra_scale_min_height tall join the merge. The default half scale finds people too large for "
           "the main view (the demo model's are at most about 220 px): synthetic MR^-2 of large people 14.7 points "
           "lower, of the other synthetic sets unchanged, real AP +1.0, for 1.5 times the end-to-end time "
-          "(docs/accuracy/README.md, twenty-ninth round; 1.25 in the twenty-eighth). Can change at run time; with "
-          "standalone only to 0 and back (another scale needs a restart: its stage-1 graph is exported at start-up).",
+          "(docs/accuracy/README.md, twenty-ninth round; 1.25 in the twenty-eighth). Can change at run time.",
           range=(0.0, 4.0)),
     Param("detection_extra_scale_min_height", 200.0, "0: every box of the detection_extra_scale views joins the "
           "merge. Else only those at least this tall (pixels at input_scale): a smaller extra scale (e.g. 0.5) then "

@@ -9,6 +9,8 @@
 # compare: the eager pipeline at the node's defaults (backend auto: OpenVINO dense networks, RPN
 # and RoI heads in torch) against the standalone one, interleaved, same frames and settings.
 #   run.sh [bench] [memory] [bigval] [compare]
+# per_scale_exports/: the same steps at 2283f3b-1de6e6e (stage 1 exported once per scale, the
+# scale baked in); the files here: the scale an input of one dense graph (format 3).
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/bench/s50; O=runs/s50; W=models/cluenet_demo.pt
