@@ -15,7 +15,7 @@ import yaml
 from conftest import REPO
 
 LAUNCH = REPO / "launch" / "pedestrian.launch.py"
-DOCUMENTED = ["image_topic", "params_file", "weights", "device", "namespace", "log_level", "use_rviz",
+DOCUMENTED = ["image_topic", "params_file", "weights", "device", "standalone", "namespace", "log_level", "use_rviz",
               "fastdds_profile", "camera_info_topic", "lifecycle", "autostart"]
 
 
@@ -164,6 +164,21 @@ def test_lifecycle_arguments_pick_the_executable():
     assert node_executable("True", "false") == ("pedestrian_lifecycle_node", {"autostart": False})
     with pytest.raises(LaunchArgumentError, match="lifecycle:=maybe is not a boolean"):
         node_executable("maybe", "true")
+
+
+def test_standalone_argument_overrides_the_parameter_file_as_a_boolean():
+    """standalone:=true reaches the node as the bool its parameter is declared with (a
+    string would be refused by the node's type check); empty keeps the file's value."""
+    from cluenet_ros.ros.launch_support import LaunchArgumentError, boolean_overrides
+    from cluenet_ros.ros.parameters import BY_NAME
+
+    assert boolean_overrides(standalone="") == {}
+    assert boolean_overrides(standalone="true") == {"standalone": True}
+    assert boolean_overrides(standalone=" False ") == {"standalone": False}
+    assert type(boolean_overrides(standalone="1")["standalone"]) is type(BY_NAME["standalone"].default)
+    with pytest.raises(LaunchArgumentError, match="standalone:=maybe is not a boolean"):
+        boolean_overrides(standalone="maybe")
+    assert "boolean_overrides(standalone=value(\"standalone\"))" in LAUNCH.read_text()
 
 
 def test_lifecycle_executable_is_a_console_script():

@@ -53,6 +53,20 @@ def require_rviz(wanted: str) -> bool:
     return True
 
 
+def boolean_overrides(**values: str) -> dict:
+    """Parameter overrides from boolean launch arguments: empty keeps the parameter
+    file's value; anything but true/false stops the launch with one line."""
+    out = {}
+    for name, value in values.items():
+        text = value.strip().lower()
+        if not text:
+            continue
+        if text not in TRUE + FALSE:
+            raise LaunchArgumentError(f"{name}:={value} is not a boolean (true or false; empty: the parameter file's)")
+        out[name] = text in TRUE
+    return out
+
+
 def node_executable(lifecycle: str, autostart: str) -> tuple[str, dict]:
     """The node's executable and parameter overrides: the managed node (with its
     ``autostart`` parameter) for lifecycle:=true, else the plain node."""
