@@ -8,7 +8,9 @@
 # 1, ONNX Runtime) and session 44's eager run.
 # compare: the eager pipeline at the node's defaults (backend auto: OpenVINO dense networks, RPN
 # and RoI heads in torch) against the standalone one, interleaved, same frames and settings.
-#   run.sh [bench] [memory] [bigval] [compare]
+# demo: make demo's stream (24 realistic-world frames at 640x320, 4 Hz) through the standalone
+# node and the eager node, one after the other.
+#   run.sh [bench] [memory] [bigval] [compare] [demo]
 # per_scale_exports/: the same steps at 2283f3b-1de6e6e (stage 1 exported once per scale, the
 # scale baked in); the files here: the scale an input of one dense graph (format 3).
 cd "$(dirname "$0")/../../.." || exit 1
@@ -51,5 +53,13 @@ for step in "${NAMES[@]}"; do
         tail -3 $O/bench_sa_r$round.txt
       done
       python tools/node_memory.py --weights $W --json $D/node_memory_eager_auto.json || echo "node eager failed";;
+    demo)
+      mkdir -p $D/demo
+      for m in standalone eager; do
+        p=(); [ $m = standalone ] && p=(--param standalone:=true)
+        ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST cluenet demo --out $O/demo_$m --world realistic "${p[@]}" \
+          > $O/demo_$m.txt 2>&1 || echo "demo $m failed"
+        cp $O/demo_$m/summary.json $D/demo/${m}_summary.json && tail -3 $O/demo_$m.txt
+      done;;
   esac
 done
