@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cluenet_ros.bag.cli",
     "cluenet_ros.benchmark.cli",
     "cluenet_ros.export",
+    "cluenet_ros.inference.cache_cli",
     "cluenet_training.cli",
 )
 

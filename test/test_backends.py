@@ -15,6 +15,8 @@ of their sums and in fused kernels, ~1e-6 relative per layer):
 """
 from __future__ import annotations
 
+import os
+
 import copy
 
 import numpy as np
@@ -99,8 +101,10 @@ def test_export_once_per_weights(models, cache, monkeypatch):
         pytest.skip("no compiled backend installed")
     s1, s2 = models
     c1 = B.compile_models(s1, s2, RUNTIMES[0])  # (exported by the parity test, or now)
+    os.utime(c1.folder, (1e9, 1e9))  # long unused
     c2 = B.compile_models(s1, s2, RUNTIMES[0])
     assert not c2.exported and c1.folder == c2.folder and c1.folder.parent == cache
+    assert c2.folder.stat().st_mtime > 1e9  # a load from the cache is its last use (cluenet cache prune)
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
     assert {p.name for p in c1.folder.glob("*.onnx")} == {"stage1_dense.onnx", "stage2.onnx"}
     key = B.weights_hash(s1, s2)

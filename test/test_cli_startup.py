@@ -7,7 +7,7 @@ import sys
 
 HELPS = [[], ["bench"], ["eval"], ["eval", "full"], ["eval", "detection"], ["eval", "pose"],
          ["eval", "segmentation"], ["eval", "compare"], ["synth"], ["demo"], ["bag"], ["bag", "make"],
-         ["bag", "eval"], ["export"], ["train"], ["train", "stage1"], ["train", "combine"]]
+         ["bag", "eval"], ["export"], ["train"], ["train", "stage1"], ["train", "combine"], ["cache"], ["cache", "list"], ["cache", "prune"]]
 
 PROBE = r"""
 import contextlib, io, json, sys

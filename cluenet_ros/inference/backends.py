@@ -31,6 +31,7 @@ from typing import Callable
 import torch
 
 from cluenet_ros.inference.interface import BACKENDS  # noqa: F401  (one list for every pipeline)
+from cluenet_ros.inference.cache import mark_used
 from cluenet_ros.inference.runtimes import cache_root
 
 LOG = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
             tmp2.replace(s2_path)
             tmp1.replace(s1_path)
         LOG.info("exported the dense networks for backend %s to %s", backend, folder)
+    elif persist:
+        mark_used(folder)  # the last use, for `cluenet cache prune --older-than`
     stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder, scratch)
     return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported, scratch=scratch)
 

@@ -52,6 +52,7 @@ from cluenet_ros import keypoints as kp
 from cluenet_ros.inference.detection_flip import (VIEW_SCORE_FLOOR, check_merge, merge_views,  # noqa: F401
                                                   mirror_boxes, nms, view_detections)
 from cluenet_ros.inference.interface import FrameResult, PipelineConfig, check_image, kept_rows, perspective_settings
+from cluenet_ros.inference.cache import mark_used, stale_summary
 from cluenet_ros.inference.perspective import rescore_detections
 from cluenet_ros.inference.runtimes import cache_root, open_session
 
@@ -92,6 +93,7 @@ def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = No
         raise FileNotFoundError(f"{weights}: no such checkpoint")
     folder = (cache or cache_root()) / f"standalone-{graph_key(weights, settings, stage1_only)}"
     if (folder / "manifest.json").is_file():
+        mark_used(folder)
         return folder
     cmd = [sys.executable, "-m", "cluenet_ros.inference.standalone_export", "--weights", str(weights),
            "--out", str(folder), "--settings", json.dumps(settings)] + (["--stage1-only"] if stage1_only else [])
@@ -103,6 +105,10 @@ def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = No
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"exporting the standalone graphs failed (exit {proc.returncode}): " + " | ".join(tail))
     LOG.info("exported in %.1f s", time.perf_counter() - t0)
+    count, size = stale_summary(folder.parent)
+    if count:
+        LOG.info("the cache holds %d entries (%.0f MB) that this version no longer reads; `cluenet cache prune` "
+                 "removes them", count, size / 1e6)
     return folder
 
 

@@ -185,7 +185,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                 diffs[f"stage1 at scale {scale:g}"] = _check_stage1(tmp, Stage1Whole(stage1, scale).eval(),
                                                                     check_image, scale)
             dense_runtimes, openvino_diff = _check_dense_on_openvino(tmp, (check_image, image))
-        manifest = {"format": FORMAT, "weights": str(weights), "settings": settings, "stage1_only": stage1_only,
+        manifest = {"format": FORMAT, "weights": str(Path(weights).resolve()), "settings": settings, "stage1_only": stage1_only,
                     "opset": opset, "dense_runtimes": dense_runtimes,
                     "openvino_first_inference_rel_diff": openvino_diff,
                     "torch": torch.__version__, "check_max_rel_diff": diffs,
