@@ -86,10 +86,13 @@ def test_standalone_matches_the_eager_pipeline(exported, backend):
     assert max(manifest["check_max_rel_diff"].values()) <= 1e-3
     sa = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend=backend, **FORCED))
     ref = ClueNetPipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="torch", **FORCED))
-    assert sa.backend == backend and sa.device == "cpu"
-    assert type(sa._stage1.dense).__name__ == {"openvino": "OpenVinoSession", "onnxruntime": "OnnxRuntimeSession"}[backend]
+    assert sa.backend == sa.stage2_backend == backend and sa.device == "cpu"
+    kind = {"openvino": "OpenVinoSession", "onnxruntime": "OnnxRuntimeSession"}[backend]
+    assert type(sa._stage1.dense).__name__ == type(sa._pose_sessions["stage2"]).__name__ == kind
     # one arena for all ONNX Runtime graphs (they run one after another): the peak of one, not the sum
-    sessions = (sa._stage1.heads, *sa._poses.values()) + ((sa._stage1.dense,) if backend == "onnxruntime" else ())
+    sessions = (sa._stage1.dense, sa._stage1.heads, *sa._pose_sessions.values())
+    sessions = [x for x in sessions if type(x).__name__ == "OnnxRuntimeSession"]
+    assert len(sessions) == {"openvino": 4, "onnxruntime": 6}[backend]
     for session in sessions:
         assert session.session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
     # sizes other than the traced one (and not multiples of the stride), with and without the flip test
@@ -424,8 +427,9 @@ def test_openvino_runs_the_dense_graph_only_where_the_export_check_passed(export
 
     ckpt, cache, folder, _ = exported
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["dense_runtimes"] == ["openvino", "onnxruntime"]
+    assert manifest["dense_runtimes"] == manifest["stage2_runtimes"] == ["openvino", "onnxruntime"]
     assert 0 <= manifest["openvino_first_inference_rel_diff"] <= 1e-3
+    assert 0 <= manifest["stage2_openvino_first_inference_rel_diff"] <= 1e-3
     # the check's claim, on sizes it never saw: each first inference agrees
     ort = S.StandalonePipeline(folder, PipelineConfig(device="cpu", backend="onnxruntime", **FORCED))._stage1.dense
     ov = OpenVinoSession(folder / "stage1_dense.onnx", 1, tmp_path / "openvino_cache")
@@ -436,13 +440,31 @@ def test_openvino_runs_the_dense_graph_only_where_the_export_check_passed(export
         np.testing.assert_array_equal(got[2], want[2])
         for g, r in zip(got[:2], want[:2]):
             assert np.abs(g - r).max() <= 1e-4 * max(1.0, np.abs(r).max())
+    # and of the stage-2 graph, at person counts it never saw
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
+
+    ort2 = OnnxRuntimeSession(folder / "stage2.onnx", 1)
+    ov2 = OpenVinoSession(folder / "stage2.onnx", 1, tmp_path / "openvino_cache_stage2")
+    for n in (4, 7, 4):
+        crops = np.random.default_rng(n).random((n, 3, *manifest["stage2_input_size"]), dtype=np.float32)
+        (got,), (want,) = ov2(crops), ort2(crops)
+        assert got.shape == want.shape and np.abs(got - want).max() <= 1e-4 * max(1.0, np.abs(want).max())
     # a folder whose check failed (its manifest says so): ONNX Runtime, or a clear refusal
     failed = tmp_path / folder.name
     shutil.copytree(folder, failed)
     (failed / "manifest.json").write_text(json.dumps({**manifest, "dense_runtimes": ["onnxruntime"]}))
-    assert S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="auto")).backend == "onnxruntime"
-    with pytest.raises(RuntimeError, match="did not match"):
+    auto = S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="auto"))
+    assert (auto.backend, auto.stage2_backend) == ("onnxruntime", "openvino")
+    with pytest.raises(RuntimeError, match="dense stage-1 graph did not match"):
         S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="openvino"))
+    # the same for the stage-2 graph, judged on its own
+    (failed / "manifest.json").write_text(json.dumps({**manifest, "stage2_runtimes": ["onnxruntime"]}))
+    auto = S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="auto"))
+    assert (auto.backend, auto.stage2_backend) == ("openvino", "onnxruntime")
+    assert type(auto._pose_sessions["stage2"]).__name__ == "OnnxRuntimeSession"
+    with pytest.raises(RuntimeError, match="stage-2 graph did not match"):
+        S.StandalonePipeline(failed, PipelineConfig(device="cpu", backend="openvino"))
+    (failed / "manifest.json").write_text(json.dumps({**manifest, "dense_runtimes": ["onnxruntime"]}))
     # detection_extra_weights' folder is judged too: both must name the runtime
     extra = S.ensure_exported(second_model, S.baked_settings(PipelineConfig()), cache, stage1_only=True)
     cfg = PipelineConfig(device="cpu", backend="auto", detection_extra_scale=0.5)

@@ -51,7 +51,7 @@ def run(folder: str, width: int, height: int, people: int, frames: int, warmup: 
             stages[s].append(t.get(s, 0.0))
     arr = np.asarray(e2e)
     return {"device": "cpu", "resolution": f"{width}x{height}", "precision": "fp32", "standalone": True,
-            "backend": pipe.backend, "int8": False, "people": int(round(float(np.mean(counts)))), "frames": frames,
+            "backend": pipe.backend, "stage2_backend": pipe.stage2_backend, "int8": False, "people": int(round(float(np.mean(counts)))), "frames": frames,
             "e2e_ms_mean": float(arr.mean()), "e2e_ms_median": float(np.median(arr)),
             "e2e_ms_p95": float(np.percentile(arr, 95)), "fps": float(1000.0 / arr.mean()),
             "stages_ms": {s: float(np.median(v)) for s, v in stages.items()},

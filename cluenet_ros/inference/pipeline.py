@@ -384,31 +384,47 @@ class ClueNetPipeline:
         """Everything after stage 1, for the boxes it kept: crops of the segmented
         image, stage 2, keypoints in image pixels, occlusion flags and visible boxes.
         (kps (N, 13, 3), occluded (N, 13), visible boxes (N, 4), visibility (N,)) over
-        all frames. The standalone pipeline exports this very method as a graph."""
+        all frames. The standalone pipeline exports its parts (``_crop``, the stage-2
+        network, ``_average_flip`` and ``_decode``) as graphs: the same code traced."""
         clock = clock or _StageClock(self.device, None)
         flip_test = self.config.flip_test if flip_test is None else flip_test
         crops, crop_masks, crop_regions = self._crop(tensors, masks, boxes)
         clock.lap("crop_mask")
-        if len(crops):
-            # flip test: the crops and their mirror images in one stage-2 batch
-            batch = torch.cat([crops, crops.flip(-1)]) if flip_test else crops
-            if self._stage2_runner is not None:
-                heatmaps = self._stage2_runner(batch)
-            else:
-                with self._autocast():
-                    heatmaps = self.stage2(self._layout(batch))
-            if flip_test:
-                plain, mirrored = heatmaps.unflatten(0, (2, -1))  # not [:len(crops)]: stays dynamic when traced
-                heatmaps = flip_test_average(plain, mirrored)
+        heatmaps = self._heatmaps(crops, flip_test) if len(crops) else None
         clock.lap("stage2")
-        if len(crops):
+        all_boxes = torch.cat(boxes) if boxes else crops.new_zeros((0, 4))
+        return self._decode(heatmaps, crop_masks, crop_regions, all_boxes)
+
+    def _heatmaps(self, crops: torch.Tensor, flip_test: bool) -> torch.Tensor:
+        """Stage 2 on the crops (N >= 1), with the flip test averaged in. The standalone
+        pipeline traces the parts of ``_poses`` apart (crops; stage 2; the flip average
+        and decoding), so that stage 2 can run on OpenVINO."""
+        # flip test: the crops and their mirror images in one stage-2 batch
+        batch = torch.cat([crops, crops.flip(-1)]) if flip_test else crops
+        if self._stage2_runner is not None:
+            heatmaps = self._stage2_runner(batch)
+        else:
+            with self._autocast():
+                heatmaps = self.stage2(self._layout(batch))
+        return self._average_flip(heatmaps) if flip_test else heatmaps
+
+    @staticmethod
+    def _average_flip(heatmaps: torch.Tensor) -> torch.Tensor:
+        """Heatmaps of the crops then of their mirror images (2N) -> their flip-test average (N)."""
+        plain, mirrored = heatmaps.unflatten(0, (2, -1))  # not [:len(crops)]: stays dynamic when traced
+        return flip_test_average(plain, mirrored)
+
+    def _decode(self, heatmaps: torch.Tensor | None, crop_masks: torch.Tensor, crop_regions: torch.Tensor,
+                all_boxes: torch.Tensor):
+        """Heatmaps (None: no crops) -> keypoints in image pixels, occlusion flags,
+        visible boxes and visibility."""
+        if heatmaps is not None:
             kps = decode_heatmaps(heatmaps.float(), self.stage2.config.heatmap_stride)
         else:
-            kps = crops.new_zeros((0, kp.NUM_KEYPOINTS, 3))
+            kps = crop_masks.new_zeros((0, kp.NUM_KEYPOINTS, 3))
         occluded = self._occluded(kps, crop_masks)
         kps_img = crop_to_image(kps, crop_regions, self.crop_hw)
         kps_img = torch.cat([kps_img[..., :2], kps_img[..., 2:].clamp(0.0, 1.0)], dim=-1)
-        all_boxes = torch.cat(boxes) if boxes else crops.new_zeros((0, 4))
         vis_boxes, visibility = self._visible_boxes(all_boxes, crop_masks, crop_regions)
         return kps_img, occluded, vis_boxes, visibility
 

@@ -15,10 +15,15 @@ in a child process that imports torch, to ONNX graphs:
   nothing and every proposal kept, so that the score threshold, NMS IoU and detection
   count stay run-time settings: they are applied here, in numpy, in torchvision's
   order (score, NMS, top k).
-- ``poses.onnx`` (``poses_flip.onnx`` with the flip test): uint8 image, mask, boxes
-  -> keypoints in image pixels, occlusion flags, visible boxes and visibility. It is
-  the eager pipeline's own ``_poses`` (crop of the segmented image, stage 2,
-  decoding, occlusion), traced, not a second implementation.
+- the pose graphs, the eager pipeline's own ``_poses`` traced in three parts, not a
+  second implementation: ``poses_crops.onnx`` (uint8 image, mask, boxes -> crops of
+  the segmented image, their masks and regions; ONNX Runtime), ``stage2.onnx`` (the
+  stage-2 network, crops -> heatmaps; OpenVINO where installed and its export check
+  passed, as the dense stage-1 graph) and ``poses_decode.onnx`` (heatmaps, crop masks,
+  regions, boxes -> keypoints in image pixels, occlusion flags, visible boxes and
+  visibility; ONNX Runtime). With the flip test the crops and their mirror images go
+  through stage 2 as one batch and ``poses_decode_flip.onnx`` averages the two first,
+  so the stage-2 weights are held once.
 
 This process then imports only numpy, ONNX Runtime and (for the dense graph) OpenVINO.
 The graphs live in the backend cache, in a folder named by a hash of the checkpoint
@@ -58,12 +63,13 @@ from cluenet_ros.inference.runtimes import cache_root, open_session
 
 LOG = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the graphs' inputs, outputs or meaning change (3: the input scale an input)
-# the dense graph's runtimes, fastest first. The rest runs on ONNX Runtime only: OpenVINO
-# 2026.4 gave wrong detections (one box repeated) on the first inference at every new
-# frame size when it ran stage 1 whole, NMS included (docs/bench/README.md, "Standalone"),
-# and a node cannot afford a wrong first frame per size. The export checks OpenVINO's first
-# inferences of the dense graph and names the runtimes that passed in the manifest.
+FORMAT = 4  # bump when the graphs' inputs, outputs or meaning change (3: the input scale an input; 4: poses in parts)
+# the dense graphs' runtimes (stage 1's dense part, stage 2), fastest first. The rest runs
+# on ONNX Runtime only: OpenVINO 2026.4 gave wrong detections (one box repeated) on the
+# first inference at every new frame size when it ran stage 1 whole, NMS included
+# (docs/bench/README.md, "Standalone"), and a node cannot afford a wrong first frame per
+# size. The export checks OpenVINO's first inferences of each dense graph and names the
+# runtimes that passed in the manifest (dense_runtimes, stage2_runtimes).
 RUNTIMES = ("openvino", "onnxruntime")
 BAKED = ("crop_padding", "occlusion_tolerance", "roi_sampling_ratio")
 
@@ -156,7 +162,7 @@ class StandalonePipeline:
         self.input_scale = 1.0
         self.set_input_scale(input_scale)
         self.set_detection_extra_scale(self.config.detection_extra_scale)
-        self.backend = self._dense_runtime(self.config.backend)
+        self.backend, self.stage2_backend = self._dense_runtimes(self.config.backend)
         threads = threads or len(os.sched_getaffinity(0))
 
         # the ONNX Runtime graphs run one after another, so their intermediate tensors come
@@ -172,32 +178,37 @@ class StandalonePipeline:
 
         self._stage1 = stage1(self.folder)
         self._extra_stage1 = self._stage1 if self.extra_folder is None else stage1(self.extra_folder)
-        self._poses = {False: session(self.folder, "poses.onnx"), True: session(self.folder, "poses_flip.onnx")}
+        self._pose_sessions = {name: session(self.folder, f"{name}.onnx")
+                               for name in ("poses_crops", "poses_decode", "poses_decode_flip")}
+        self._pose_sessions["stage2"] = session(self.folder, "stage2.onnx", self.stage2_backend)
         self.set_thresholds(self.config.score_threshold, self.config.nms_iou, self.config.max_detections)
 
-    def _dense_runtime(self, backend: str) -> str:
-        """The runtime of the dense stage-1 graphs: ``backend``, or for auto the first of
-        RUNTIMES that is installed and that every folder's export check passed."""
+    def _dense_runtimes(self, backend: str) -> tuple[str, str]:
+        """The runtimes of the dense graphs, (stage 1's dense part, stage 2): ``backend``
+        for both, or for auto each graph's first of RUNTIMES that is installed and whose
+        export check passed (for stage 1, in every folder)."""
         import importlib.util
 
         if backend not in ("auto", *RUNTIMES):
-            raise ValueError(f"the standalone pipeline runs on onnxruntime, with the dense stage-1 graph on "
+            raise ValueError(f"the standalone pipeline runs on onnxruntime, with the dense graphs on "
                              f"openvino or onnxruntime (backend auto, openvino or onnxruntime), not {backend!r}")
         if importlib.util.find_spec("onnxruntime") is None:
             raise RuntimeError("the standalone pipeline needs the Python package 'onnxruntime' (pip install onnxruntime)")
         folders = [self.folder] + ([self.extra_folder] if self.extra_folder is not None else [])
-        passed = [r for r in RUNTIMES if all(r in json.loads((f / "manifest.json").read_text())["dense_runtimes"]
-                                             for f in folders)]
+        dense = [r for r in RUNTIMES if all(r in json.loads((f / "manifest.json").read_text())["dense_runtimes"]
+                                            for f in folders)]
+        stage2 = [r for r in RUNTIMES if r in self.manifest["stage2_runtimes"]]
         if backend == "auto":
-            return next(r for r in passed if r in installed_runtimes())
+            return tuple(next(r for r in passed if r in installed_runtimes()) for passed in (dense, stage2))
         if backend not in installed_runtimes():
             raise RuntimeError(f"backend {backend!r} requested but the Python package {backend!r} is not installed "
                                f"(pip install {backend})")
-        if backend not in passed:
-            raise RuntimeError(f"backend {backend!r}: its first inferences of the dense stage-1 graph did not match "
-                               f"ONNX Runtime's when exported ({self.folder / 'manifest.json'}); use backend auto "
-                               "or onnxruntime")
-        return backend
+        for passed, graph in ((dense, "the dense stage-1 graph"), (stage2, "the stage-2 graph")):
+            if backend not in passed:
+                raise RuntimeError(f"backend {backend!r}: its first inferences of {graph} did not match ONNX "
+                                   f"Runtime's when exported ({self.folder / 'manifest.json'}); use backend auto "
+                                   "or onnxruntime")
+        return backend, backend
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: PipelineConfig | None = None, input_scale: float = 1.0,
@@ -318,8 +329,8 @@ class StandalonePipeline:
         mask = prob > cfg.mask_threshold
         n = len(boxes)
         if n:
-            kps, occluded, vis, visibility = self._poses[bool(cfg.flip_test)](
-                rgb, mask.astype(np.float32), boxes)
+            kps, occluded, vis, visibility = run_poses(self._pose_sessions, rgb, mask.astype(np.float32), boxes,
+                                                       bool(cfg.flip_test))
         else:
             kps = np.zeros((0, kp.NUM_KEYPOINTS, 3), np.float32)
             occluded = np.zeros((0, kp.NUM_KEYPOINTS), bool)
@@ -357,6 +368,16 @@ class StandalonePipeline:
         boxes, scores = merge_views(views, cfg.score_threshold, cfg.nms_iou, cfg.max_detections,
                                     cfg.detection_flip_merge)
         return boxes, scores, np.mean(probs, axis=0)
+
+
+def run_poses(sessions: dict, rgb: np.ndarray, mask: np.ndarray, boxes: np.ndarray, flip_test: bool):
+    """The pose graphs in a chain (``sessions`` by graph name): the eager ``_poses``.
+    With the flip test the crops and their mirror images go through stage 2 as one
+    batch, as ``_heatmaps`` batches them; the decoding graph averages the two."""
+    crops, crop_masks, regions = sessions["poses_crops"](rgb, mask, boxes)
+    batch = np.concatenate([crops, crops[..., ::-1]]) if flip_test else crops
+    heatmaps = sessions["stage2"](np.ascontiguousarray(batch))[0]
+    return sessions["poses_decode_flip" if flip_test else "poses_decode"](heatmaps, crop_masks, regions, boxes)
 
 
 class _Stage1:

@@ -87,16 +87,44 @@ class Stage1Whole(nn.Module):
 
 class Poses(nn.Module):
     """uint8 image (H, W, 3), mask (H, W, 0/1) and boxes (N >= 1, 4) -> the eager
-    pipeline's ``_poses``: keypoints, occluded, visible boxes, visibility."""
+    pipeline's ``_poses``: keypoints, occluded, visible boxes, visibility. The eager
+    reference of the three pose graphs in a chain."""
+
+    def __init__(self, pipeline, flip_test: bool):
+        super().__init__()
+        self.pipeline, self.flip_test = pipeline, flip_test
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor, boxes: torch.Tensor):
+        img = image.permute(2, 0, 1).float() / 255.0
+        return self.pipeline._poses([img], [mask > 0.5], [boxes], flip_test=self.flip_test)
+
+
+class PoseCrops(nn.Module):
+    """uint8 image, mask, boxes (N >= 1) -> (crops of the segmented image (N, 3, hc,
+    wc), their masks (N, hc, wc), crop regions (N, 4)): ``_crop``, on ONNX Runtime."""
 
     def __init__(self, pipeline):
         super().__init__()
         self.pipeline = pipeline
-        self.stage2 = pipeline.stage2  # registered, so the export sees its weights
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, boxes: torch.Tensor):
         img = image.permute(2, 0, 1).float() / 255.0
-        return self.pipeline._poses([img], [mask > 0.5], [boxes])
+        return self.pipeline._crop([img], [mask > 0.5], [boxes])
+
+
+class PoseDecode(nn.Module):
+    """(heatmaps, crop masks, regions, boxes) -> keypoints, occluded, visible boxes,
+    visibility: ``_decode``, after ``_average_flip`` when ``flip_test`` (then the
+    heatmaps are the crops' and then their mirror images', 2N). On ONNX Runtime."""
+
+    def __init__(self, pipeline, flip_test: bool):
+        super().__init__()
+        self.pipeline, self.flip_test = pipeline, flip_test
+
+    def forward(self, heatmaps: torch.Tensor, crop_masks: torch.Tensor, regions: torch.Tensor, boxes: torch.Tensor):
+        if self.flip_test:
+            heatmaps = self.pipeline._average_flip(heatmaps)
+        return self.pipeline._decode(heatmaps, crop_masks, regions, boxes)
 
 
 CHECK_SCALES = (1.0, 0.5, 0.75)  # the scale is a graph input: checked at these
@@ -170,24 +198,27 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                                             "boxes": {0: "detections"}, "scores": {0: "detections"},
                                             "mask": {0: "height", 1: "width"}})
             diffs = {}
-            for flip in () if stage1_only else (False, True):
-                pipe.set_flip_test(flip)
-                name = "poses_flip.onnx" if flip else "poses.onnx"
-                torch.onnx.export(Poses(pipe).eval(), (image, mask, boxes), str(tmp / name), opset_version=opset,
-                                  dynamo=False, input_names=["image", "mask", "boxes"],
-                                  output_names=["keypoints", "occluded", "visible_boxes", "visibility"],
-                                  dynamic_axes={"image": {0: "height", 1: "width"}, "mask": {0: "height", 1: "width"},
-                                                "boxes": {0: "people"}, "keypoints": {0: "people"},
-                                                "occluded": {0: "people"}, "visible_boxes": {0: "people"},
-                                                "visibility": {0: "people"}})
-                diffs[name] = _check(tmp / name, Poses(pipe).eval(), check_poses)
+            if not stage1_only:
+                _export_poses(pipe, tmp, (image, mask, boxes), opset)
+                for flip in (False, True):
+                    diffs["poses_flip" if flip else "poses"] = _check_poses(tmp, Poses(pipe, flip).eval(),
+                                                                           check_poses, flip)
             for scale in CHECK_SCALES:
                 diffs[f"stage1 at scale {scale:g}"] = _check_stage1(tmp, Stage1Whole(stage1, scale).eval(),
                                                                     check_image, scale)
-            dense_runtimes, openvino_diff = _check_dense_on_openvino(tmp, (check_image, image))
-        manifest = {"format": FORMAT, "weights": str(Path(weights).resolve()), "settings": settings, "stage1_only": stage1_only,
-                    "opset": opset, "dense_runtimes": dense_runtimes,
-                    "openvino_first_inference_rel_diff": openvino_diff,
+            dense_runtimes, openvino_diff = _check_dense_on_openvino(
+                tmp / "stage1_dense.onnx", [(i.numpy(), np.array(s, np.float32)) for i in (check_image, image)
+                                            for s in CHECK_SCALES], exact_outputs=(2,))
+            stage2_runtimes, stage2_openvino_diff = ["onnxruntime"], None
+            if not stage1_only:  # crops of two person counts, each the first at its batch size
+                hc, wc = pipe.crop_hw
+                crops = [np.random.default_rng(n).random((n, 3, hc, wc), dtype=np.float32) for n in (3, 2, 1)]
+                stage2_runtimes, stage2_openvino_diff = _check_dense_on_openvino(tmp / "stage2.onnx",
+                                                                                 [(c,) for c in crops])
+        manifest = {"format": FORMAT, "weights": str(Path(weights).resolve()), "settings": settings,
+                    "stage1_only": stage1_only, "opset": opset, "dense_runtimes": dense_runtimes,
+                    "openvino_first_inference_rel_diff": openvino_diff, "stage2_runtimes": stage2_runtimes,
+                    "stage2_openvino_first_inference_rel_diff": stage2_openvino_diff,
                     "torch": torch.__version__, "check_max_rel_diff": diffs,
                     "stage2_input_size": None if stage1_only else list(pipe.crop_hw)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -212,11 +243,13 @@ def _check_stage1(folder: Path, whole: nn.Module, image: torch.Tensor, scale: fl
     return _compare("stage1", got, whole, (image,))
 
 
-def _check_dense_on_openvino(folder: Path, images: tuple[torch.Tensor, ...]) -> tuple[list[str], float | None]:
-    """The dense runtimes this folder may use: ONNX Runtime always, OpenVINO (where
-    installed) when its FIRST inference at each of ``images``' sizes, at each of
-    CHECK_SCALES, agrees with ONNX Runtime's. The whole stage-1 graph, NMS included, did not on OpenVINO 2026.4 (one
-    box repeated on the first inference at a new size); a node cannot afford that."""
+def _check_dense_on_openvino(path: Path, inputs: list[tuple[np.ndarray, ...]],
+                             exact_outputs: tuple[int, ...] = ()) -> tuple[list[str], float | None]:
+    """The runtimes a dense graph may run on: ONNX Runtime always, OpenVINO (where
+    installed) when its FIRST inference on each of ``inputs`` (new sizes) agrees with
+    ONNX Runtime's (``exact_outputs``: integer outputs, equal). The whole stage-1 graph,
+    NMS included, did not on OpenVINO 2026.4 (one box repeated on the first inference at
+    a new size); a node cannot afford that."""
     import importlib.util
 
     from cluenet_ros.inference.runtimes import OnnxRuntimeSession, OpenVinoSession
@@ -224,24 +257,57 @@ def _check_dense_on_openvino(folder: Path, images: tuple[torch.Tensor, ...]) -> 
     if importlib.util.find_spec("openvino") is None:
         return ["onnxruntime"], None
     threads = torch.get_num_threads()
-    path = folder / "stage1_dense.onnx"
-    ov = OpenVinoSession(path, threads, folder / "openvino_cache")
+    ov = OpenVinoSession(path, threads, path.parent / "openvino_cache")
     ort = OnnxRuntimeSession(path, threads)
     diff = 0.0
-    for image, scale in ((i, np.array(s, np.float32)) for i in images for s in CHECK_SCALES):
-        got, want = ov(image.numpy(), scale), ort(image.numpy(), scale)
-        if any(g.shape != w.shape for g, w in zip(got, want)) or not np.array_equal(got[2], want[2]):
+    for args in inputs:
+        got, want = ov(*args), ort(*args)
+        if any(g.shape != w.shape for g, w in zip(got, want)) or \
+                any(not np.array_equal(got[i], want[i]) for i in exact_outputs):
             return ["onnxruntime"], float("inf")
-        diff = max(diff, relative_difference(got[:2], want[:2]))
+        diff = max(diff, relative_difference([g for i, g in enumerate(got) if i not in exact_outputs],
+                                             [w for i, w in enumerate(want) if i not in exact_outputs]))
     return (["openvino", "onnxruntime"] if diff <= RELATIVE_TOLERANCE else ["onnxruntime"]), diff
 
 
-def _check(path: Path, module: nn.Module, inputs: tuple) -> float:
-    """ONNX Runtime against eager on ``inputs``, relative to each output's scale."""
-    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
+def _export_poses(pipe, folder: Path, example: tuple, opset: int) -> None:
+    """The pose graphs: crops; the stage-2 network (a dense graph: OpenVINO or ONNX
+    Runtime); decoding, with and without the flip test's average."""
+    crops_module = PoseCrops(pipe).eval()
+    torch.onnx.export(crops_module, example, str(folder / "poses_crops.onnx"), opset_version=opset, dynamo=False,
+                      input_names=["image", "mask", "boxes"], output_names=["crops", "crop_masks", "regions"],
+                      dynamic_axes={"image": {0: "height", 1: "width"}, "mask": {0: "height", 1: "width"},
+                                    "boxes": {0: "people"}, "crops": {0: "people"}, "crop_masks": {0: "people"},
+                                    "regions": {0: "people"}})
+    crops, crop_masks, regions = crops_module(*example)
+    torch.onnx.export(pipe.stage2.eval(), (crops,), str(folder / "stage2.onnx"), opset_version=opset, dynamo=False,
+                      input_names=["crops"], output_names=["heatmaps"],
+                      dynamic_axes={"crops": {0: "batch"}, "heatmaps": {0: "batch"}})
+    boxes = example[2]
+    for flip in (False, True):
+        heatmaps = pipe.stage2(torch.cat([crops, crops.flip(-1)]) if flip else crops)
+        torch.onnx.export(PoseDecode(pipe, flip).eval(), (heatmaps, crop_masks, regions, boxes),
+                          str(folder / ("poses_decode_flip.onnx" if flip else "poses_decode.onnx")),
+                          opset_version=opset, dynamo=False,
+                          input_names=["heatmaps", "crop_masks", "regions", "boxes"],
+                          output_names=["keypoints", "occluded", "visible_boxes", "visibility"],
+                          dynamic_axes={"heatmaps": {0: "batch"}, "crop_masks": {0: "people"},
+                                        "regions": {0: "people"}, "boxes": {0: "people"},
+                                        "keypoints": {0: "people"}, "occluded": {0: "people"},
+                                        "visible_boxes": {0: "people"}, "visibility": {0: "people"}})
 
-    got = OnnxRuntimeSession(path, torch.get_num_threads())(*(t.numpy() for t in inputs))
-    return _compare(path.name, got, module, inputs)
+
+def _check_poses(folder: Path, whole: nn.Module, inputs: tuple, flip: bool) -> float:
+    """The pose graphs in a chain on ONNX Runtime (as the standalone pipeline runs them)
+    against the eager ``_poses``."""
+    from cluenet_ros.inference.runtimes import OnnxRuntimeSession
+    from cluenet_ros.inference.standalone import run_poses
+
+    threads = torch.get_num_threads()
+    sessions = {name: OnnxRuntimeSession(folder / f"{name}.onnx", threads)
+                for name in ("poses_crops", "stage2", "poses_decode", "poses_decode_flip")}
+    got = run_poses(sessions, *(t.numpy() for t in inputs), flip)
+    return _compare("poses_flip" if flip else "poses", list(got), whole, inputs)
 
 
 def _compare(name: str, got: list[np.ndarray], module: nn.Module, inputs: tuple) -> float:

@@ -211,8 +211,10 @@ class _PedestrianCore:
 
     def _ready_message(self) -> str:
         # said from sys.modules, not assumed: a stray import once loaded torch here unnoticed
-        standalone = (" (standalone: torch is loaded in this process)" if "torch" in sys.modules else
-                      " (standalone: no torch in this process)") if self.p("standalone") else ""
+        stage2 = getattr(self.pipeline, "stage2_backend", None)
+        stage2 = f", stage 2 on {stage2}" if stage2 and stage2 != self.pipeline.backend else ""
+        standalone = (f" (standalone{stage2}: torch is loaded in this process)" if "torch" in sys.modules else
+                      f" (standalone{stage2}: no torch in this process)") if self.p("standalone") else ""
         return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend}"
                 f"{' int8' if getattr(self.pipeline, 'int8', False) else ''}{standalone} "
                 f"(score >= {self.p('score_threshold')}, "
