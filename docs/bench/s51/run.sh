@@ -15,12 +15,15 @@ D=docs/bench/s51; O=runs/s51; W=$PWD/models/cluenet_demo.pt; OLD=/tmp/s51_old
 [ "$(sha256sum $W | cut -c1-8)" = 5f2e0ff6 ] || { echo "$W is not soup_s"; exit 1; }
 mkdir -p $O
 [ -d $OLD ] || git worktree add --detach $OLD 2826d34 > /dev/null
+# every command of a tree runs in its folder: `python -m` and `-c` put the working folder
+# before PYTHONPATH on the module path
+R=$PWD
 graphs() {  # the graphs folder of tree $1 (exported first where missing)
-  PYTHONPATH=$1 python -c "
+  cd $1 && PYTHONPATH=$1 python -c "
 import sys, logging; logging.disable(logging.CRITICAL)
 from cluenet_ros.inference import standalone as S
 from cluenet_ros.inference.interface import PipelineConfig
-print(S.ensure_exported(sys.argv[1], S.baked_settings(PipelineConfig())))" $W
+print(S.ensure_exported(sys.argv[1], S.baked_settings(PipelineConfig())))" $W; cd $R
 }
 NEW_G=$(graphs $PWD); OLD_G=$(graphs $OLD)
 echo "new graphs $NEW_G; old graphs $OLD_G"
@@ -34,8 +37,8 @@ for step in "${NAMES[@]}"; do
           for tree in old new; do
             t=$PWD; g=$NEW_G; [ $tree = old ] && { t=$OLD; g=$OLD_G; }
             for b in auto onnxruntime; do
-              PYTHONPATH=$t python $D/poses_time.py --folder $g --backend $b $flip \
-                > $O/poses_${tree}_${b}${flip/--/_}_r$round.json || echo "poses $tree $b $flip failed"
+              (cd $t && PYTHONPATH=$t python $R/$D/poses_time.py --folder $g --backend $b $flip \
+                > $R/$O/poses_${tree}_${b}${flip/--/_}_r$round.json) || echo "poses $tree $b $flip failed"
             done
           done
         done
@@ -57,8 +60,8 @@ PY
         for tree in old new; do
           t=$PWD; [ $tree = old ] && t=$OLD
           for b in auto onnxruntime; do
-            PYTHONPATH=$t cluenet bench --standalone --backend $b --weights $W --frames 10 --resolution 1024x512 \
-              --json $D/bench_${tree}_${b}_r$round.json > $O/bench_${tree}_${b}_r$round.txt 2>&1 \
+            (cd $t && PYTHONPATH=$t cluenet bench --standalone --backend $b --weights $W --frames 10 \
+              --resolution 1024x512 --json $R/$D/bench_${tree}_${b}_r$round.json > $R/$O/bench_${tree}_${b}_r$round.txt 2>&1) \
               || echo "bench $tree $b failed"
             tail -2 $O/bench_${tree}_${b}_r$round.txt
           done
@@ -68,8 +71,8 @@ PY
       for tree in old new; do
         t=$PWD; [ $tree = old ] && t=$OLD
         for p in "" flip_test:=true; do
-          PYTHONPATH=$t python tools/node_memory.py --standalone --backend auto --weights $W \
-            ${p:+--param $p} --json $D/node_memory_${tree}${p:+_flip}.json || echo "node $tree $p failed"
+          (cd $t && PYTHONPATH=$t python $R/tools/node_memory.py --standalone --backend auto --weights $W \
+            ${p:+--param $p} --json $R/$D/node_memory_${tree}${p:+_flip}.json) || echo "node $tree $p failed"
         done
       done;;
     bigval)
