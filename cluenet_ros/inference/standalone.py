@@ -18,8 +18,8 @@ in a child process that imports torch, to ONNX graphs:
 - the pose graphs, the eager pipeline's own ``_poses`` traced in three parts, not a
   second implementation: ``poses_crops.onnx`` (uint8 image, mask, boxes -> crops of
   the segmented image, their masks and regions; ONNX Runtime), ``stage2.onnx`` (the
-  stage-2 network, crops -> heatmaps; OpenVINO where installed and its export check
-  passed, as the dense stage-1 graph) and ``poses_decode.onnx`` (heatmaps, crop masks,
+  stage-2 network, crops -> heatmaps; ONNX Runtime, or OpenVINO with ``backend:
+  openvino`` where its export check passed) and ``poses_decode.onnx`` (heatmaps, crop masks,
   regions, boxes -> keypoints in image pixels, occlusion flags, visible boxes and
   visibility; ONNX Runtime). With the flip test the crops and their mirror images go
   through stage 2 as one batch and ``poses_decode_flip.onnx`` averages the two first,
@@ -185,8 +185,12 @@ class StandalonePipeline:
 
     def _dense_runtimes(self, backend: str) -> tuple[str, str]:
         """The runtimes of the dense graphs, (stage 1's dense part, stage 2): ``backend``
-        for both, or for auto each graph's first of RUNTIMES that is installed and whose
-        export check passed (for stage 1, in every folder)."""
+        for both; for auto, stage 1's on the first of RUNTIMES that is installed and whose
+        export check passed in every folder, and stage 2 on ONNX Runtime. Stage 2 on
+        OpenVINO saved 1-2 ms a frame at 10 people (about 5 with the stage-2 flip test) for
+        17-33 MiB more at the node's peak, as a second runtime holds the weights and its
+        own buffers (docs/bench/README.md, "Standalone", session 51): auto keeps the
+        memory."""
         import importlib.util
 
         if backend not in ("auto", *RUNTIMES):
@@ -199,7 +203,7 @@ class StandalonePipeline:
                                             for f in folders)]
         stage2 = [r for r in RUNTIMES if r in self.manifest["stage2_runtimes"]]
         if backend == "auto":
-            return tuple(next(r for r in passed if r in installed_runtimes()) for passed in (dense, stage2))
+            return next(r for r in dense if r in installed_runtimes()), "onnxruntime"
         if backend not in installed_runtimes():
             raise RuntimeError(f"backend {backend!r} requested but the Python package {backend!r} is not installed "
                                f"(pip install {backend})")

@@ -212,9 +212,9 @@ class _PedestrianCore:
     def _ready_message(self) -> str:
         # said from sys.modules, not assumed: a stray import once loaded torch here unnoticed
         stage2 = getattr(self.pipeline, "stage2_backend", None)
-        stage2 = f", stage 2 on {stage2}" if stage2 and stage2 != self.pipeline.backend else ""
-        standalone = (f" (standalone{stage2}: torch is loaded in this process)" if "torch" in sys.modules else
-                      f" (standalone{stage2}: no torch in this process)") if self.p("standalone") else ""
+        stage2 = f"; stage 2 on {stage2}" if stage2 and stage2 != self.pipeline.backend else ""
+        standalone = (f" (standalone: torch is loaded in this process{stage2})" if "torch" in sys.modules else
+                      f" (standalone: no torch in this process{stage2})") if self.p("standalone") else ""
         return (f"ready on {self.pipeline.device} with backend {self.pipeline.backend}"
                 f"{' int8' if getattr(self.pipeline, 'int8', False) else ''}{standalone} "
                 f"(score >= {self.p('score_threshold')}, "
@@ -602,6 +602,9 @@ class _PedestrianCore:
             "backend": self.pipeline.backend if self.pipeline is not None else "",
             "int8": bool(getattr(self.pipeline, "int8", False)),
             "standalone": bool(self.p("standalone")),
+            # the eager pipeline's stage 2 runs on `backend`; the standalone one's may not
+            "stage2_backend": getattr(self.pipeline, "stage2_backend", self.pipeline.backend)
+            if self.pipeline is not None else "",
         }
         status.values = [KeyValue(key=k, value=(f"{v:.2f}" if isinstance(v, float) else str(v)))
                          for k, v in values.items()]

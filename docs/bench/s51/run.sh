@@ -8,7 +8,11 @@
 #   memory:  the node's peak RSS (tools/node_memory.py --standalone), default and flip_test:=true;
 #   bigval:  bigval150 through `eval full --standalone` at the node's defaults, against
 #            session 50's standalone run (must be equal to the digit; stage 2 there is keypoints).
-#   run.sh [poses] [bench] [memory] [bigval]
+#   final:   after the first figures (auto ran stage 2 on OpenVINO: stage2_openvino_under_auto/),
+#            auto runs stage 2 on ONNX Runtime and backend openvino on OpenVINO: interleaved
+#            rounds of the pose part and of the bench, old auto / new auto / new openvino; the
+#            node's peak for new auto and new openvino, default and flip_test:=true; bigval150.
+#   run.sh [poses] [bench] [memory] [bigval] [final]
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/bench/s51; O=runs/s51; W=$PWD/models/cluenet_demo.pt; OLD=/tmp/s51_old
@@ -94,5 +98,46 @@ diff = max(float(np.abs(np.subtract(x["keypoints"], y["keypoints"])).max()) for 
 print(f"people {len(ka)} / {len(kb)}; largest keypoint difference (px, or score) {diff:.2e}")
 PY
       ;;
+    final)
+      for round in 1 2 3; do
+        for flip in "" --flip; do
+          for tb in old:auto new:auto new:openvino; do
+            tree=${tb%%:*}; b=${tb##*:}; t=$PWD; g=$NEW_G; [ $tree = old ] && { t=$OLD; g=$OLD_G; }
+            (cd $t && PYTHONPATH=$t python $R/$D/poses_time.py --folder $g --backend $b $flip --frames 30 \
+              > $R/$O/final_poses_${tree}_${b}${flip/--/_}_r$round.json) || echo "poses $tree $b $flip failed"
+          done
+        done
+        for tb in old:auto new:auto new:openvino; do
+          tree=${tb%%:*}; b=${tb##*:}; t=$PWD; [ $tree = old ] && t=$OLD
+          (cd $t && PYTHONPATH=$t cluenet bench --standalone --backend $b --weights $W --frames 10 \
+            --resolution 1024x512 --json $R/$D/final_bench_${tree}_${b}_r$round.json > $R/$O/final_bench_${tree}_${b}_r$round.txt 2>&1) \
+            || echo "bench $tree $b failed"
+          tail -2 $O/final_bench_${tree}_${b}_r$round.txt
+        done
+      done
+      python - $O > $D/final_poses.json <<'PY'
+import glob, json, os, sys
+rows = {}
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "final_poses_*_r*.json"))):
+    name = os.path.basename(f)[len("final_poses_"):].rsplit("_r", 1)[0]
+    rows.setdefault(name, []).append(json.load(open(f)))
+print(json.dumps({k: {"poses_ms_median_per_round": [round(r["poses_ms_median"], 2) for r in v],
+                      "peak_rss_mb_per_round": [round(r["peak_rss_mb"], 1) for r in v],
+                      "backend": v[0]["backend"], "stage2_backend": v[0]["stage2_backend"], "format": v[0]["format"],
+                      "people": v[0]["people"]} for k, v in rows.items()}, indent=1))
+PY
+      for b in auto openvino; do
+        for p in "" flip_test:=true; do
+          python tools/node_memory.py --standalone --backend $b --weights $W ${p:+--param $p} \
+            --json $D/final_node_memory_new_${b}${p:+_flip}.json || echo "node $b $p failed"
+        done
+      done
+      [ -f $O/big_standalone/detections.json ] || cluenet eval full --weights $W --standalone \
+        --backend auto --data data/s44/bigval150/val --out $O/big_standalone \
+        --detection-extra-scale 0.5 --detection-extra-scale-min-height 200 > $O/big_standalone.txt 2>&1 \
+        || echo "bigval150 failed"
+      python tools/paired_mr.py --data data/s44/bigval150/val --model "eager=runs/s44/half/big_x05h200" \
+        --model "standalone_s50=runs/s50/big_standalone_openvino" --model "standalone_s51=$O/big_standalone" \
+        --json $D/bigval150_standalone.json | tee $D/bigval150_standalone.md;;
   esac
 done
