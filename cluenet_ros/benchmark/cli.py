@@ -33,7 +33,7 @@ def register(sub) -> None:
                    help="time the torch-free standalone pipeline (the node's standalone:=true) in a process of its "
                         "own, so that its peak RSS is the node's: --weights (default the packaged demo weights), "
                         "exported once into the backend cache; --backend: the runtime of its dense stage-1 graph "
-                        "(auto: openvino where installed), the rest on onnxruntime")
+                        "(auto: openvino where installed; openvino also runs stage 2 there), the rest on onnxruntime")
     p.add_argument("--compare", choices=("keypointrcnn",),
                    help="also time a torchvision peer: eagerly, and on the CPU also exported to ONNX Runtime "
                         "where that is installed (ratios on the same runtime and across runtimes)")

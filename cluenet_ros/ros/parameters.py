@@ -50,7 +50,8 @@ PARAMS: tuple[Param, ...] = (
           "accuracy cost and speed.", read_only=True),
     Param("standalone", False, "Run the whole pipeline as compiled graphs without importing torch: far less "
           "memory (docs/bench/README.md). The dense stage-1 graph runs on backend openvino or onnxruntime (auto: "
-          "openvino where installed), the rest on onnxruntime. The graphs are exported "
+          "openvino where installed), stage 2 on onnxruntime (openvino with backend openvino), the rest on "
+          "onnxruntime. The graphs are exported "
           "once per checkpoint, in a child process, into the backend cache. CPU only; not with weights:=random or "
           "int8.", read_only=True),
     Param("score_threshold", 0.96, "Minimum detection score published. 0.96 (session 45): about 3 false boxes per "

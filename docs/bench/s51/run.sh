@@ -13,6 +13,9 @@
 #            rounds of the pose part and of the bench, old auto / new auto / new openvino; the
 #            node's peak for new auto and new openvino, default and flip_test:=true; bigval150.
 #   run.sh [poses] [bench] [memory] [bigval] [final]
+# by hand after final: final_node_memory_new_onnxruntime.json (tools/node_memory.py --standalone
+# --backend onnxruntime) and bigval150_keypoints_vs_s50.txt (runs/s51/big_standalone against
+# runs/s50/big_standalone_openvino, keypoints.json row by row).
 cd "$(dirname "$0")/../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/bench/s51; O=runs/s51; W=$PWD/models/cluenet_demo.pt; OLD=/tmp/s51_old
