@@ -344,6 +344,58 @@ def test_graphs_are_exported_once_per_checkpoint_and_settings(exported, tmp_path
         S.ensure_exported(bad, S.baked_settings(PipelineConfig()), cache)
 
 
+def test_export_cli_prepares_a_cache_for_a_target_that_cannot_export(exported, tmp_path, monkeypatch, capsys):
+    """`cluenet export --standalone` on a machine with torch; the folder copied into
+    another cache is found there by a start that never exports."""
+    from cluenet_ros.cli import main as cluenet
+
+    ckpt, _, folder, _ = exported
+    here = tmp_path / "workstation"
+    assert cluenet(["export", "--standalone", "--weights", str(ckpt), "--cache", str(here)]) == 0
+    out = capsys.readouterr().out
+    made = here / folder.name  # the same key as the node's own export
+    assert f"exported: {made}" in out and "dense stage 1" in out and (made / "manifest.json").is_file()
+    assert cluenet(["export", "--standalone", "--weights", str(ckpt), "--cache", str(here)]) == 0
+    assert f"already in the cache: {made}" in capsys.readouterr().out
+    target = tmp_path / "vehicle"
+    target.mkdir()
+    shutil.copytree(made, target / made.name)
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the target exported again")
+
+    monkeypatch.setattr(S.subprocess, "run", no_export)
+    sa = S.StandalonePipeline.from_checkpoint(ckpt, PipelineConfig(device="cpu", backend="onnxruntime", **FORCED),
+                                              cache=target)
+    assert sa.folder == target / made.name and len(sa(frame(97, 131, seed=3))) > 0
+    for bad in (["--onnx", str(tmp_path / "m.onnx")], ["--weights", "random"]):
+        assert cluenet(["export", "--standalone", *bad]) == 2
+    assert cluenet(["export", "--standalone", "--weights", str(tmp_path / "none.pt")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    assert cluenet(["export", "--cache", str(here), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert cluenet(["export"]) == 2 and "--standalone" in capsys.readouterr().err
+
+
+def test_a_start_that_cannot_export_says_what_to_do(tmp_path, monkeypatch):
+    """No torch to export with, or an export killed (a memory limit's OOM killer):
+    the error names the way out, exporting elsewhere and copying the folder."""
+    import importlib.util
+
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"never read")
+    settings = S.baked_settings(PipelineConfig())
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    with pytest.raises(RuntimeError, match="torch, which exports them, is not installed here") as err:
+        S.ensure_exported(weights, settings, tmp_path / "cache")
+    assert "cluenet export --standalone" in str(err.value) and "CLUENET_CACHE_DIR" in str(err.value)
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(S.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(cmd, -9, "", ""))
+    with pytest.raises(RuntimeError, match=r"killed by signal 9 \(SIGKILL\)") as err:
+        S.ensure_exported(weights, settings, tmp_path / "cache")
+    assert "memory limit" in str(err.value) and "cluenet export --standalone" in str(err.value)
+
+
 def test_a_standalone_process_never_imports_torch(exported):
     """The point of it: the node's modules and the pipeline run a frame with torch
     absent from sys.modules."""

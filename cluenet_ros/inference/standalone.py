@@ -101,12 +101,27 @@ def ensure_exported(weights: str | Path, settings: dict, cache: Path | None = No
     if (folder / "manifest.json").is_file():
         mark_used(folder)
         return folder
+    import importlib.util
+
+    elsewhere = (f"export them where torch is installed (`cluenet export --standalone --weights {weights} "
+                 f"--cache DIR`, the same checkpoint file) and copy DIR/{folder.name} into {folder.parent} (or set "
+                 "CLUENET_CACHE_DIR to DIR)")
+    if importlib.util.find_spec("torch") is None:
+        raise RuntimeError(f"no standalone graphs for {weights} in {folder.parent}, and torch, which exports them, "
+                           f"is not installed here: {elsewhere}")
     cmd = [sys.executable, "-m", "cluenet_ros.inference.standalone_export", "--weights", str(weights),
            "--out", str(folder), "--settings", json.dumps(settings)] + (["--stage1-only"] if stage1_only else [])
     LOG.info("exporting the standalone graphs for %s to %s (once per weights; a child process)",
              weights, folder)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode < 0:  # killed: under a memory limit most likely the kernel's OOM killer
+        import signal
+
+        name = signal.Signals(-proc.returncode).name if -proc.returncode in signal.valid_signals() else "?"
+        raise RuntimeError(f"exporting the standalone graphs was killed by signal {-proc.returncode} ({name}). The "
+                           "export loads torch and the model (about 1.1 GB at its peak for the demo weights, far "
+                           f"above the node itself); under a memory limit, {elsewhere}")
     if proc.returncode != 0 or not (folder / "manifest.json").is_file():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"exporting the standalone graphs failed (exit {proc.returncode}): " + " | ".join(tail))
