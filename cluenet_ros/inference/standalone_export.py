@@ -25,7 +25,8 @@ from torch import nn
 from torchvision.models.detection.image_list import ImageList
 
 from cluenet_ros.inference.interface import PipelineConfig
-from cluenet_ros.inference.onnx_export import OPSET, RELATIVE_TOLERANCE, ExportCheckFailed, relative_difference
+from cluenet_ros.inference.onnx_export import (OPSET, RELATIVE_TOLERANCE, ExportCheckFailed, export_stage2,
+                                               relative_difference)
 from cluenet_ros.inference.standalone import BAKED, FORMAT
 from cluenet_ros.models.stage1 import scaled_size
 
@@ -210,7 +211,7 @@ def export(weights: Path, out: Path, settings: dict, opset: int = OPSET, size: t
                 tmp / "stage1_dense.onnx", [(i.numpy(), np.array(s, np.float32)) for i in (check_image, image)
                                             for s in CHECK_SCALES], exact_outputs=(2,))
             stage2_runtimes, stage2_openvino_diff = ["onnxruntime"], None
-            if not stage1_only:  # crops of two person counts, each the first at its batch size
+            if not stage1_only:  # three person counts, each the first inference at its batch size
                 hc, wc = pipe.crop_hw
                 crops = [np.random.default_rng(n).random((n, 3, hc, wc), dtype=np.float32) for n in (3, 2, 1)]
                 stage2_runtimes, stage2_openvino_diff = _check_dense_on_openvino(tmp / "stage2.onnx",
@@ -280,9 +281,7 @@ def _export_poses(pipe, folder: Path, example: tuple, opset: int) -> None:
                                     "boxes": {0: "people"}, "crops": {0: "people"}, "crop_masks": {0: "people"},
                                     "regions": {0: "people"}})
     crops, crop_masks, regions = crops_module(*example)
-    torch.onnx.export(pipe.stage2.eval(), (crops,), str(folder / "stage2.onnx"), opset_version=opset, dynamo=False,
-                      input_names=["crops"], output_names=["heatmaps"],
-                      dynamic_axes={"crops": {0: "batch"}, "heatmaps": {0: "batch"}})
+    export_stage2(pipe.stage2, folder / "stage2.onnx", opset)  # the eager backends' stage-2 graph
     boxes = example[2]
     for flip in (False, True):
         heatmaps = pipe.stage2(torch.cat([crops, crops.flip(-1)]) if flip else crops)
