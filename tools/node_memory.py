@@ -4,7 +4,9 @@
 Issue 20 bounds the node's memory at 600 MB. `cluenet bench` measures a pipeline in
 a process; this measures the node itself: it starts `pedestrian_node` with the given
 settings, sends FRAMES camera frames of WxH (one at a time, each answered before the
-next), and reads the node's VmHWM (peak RSS) and VmRSS from /proc before stopping it.
+next), and reads the node's VmHWM (peak RSS) and VmRSS from /proc before stopping it. It
+also times the start (launch to the node's image subscription, made once the model is
+loaded) and each frame (publish to detections received).
 
     tools/node_memory.py [--standalone] [--backend auto] [--frames 10] [--resolution 1024x512]
         [--weights CKPT] [--param NAME:=VALUE ...] [--json OUT]
@@ -58,6 +60,7 @@ def main() -> int:
            "-p", f"standalone:={'true' if a.standalone else 'false'}", "-p", "score_threshold:=0.0",
            "-p", "max_detections:=10", "-p", "qos.reliability:=reliable"]
     cmd += [arg for prm in a.param for arg in ("-p", prm)]
+    t_start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rclpy.init()
     node = rclpy.create_node("node_memory_probe")
@@ -72,6 +75,8 @@ def main() -> int:
                 raise SystemExit("the node did not come up:\n" + (proc.stdout.read() if proc.poll() is not None else ""))
             rclpy.spin_once(node, timeout_sec=0.1)
         ready = status_mb(proc.pid)
+        start_s = time.monotonic() - t_start  # the node subscribes once its model is loaded
+        frame_ms = []
         rng = np.random.default_rng(0)
         counts = []
         for i in range(a.frames):
@@ -79,11 +84,13 @@ def main() -> int:
             msg.data = rng.integers(0, 256, h * w * 3, dtype=np.uint8).tobytes()
             msg.header.stamp.sec = i + 1
             n = len(got)
+            t0 = time.monotonic()
             pub.publish(msg)
             while len(got) == n:
                 if proc.poll() is not None:
                     raise SystemExit("the node stopped:\n" + proc.stdout.read())
-                rclpy.spin_once(node, timeout_sec=0.1)
+                rclpy.spin_once(node, timeout_sec=0.01)
+            frame_ms.append(1000 * (time.monotonic() - t0))
             counts.append(len(got[-1].detections))
         after = status_mb(proc.pid)
         with open(f"/proc/{proc.pid}/maps") as f:
@@ -101,7 +108,8 @@ def main() -> int:
            "frames": a.frames, "detections_per_frame": float(np.mean(counts)),
            "rss_mb_ready": ready["VmRSS"], "peak_rss_mb": after["VmHWM"], "rss_mb_after": after["VmRSS"],
            "rss_anon_mb_after": after.get("RssAnon"), "rss_file_mb_after": after.get("RssFile"),
-           "torch_loaded": torch_loaded}
+           "torch_loaded": torch_loaded, "start_s": start_s, "first_frame_ms": frame_ms[0] if frame_ms else None,
+           "frame_ms_median_after_first": float(np.median(frame_ms[1:])) if len(frame_ms) > 1 else None}
     print(json.dumps(res))
     if a.json:
         with open(a.json, "w") as f:

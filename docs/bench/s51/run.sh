@@ -12,7 +12,10 @@
 #            auto runs stage 2 on ONNX Runtime and backend openvino on OpenVINO: interleaved
 #            rounds of the pose part and of the bench, old auto / new auto / new openvino; the
 #            node's peak for new auto and new openvino, default and flip_test:=true; bigval150.
-#   run.sh [poses] [bench] [memory] [bigval] [final]
+#   startup: the node's start (launch to subscribed, model loaded) and frame times with warm
+#            caches, eager default against standalone auto, three interleaved rounds; then one
+#            standalone start with an empty cache (the export included).
+#   run.sh [poses] [bench] [memory] [bigval] [final] [startup]
 # by hand after final: final_node_memory_new_onnxruntime.json (tools/node_memory.py --standalone
 # --backend onnxruntime) and bigval150_keypoints_vs_s50.txt (runs/s51/big_standalone against
 # runs/s50/big_standalone_openvino, keypoints.json row by row).
@@ -142,5 +145,15 @@ PY
       python tools/paired_mr.py --data data/s44/bigval150/val --model "eager=runs/s44/half/big_x05h200" \
         --model "standalone_s50=runs/s50/big_standalone_openvino" --model "standalone_s51=$O/big_standalone" \
         --json $D/bigval150_standalone.json | tee $D/bigval150_standalone.md;;
+    startup)
+      for round in 1 2 3; do
+        python tools/node_memory.py --backend auto --weights $W --json $D/startup_eager_r$round.json | tail -1 \
+          || echo "eager $round failed"
+        python tools/node_memory.py --standalone --backend auto --weights $W --json $D/startup_standalone_r$round.json \
+          | tail -1 || echo "standalone $round failed"
+      done
+      rm -rf $O/empty_cache
+      CLUENET_CACHE_DIR=$PWD/$O/empty_cache python tools/node_memory.py --standalone --backend auto --weights $W \
+        --json $D/startup_standalone_empty_cache.json | tail -1 || echo "standalone, empty cache, failed";;
   esac
 done
