@@ -15,6 +15,7 @@ of their sums and in fused kernels, ~1e-6 relative per layer):
 """
 from __future__ import annotations
 
+import json
 import os
 
 import copy
@@ -105,6 +106,8 @@ def test_export_once_per_weights(models, cache, monkeypatch):
     c2 = B.compile_models(s1, s2, RUNTIMES[0])
     assert not c2.exported and c1.folder == c2.folder and c1.folder.parent == cache
     assert c2.folder.stat().st_mtime > 1e9  # a load from the cache is its last use (cluenet cache prune)
+    # the torch version the key holds, for `cluenet cache` once another is installed
+    assert json.loads((c1.folder / "export.json").read_text())["torch"] == torch.__version__
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
     assert {p.name for p in c1.folder.glob("*.onnx")} == {"stage1_dense.onnx", "stage2.onnx"}
     key = B.weights_hash(s1, s2)

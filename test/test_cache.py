@@ -108,6 +108,22 @@ def test_remove_deletes_only_the_chosen(cache_dir, tmp_path):
         C.remove([e for e in entries if e.kind == "unknown"][:1])
 
 
+def test_compiled_graphs_of_another_torch_are_stale(tmp_path):
+    """The compiled graphs' key holds the torch version, so after an upgrade no start
+    reads the old folders again; a folder without the record is kept (not known)."""
+    import importlib.metadata
+
+    installed = importlib.metadata.version("torch")
+    files = {"stage1_dense.onnx": b"x", "stage2.onnx": b"x"}
+    _folder(tmp_path, "a" * 24, {**files, C.EXPORT_INFO: json.dumps({"torch": "1.0.0+cpu"})})
+    _folder(tmp_path, "b" * 24, {**files, C.EXPORT_INFO: json.dumps({"torch": installed + "+cu999"})})
+    _folder(tmp_path, "c" * 24, files)
+    got = _by_name(C.scan(tmp_path, now=NOW))
+    assert got["a" * 24].stale == f"exported with torch 1.0.0+cpu; torch {installed} is installed"
+    assert got["b" * 24].stale is None and got["c" * 24].stale is None
+    assert [e.path.name for e in C.select(list(got.values()), now=NOW)] == ["a" * 24]
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "cluenet_ros.cli", "cache", *args], capture_output=True, text=True)
 

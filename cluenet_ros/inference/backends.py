@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import tempfile
 import weakref
@@ -31,7 +32,7 @@ from typing import Callable
 import torch
 
 from cluenet_ros.inference.interface import BACKENDS  # noqa: F401  (one list for every pipeline)
-from cluenet_ros.inference.cache import mark_used
+from cluenet_ros.inference.cache import EXPORT_INFO, mark_used
 from cluenet_ros.inference.runtimes import cache_root
 
 LOG = logging.getLogger(__name__)
@@ -132,6 +133,13 @@ def compile_models(stage1, stage2, backend: str, cache: Path | None = None, pers
         LOG.info("exported the dense networks for backend %s to %s", backend, folder)
     elif persist:
         mark_used(folder)  # the last use, for `cluenet cache prune --older-than`
+    if persist and not (folder / EXPORT_INFO).is_file():
+        # the key holds the torch version, so a folder read here was made with this one;
+        # `cluenet cache` flags it once another torch is installed (no start reads it then)
+        try:
+            (folder / EXPORT_INFO).write_text(json.dumps({"torch": torch.__version__, "opset": OPSET}) + "\n")
+        except OSError:  # a read-only cache
+            pass
     stage1_dense, stage2_fn = _runners(backend, s1_path, s2_path, folder, scratch)
     return CompiledModels(backend, stage1_dense, stage2_fn, folder, exported, scratch=scratch)
 

@@ -2,7 +2,8 @@
 
 Why: every checkpoint a user runs on a compiled backend or standalone leaves 20-75 MB
 of graphs in the cache (each fine-tune, each soup), and each change of the standalone
-graphs' format (:data:`.standalone.FORMAT`) leaves the old folders behind, unread.
+graphs' format (:data:`.standalone.FORMAT`) or of the installed torch (in the compiled
+graphs' key) leaves the old folders behind, unread.
 Nothing removed them, so the cache only grew (367 MB on the machine that made the demo
 model, two thirds of it unreadable by the current version). ``cluenet cache`` lists the
 entries and prunes them; this module knows the entries and touches no torch.
@@ -33,6 +34,7 @@ _STANDALONE = re.compile(rf"standalone-{_KEY}")
 _STANDALONE_PART = re.compile(rf"standalone-{_KEY}\.part-.+")
 _COMPILED = re.compile(_KEY)
 COMPILED_FILES = ("stage1_dense.onnx", "stage2.onnx")
+EXPORT_INFO = "export.json"  # a compiled folder's torch version (its key holds it too)
 
 KINDS = ("standalone", "standalone stage 1", "compiled", "unfinished export", "unknown")
 
@@ -97,15 +99,30 @@ def _classify(path: Path, size: int, mtime: float, now: float, current_format: i
         return Entry(path, kind, size, mtime, weights=manifest.get("weights"), format=fmt, stale=stale)
     if _COMPILED.fullmatch(name):
         if all((path / f).is_file() for f in COMPILED_FILES):
-            return Entry(path, "compiled", size, mtime)
+            return Entry(path, "compiled", size, mtime, stale=_other_torch(path))
         if any(p.name.endswith(".part") or p.suffix == ".onnx" for p in path.iterdir()):
             return unfinished
     return Entry(path, "unknown", size, mtime)
 
 
+def _other_torch(folder: Path) -> str | None:
+    """Why a compiled folder is never read again: its key holds the torch version it
+    was exported with, and another is installed (None: the same, or not known)."""
+    import importlib.metadata
+
+    try:
+        made = json.loads((folder / EXPORT_INFO).read_text())["torch"]
+        installed = importlib.metadata.version("torch")
+    except (OSError, ValueError, KeyError, importlib.metadata.PackageNotFoundError):
+        return None
+    if made.split("+")[0] == installed.split("+")[0]:
+        return None
+    return f"exported with torch {made}; torch {installed} is installed"
+
+
 def select(entries: list[Entry], older_than_days: float | None = None, everything: bool = False,
            now: float | None = None) -> list[Entry]:
-    """The entries a prune removes: the stale ones (another format, interrupted exports),
+    """The entries a prune removes: the stale ones (another format or torch, interrupted exports),
     those not used for ``older_than_days``, or with ``everything`` all this package wrote.
     Never an unknown entry, never an export that may still be in progress."""
     now = time.time() if now is None else now

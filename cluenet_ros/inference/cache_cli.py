@@ -16,7 +16,8 @@ def register(sub) -> None:
                                    "and whether a prune removes it")
     ls.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     ls.set_defaults(func=_list)
-    pr = c.add_parser("prune", help="remove standalone graphs of another format and interrupted exports; "
+    pr = c.add_parser("prune", help="remove standalone graphs of another format, compiled graphs of another "
+                                    "torch version and interrupted exports; "
                                     "with --older-than also entries not used for that long (all are "
                                     "exported again when needed)")
     pr.add_argument("--older-than", type=float, default=None, metavar="DAYS",
