@@ -76,12 +76,10 @@ def check_results(results: Sequence[Mapping[str, Any]], gt: Mapping, name: str =
             for r in results]
 
 
-def _coco_eval(gt: Mapping, results: list) -> dict[str, float]:
-    labelled = any(a.get("num_keypoints", 0) > 0 for a in gt["annotations"])
-    if not labelled:
-        return {s: float("nan") for s in STATS}  # nothing to score
-    if not results:
-        return {s: 0.0 for s in STATS}  # people to find, none predicted
+def evaluated(gt: Mapping, results: list) -> COCOeval:
+    """COCOeval with its per-image matching done (``evaluate``), not yet accumulated:
+    what :mod:`cluenet_ros.evaluation.pose_uncertainty` resamples. ``gt`` as
+    :func:`load_coco` returns it; ``results`` checked and non-empty."""
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = copy.deepcopy(dict(gt))
@@ -90,6 +88,17 @@ def _coco_eval(gt: Mapping, results: list) -> dict[str, float]:
         ev = COCOeval(coco_gt, coco_dt, iouType="keypoints")
         ev.params.kpt_oks_sigmas = kp.OKS_SIGMAS.copy()
         ev.evaluate()
+    return ev
+
+
+def _coco_eval(gt: Mapping, results: list) -> dict[str, float]:
+    labelled = any(a.get("num_keypoints", 0) > 0 for a in gt["annotations"])
+    if not labelled:
+        return {s: float("nan") for s in STATS}  # nothing to score
+    if not results:
+        return {s: 0.0 for s in STATS}  # people to find, none predicted
+    ev = evaluated(gt, results)
+    with contextlib.redirect_stdout(io.StringIO()):
         ev.accumulate()
         ev.summarize()
     # COCOeval's keypoint stats: AP, AP50, AP75, APM, APL, AR, ...; -1 means "no data"
