@@ -26,7 +26,7 @@ case "${1:-}" in
     python tools/paired_keypoint_ap.py --data $BIG --model shipped=$O/big_shipped --model stage2_anny=$O/big_cand \
       --json $D/gate_bigval150.json | tee $D/gate_bigval150.md
     cmp $O/big_shipped/detections.json $O/big_cand/detections.json && echo "detections identical" | tee -a $D/gate_bigval150.md
-    for v in "data/s38/gen2_scenes/val unoccluded gen2val" "data/demo/val coco capsuleval"; do
+    for v in "data/s38/gen2_scenes/val unoccluded gen2val" "data/demo/benchmark coco capsulebench"; do
       set -- $v
       python tools/stage2_score.py --checkpoint shipped=models/cluenet_demo.pt --checkpoint stage2_anny=$CAND \
         --val $1 --visibility $2 --levels 0 0.3 0.5 0.7 --people 200 --out $D/score_$3.json | tee $D/score_$3.md
