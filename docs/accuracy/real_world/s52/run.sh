@@ -5,6 +5,7 @@
 #   run.sh candidate  soup_s's stage 1 + the candidate's best.pt, combined --half, through the same
 #   run.sh gate       the paired keypoint-AP read of the ship rule, GT-crop scores, detection equality
 #   run.sh capsule    both on the capsule benchmark (reported, not gating)
+#   run.sh errors     the pose error study of both on bigval150 (true box against stage 1's)
 cd "$(dirname "$0")/../../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 D=docs/accuracy/real_world/s52; O=runs/s52; mkdir -p $O
@@ -39,5 +40,11 @@ case "${1:-}" in
     done
     python tools/paired_keypoint_ap.py --data data/demo/benchmark --model shipped=$O/capsule_shipped \
       --model stage2_anny=$O/capsule_cand --json $D/capsule_benchmark.json | tee $D/capsule_benchmark.md ;;
-  *) echo "usage: $0 train|baseline|candidate|gate|capsule" >&2; exit 2 ;;
+  errors)  # where the end-to-end pose loses its accuracy on bigval150 (tools/pose_error_study.py)
+    for m in shipped cand; do
+      W=models/cluenet_demo.pt; [ $m = cand ] && W=$CAND
+      [ -f $D/pose_error_$m.json ] || python tools/pose_error_study.py --weights $W --data $BIG \
+        --out $D/pose_error_$m.json > $O/pose_error_$m.log 2>&1 || echo "failed $m"
+    done ;;
+  *) echo "usage: $0 train|baseline|candidate|gate|capsule|errors" >&2; exit 2 ;;
 esac
