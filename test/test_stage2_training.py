@@ -5,6 +5,7 @@ hidden shares."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,9 @@ from cluenet_ros.inference.geometry import crop_boxes
 from cluenet_ros.models.heatmaps import gaussian_targets
 from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, pose_loss
 from cluenet_training import engine
-from cluenet_training.config import (DataSpec, DomainAdaptationConfig, MaskAndPredictConfig, OptimConfig,
-                                     RunConfig, Stage2TrainConfig, Stage2ValidationConfig)
+from cluenet_training.config import (AugmentConfig, DataSpec, DomainAdaptationConfig, MaskAndPredictConfig,
+                                     OptimConfig, RunConfig, Stage1TrainConfig, Stage2TrainConfig,
+                                     Stage2ValidationConfig)
 from cluenet_training.datasets import CocoPersons
 from cluenet_training.schedules import adversarial_weight
 from cluenet_training.stage2 import (Stage2Samples, hide_fraction, make_optimizers, sample_loader,
@@ -269,6 +271,39 @@ def test_crop_is_the_segmented_image_and_equals_the_whole_image_roi_align(people
         whole = roi_align((img * m)[None], [region], (64, 48), sampling_ratio=2, aligned=True)[0]
         torch.testing.assert_close(crop, whole, atol=1e-5, rtol=1e-5)
         assert torch.equal(person, soft > 0.5)
+
+
+def test_box_shift_moves_the_crop_not_the_person(people):
+    """augment.box_shift: the crop's box sits off the person by up to that share of its
+    size, and the keypoint targets still mark the person's joints (a bright dot drawn at
+    one joint lands where the shifted crop's target says). Off: no draw, crops as before."""
+    rec = next(r for r in people if (r.keypoints[:, 2] > 0).all())
+    centre = (rec.box[:2] + rec.box[2:]) / 2
+    j = int(np.argmin(np.linalg.norm(rec.keypoints[:, :2] - centre, axis=1)))  # stays in every shifted crop
+    x, y = rec.keypoints[j, :2]
+    image = rec.image.copy()
+    image[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2] = 255
+    mask = rec.mask.copy()
+    mask[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2] = True
+    dotted = dataclasses.replace(rec, image=image, mask=mask)
+    hw = (96, 72)
+    before, off = np.random.default_rng(0), np.random.default_rng(0)
+    centred, kps0, _, _ = person_crop(dotted, hw, 1.1, before)
+    same, kps_same, _, _ = person_crop(dotted, hw, 1.1, off, box_shift=0.0)
+    assert torch.equal(same, centred) and torch.equal(kps_same, kps0)
+    assert off.random() == before.random()  # nothing more drawn when off
+    moved = []
+    for seed in range(6):
+        crop, kps, _, _ = person_crop(dotted, hw, 1.1, np.random.default_rng(seed), box_shift=0.2)
+        cx, cy = (int(round(float(v) - 0.5)) for v in kps[j, :2])
+        window = crop[:, max(cy - 1, 0):cy + 2, max(cx - 1, 0):cx + 2]
+        assert float(window.amin(dim=0).max()) > 0.9, seed      # the target sits on the dot
+        moved.append(float((kps[:, :2] - kps0[:, :2]).abs().max()))
+        # the shift is at most 0.2 of the box, in crop pixels at most 0.2 / 1.1 of the crop
+        assert moved[-1] <= 0.2 / 1.1 * max(hw) + 1e-3
+    assert max(moved) > 2.0  # and it does move
+    with pytest.raises(ValueError, match="box_shift"):
+        Stage1TrainConfig(augment=AugmentConfig(box_shift=0.1)).validate()
 
 
 # --------------------------------------------------------------------------- item 8

@@ -80,6 +80,10 @@ class AugmentConfig:
                                    help="stage 1: probability that every pixel the mask leaves as background "
                                         "(the rendered street, cars and poles too) is replaced by a crop of a real "
                                         "photograph from background_plate_dirs, the people kept (training/plates.py)")
+    box_shift: float = spec(0.0, min=0.0, max=0.5,
+                            help="stage 2: the crop's box is moved by up to this share of its width and height "
+                                 "(uniform, each axis), so that stage 2 learns to place the keypoints from crops "
+                                 "that sit off the person as stage 1's boxes do; 0: true boxes only")
     background_plate_dirs: tuple[str, ...] = spec(("data/plates",),
                                                   help="folders of plate photographs: a `cluenet data plates` "
                                                        "folder, or any folder of PNG/JPEG photographs without "
@@ -165,6 +169,8 @@ class Stage1TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def validate(self) -> None:
+        if self.augment.box_shift:
+            raise ValueError("augment.box_shift moves stage 2's person crops; stage 1 has none (set it to 0)")
         for name, d in [("train", self.train)] + [(f"train_mix[{i}]", m.data) for i, m in enumerate(self.train_mix)]:
             if d.format not in ("split", "citypersons"):
                 raise ValueError(f"{name}: stage 1 reads 'split' or 'citypersons' data, not {d.format!r}")

@@ -88,7 +88,7 @@ class Stage2Samples(Dataset):
         rec = data[int(rng.integers(len(data)))]
         hide = hide_fraction(cfg.mask_and_predict.schedule, cap, rng)
         return person_crop(rec, tuple(cfg.model.input_size), cfg.crop_padding, rng, cfg.augment.scale,
-                           cfg.augment.hflip, hide, cfg.augment)
+                           cfg.augment.hflip, hide, cfg.augment, cfg.augment.box_shift)
 
     def __getitem__(self, k: int) -> dict:
         g = self.offset + k

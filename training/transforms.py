@@ -132,7 +132,8 @@ def keypoint_image_sample(rec, rng: np.random.Generator, scale_range, hflip: flo
 
 
 def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Generator | None,
-                scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0, aug=None):
+                scale_range=(1.0, 1.0), hflip: float = 0.0, hide_fraction: float = 0.0, aug=None,
+                box_shift: float = 0.0):
     """A segmented crop as stage 2 sees it at inference (same geometry and soft
     segmentation as the pipeline: roi_align of image x mask), with keypoints in crop
     pixels and Mask and Predict's black patches.
@@ -141,10 +142,15 @@ def person_crop(rec, crop_hw: tuple[int, int], padding: float, rng: np.random.Ge
     pixel) is converted to float, not the whole image.
 
     Returns crop (3, h, w) float, keypoints (13, 3) crop x, y, v, the crop's person
-    mask (h, w) bool (after patches) and the patches (h, w) bool. Photometric jitter
+    mask (h, w) bool (after patches) and the patches (h, w) bool. ``box_shift`` moves the
+    box off the person (draws nothing when 0, so runs without it repeat). Photometric jitter
     (``aug``) applies to the image window before the mask multiplies it, so the crop
     stays black outside the person."""
     box = torch.from_numpy(rec.box).float()[None]
+    if rng is not None and box_shift > 0:
+        # the box, not the person, moves: the keypoint targets stay where the person is
+        size = (box[0, 2:] - box[0, :2]).clamp(min=1.0)
+        box = box + (torch.from_numpy(rng.uniform(-box_shift, box_shift, 2)).float() * size).repeat(2)[None]
     if rng is not None and scale_range[0] != scale_range[1]:
         # a larger scale shows the person larger: shrink the crop region around it
         s = float(rng.uniform(*scale_range))
