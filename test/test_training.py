@@ -401,6 +401,49 @@ def test_stage2_resume_continues_identically(data):
     assert val_b[-1] == pytest.approx(val_a[-1], rel=1e-5, abs=1e-7)
 
 
+def test_stage2_precise_bn_changes_only_the_statistics_it_validates_with(data):
+    """precise_bn: the same run's weights and losses to the bit, and batch-norm statistics
+    that are the plain average over the latest iterations' crops (re-computed here from
+    those crops), written into the checkpoint that validation chose."""
+    import torch
+    from cluenet_training.config import load_stage2
+    from cluenet_training.datasets import CocoPersons
+    from cluenet_training.stage2 import Stage2Samples
+
+    plain = stage2_config(data, "s2_plain", 10, val_every=5)
+    precise = data / "s2_precise.yaml"
+    cfg = yaml.safe_load(plain.read_text())
+    cfg["precise_bn"] = 3
+    cfg["run"]["out_dir"] = str(data / "s2_precise")
+    precise.write_text(yaml.safe_dump(cfg))
+    for path in (plain, precise):
+        assert cluenet(["train", "stage2", "--config", str(path)]) == 0
+    a, b = losses(data / "s2_plain"), losses(data / "s2_precise")
+    assert all(b[i]["loss_pose"] == a[i]["loss_pose"] for i in range(1, 11))
+    ca, cb = (torch.load(data / run / "last.pt", weights_only=False)["models"]["stage2"]["state_dict"]
+              for run in ("s2_plain", "s2_precise"))
+    stats = [k for k in ca if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.equal(ca[k], cb[k]) for k in ca if k not in stats and "num_batches" not in k)
+    assert any(not torch.allclose(ca[k], cb[k]) for k in stats)
+    # the first batch norm's statistics, from the crops of iterations 7-9 (the last validation at 10)
+    conf = load_stage2(precise)
+    crops = Stage2Samples(CocoPersons(data / "synth" / "train" / "coco_keypoints.json", data / "synth" / "train"),
+                          None, conf, 1, 7, 10)
+    from cluenet_ros.models.stage2 import ClueNetStage2
+    model = ClueNetStage2(conf.model)
+    model.load_state_dict(cb)
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    name = next(n for n, m in model.named_modules() if m is first)
+    seen = []
+    first.register_forward_pre_hook(lambda m, x: seen.append(x[0].mean(dim=(0, 2, 3))))
+    model.train()
+    with torch.no_grad():
+        for k in range(3):
+            model(torch.stack([crops[4 * k + i]["source"] for i in range(4)]))
+    torch.testing.assert_close(cb[f"{name}.running_mean"], torch.stack(seen).mean(0), rtol=1e-4, atol=1e-6)
+    assert int(cb[f"{name}.num_batches_tracked"]) == 3
+
+
 def test_resume_refuses_another_model_and_names_other_changes(data):
     """A resumed run continues what it started: another model is refused (naming the
     keys), any other change but the budget is logged key by key."""

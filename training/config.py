@@ -241,6 +241,12 @@ class Stage2TrainConfig:
     val: DataSpec | None = None
     stage1_checkpoint: str = spec("", help="trained stage 1; when set, a combined cluenet.pt is written")
     crop_padding: float = spec(1.1, min=1.0, max=2.0)
+    precise_bn: int = spec(0, min=0, help="before each validation, the batch-norm statistics are re-estimated as "
+                                          "the plain average over the crops of this many latest iterations "
+                                          "(torch's update_bn; no weight changes), so best.pt is chosen, and "
+                                          "saved, with statistics of the network as it is. 0: the running "
+                                          "averages training leaves, which lag a fast-moving network "
+                                          "(MobileNetV3's momentum is 0.01; docs/accuracy, session 52)")
     mask_and_predict: MaskAndPredictConfig = field(default_factory=MaskAndPredictConfig)
     domain_adaptation: DomainAdaptationConfig = field(default_factory=DomainAdaptationConfig)
     validation: Stage2ValidationConfig = field(default_factory=Stage2ValidationConfig)

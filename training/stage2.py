@@ -321,7 +321,8 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
             logger.step(done, values, done % run.log_every == 0)
             best, written = engine.validate_and_checkpoint(
                 done, run, proc, logger, out,
-                None if val is None else lambda: validate(model, val, run.val_images, cfg.crop_padding, proc.device,
+                None if val is None else lambda: validate(precise_batch_norm(model, source, cfg, done, proc),
+                                                          val, run.val_images, cfg.crop_padding, proc.device,
                                                           cfg.validation),
                 lambda m: selection_score(m, cfg.validation), operator.gt, best, save)
             # the pipeline-ready file follows best.pt, or last.pt without validation
@@ -331,6 +332,25 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
         logger.close()
         engine.teardown(proc)
     return out / engine.LAST
+
+
+def precise_batch_norm(model: ClueNetStage2, source, cfg: Stage2TrainConfig, done: int,
+                       proc: engine.Process) -> ClueNetStage2:
+    """``model`` with its batch-norm statistics re-estimated over the source crops of the
+    ``cfg.precise_bn`` iterations up to ``done`` (all processes' crops, as trained on),
+    when that is set; the model as it is otherwise. Only the main process runs it (it
+    validates); DDP hands its buffers to the others at their next forward."""
+    if not cfg.precise_bn:
+        return model
+    crops = Stage2Samples(source, None, cfg, proc.world, max(0, done - cfg.precise_bn), done)
+    batch = cfg.run.batch_size
+
+    def batches():
+        for b in range(0, len(crops) - batch + 1, batch):
+            yield torch.stack([crops[i]["source"] for i in range(b, b + batch)])
+
+    torch.optim.swa_utils.update_bn(batches(), model, proc.device)
+    return model
 
 
 def write_combined(cfg: Stage2TrainConfig, model: ClueNetStage2, out: Path) -> None:

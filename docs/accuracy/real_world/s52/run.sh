@@ -5,6 +5,7 @@
 #   run.sh baseline          the shipped pipeline through eval full on bigval150 at the node's defaults
 #   run.sh candidate [PART]  soup_s's stage 1 + the candidate's best.pt, combined --half, through the same
 #   run.sh gate [PART]       the paired keypoint-AP read of the ship rule, GT-crop scores, detection equality
+#   run.sh fresh [PART]      part C's gate: shipped and PART through eval full on data/s52/bigval150_seed52
 #   run.sh pair              part B against part A (the box-shift ablation), paired
 #   run.sh capsule           shipped and part A on the capsule benchmark (reported, not gating)
 #   run.sh errors            the pose error study of the shipped pipeline and part A on bigval150
@@ -16,7 +17,8 @@ BIG=data/s44/bigval150/val
 case "${2:-a}" in
   a) NAME=stage2_anny; EVAL=big_cand; SUFFIX="" ;;
   b) NAME=stage2_anny_shift; EVAL=big_cand_shift; SUFFIX=_shift ;;
-  *) echo "PART must be a or b" >&2; exit 2 ;;
+  c) NAME=stage2_anny_precise; EVAL=big_cand_precise; SUFFIX=_precise ;;
+  *) echo "PART must be a, b or c" >&2; exit 2 ;;
 esac
 CAND=$O/pipe_$NAME.pt
 case "${1:-}" in
@@ -39,6 +41,16 @@ case "${1:-}" in
       python tools/stage2_score.py --checkpoint shipped=models/cluenet_demo.pt --checkpoint $NAME=$CAND \
         --val $1 --visibility $2 --levels 0 0.3 0.5 0.7 --people 200 --out $D/score_$3$SUFFIX.json | tee $D/score_$3$SUFFIX.md
     done ;;
+  fresh)  # part C's gate: shipped and PART on the fresh set rendered for it
+    FRESH=data/s52/bigval150_seed52/val
+    for m in shipped $NAME; do
+      W=models/cluenet_demo.pt; [ $m = $NAME ] && W=$CAND
+      [ -f $O/fresh_$m/keypoints.json ] || cluenet eval full --weights $W --data $FRESH \
+        --out $O/fresh_$m "${F[@]}" > $O/fresh_$m.log 2>&1 || echo "failed $m"
+    done
+    python tools/paired_keypoint_ap.py --data $FRESH --model shipped=$O/fresh_shipped --model $NAME=$O/fresh_$NAME \
+      --json $D/gate_fresh$SUFFIX.json | tee $D/gate_fresh$SUFFIX.md
+    cmp $O/fresh_shipped/detections.json $O/fresh_$NAME/detections.json && echo "detections identical" | tee -a $D/gate_fresh$SUFFIX.md ;;
   pair)
     python tools/paired_keypoint_ap.py --data $BIG --model stage2_anny=$O/big_cand --model stage2_anny_shift=$O/big_cand_shift \
       --json $D/pair_shift_vs_anny.json | tee $D/pair_shift_vs_anny.md ;;
@@ -56,5 +68,5 @@ case "${1:-}" in
       [ -f $D/pose_error_$m.json ] || python tools/pose_error_study.py --weights $W --data $BIG \
         --out $D/pose_error_$m.json > $O/pose_error_$m.log 2>&1 || echo "failed $m"
     done ;;
-  *) echo "usage: $0 train|baseline|candidate|gate|pair|capsule|errors [a|b]" >&2; exit 2 ;;
+  *) echo "usage: $0 train|baseline|candidate|gate|fresh|pair|capsule|errors [a|b|c]" >&2; exit 2 ;;
 esac
