@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Session 52 (PLAN.md): stage 2 on the anny-body world. Steps, each resumable; PART is a
-# (stage2_anny.yaml) or b (stage2_anny_shift.yaml, part B), default a:
+# (stage2_anny.yaml), b (stage2_anny_shift.yaml) or c (stage2_anny_precise.yaml), default a:
 #   run.sh train [PART]      the candidate stage 2 (--resume continues from last.pt)
 #   run.sh baseline          the shipped pipeline through eval full on bigval150 at the node's defaults
 #   run.sh candidate [PART]  soup_s's stage 1 + the candidate's best.pt, combined --half, through the same
