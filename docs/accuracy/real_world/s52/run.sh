@@ -7,7 +7,7 @@
 #   run.sh gate [PART]       the paired keypoint-AP read of the ship rule, GT-crop scores, detection equality
 #   run.sh fresh [PART]      part C's gate: shipped and PART through eval full on data/s52/bigval150_seed52
 #   run.sh pair              part B against part A (the box-shift ablation), paired
-#   run.sh capsule           shipped and part A on the capsule benchmark (reported, not gating)
+#   run.sh capsule           the previous demo and part C on the capsule benchmark (reported, not gating)
 #   run.sh errors            the pose error study of the shipped pipeline and part A on bigval150
 cd "$(dirname "$0")/../../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
@@ -54,14 +54,14 @@ case "${1:-}" in
   pair)
     python tools/paired_keypoint_ap.py --data $BIG --model stage2_anny=$O/big_cand --model stage2_anny_shift=$O/big_cand_shift \
       --json $D/pair_shift_vs_anny.json | tee $D/pair_shift_vs_anny.md ;;
-  capsule)
+  capsule)  # the previous demo (soup_s, kept by ship.sh) and part C, on the capsule world's benchmark
     for m in shipped cand; do
-      W=models/cluenet_demo.pt; [ $m = cand ] && W=$O/pipe_stage2_anny.pt
+      W=$O/ship/soup_s.pt; [ $m = cand ] && W=$O/pipe_stage2_anny_precise.pt
       [ -f $O/capsule_$m/keypoints.json ] || cluenet eval full --weights $W --data data/demo/benchmark \
         --out $O/capsule_$m > $O/capsule_$m.log 2>&1 || echo "failed $m"
     done
     python tools/paired_keypoint_ap.py --data data/demo/benchmark --model shipped=$O/capsule_shipped \
-      --model stage2_anny=$O/capsule_cand --json $D/capsule_benchmark.json | tee $D/capsule_benchmark.md ;;
+      --model stage2_anny_precise=$O/capsule_cand --json $D/capsule_benchmark.json | tee $D/capsule_benchmark.md ;;
   errors)  # where the end-to-end pose loses its accuracy on bigval150 (tools/pose_error_study.py)
     for m in shipped cand; do
       W=models/cluenet_demo.pt; [ $m = cand ] && W=$O/pipe_stage2_anny.pt
