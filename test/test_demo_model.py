@@ -93,10 +93,14 @@ def test_size_config_and_provenance():
     assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "weight_soup",
                                                  "plateval900", "s38/PLAN.md", "s39/PLAN.md", "gen2_scenes",
                                                  "s36/plate_split.json", "Session 38's note", "Session 26's note"))
-    assert prov["stage2"]["train_config"]["source"]["root"] == "data/demo/train"
-    s2_run = prov["stage2"]["train_config"]["run"]
-    assert s2_run["out_dir"] == "runs/demo_model/stage2" and 0 < prov["stage2"]["iteration"] <= s2_run["iterations"]
-    assert not prov["stage2"]["train_config"]["domain_adaptation"]["enabled"]
+    # stage 2 (session 52): the capsule world's stage 2 (runs/demo_model/stage2) fine-tuned on the
+    # anny-body scenes soup_s trained on, its best.pt chosen with re-estimated batch-norm statistics
+    s2 = prov["stage2"]["train_config"]
+    assert s2["source"] == {**s2["source"], "root": "data/s38/gen2_scenes/train", "visibility": "unoccluded"}
+    assert s2["run"]["init"] == "models/cluenet_demo.pt" and s2["precise_bn"] == 40
+    assert s2["run"]["out_dir"] == "runs/s52/stage2_anny_precise" and prov["stage2"]["iteration"] == 2000
+    assert not s2["domain_adaptation"]["enabled"] and s2["mask_and_predict"]["max_fraction"] == 0.7
+    assert all(step in prov["note"] for step in ("session 52", "runs/demo_model/stage2", "bigval150_seed52"))
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ case "${1:-}" in
     cmp $O/big_shipped/detections.json $O/$EVAL/detections.json && echo "detections identical" | tee -a $D/gate_bigval150$SUFFIX.md
     for v in "data/s38/gen2_scenes/val unoccluded gen2val" "data/demo/benchmark coco capsulebench"; do
       set -- $v
-      python tools/stage2_score.py --checkpoint shipped=models/cluenet_demo.pt --checkpoint $NAME=$CAND \
+      PREVIOUS=models/cluenet_demo.pt; [ -f $O/ship/soup_s.pt ] && PREVIOUS=$O/ship/soup_s.pt  # after ship.sh
+      python tools/stage2_score.py --checkpoint shipped=$PREVIOUS --checkpoint $NAME=$CAND \
         --val $1 --visibility $2 --levels 0 0.3 0.5 0.7 --people 200 --out $D/score_$3$SUFFIX.json | tee $D/score_$3$SUFFIX.md
     done ;;
   fresh)  # part C's gate: shipped and PART on the fresh set rendered for it
