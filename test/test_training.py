@@ -130,7 +130,7 @@ def test_a_cosine_run_logs_the_cosine_rates_and_config_refuses_unknown_schedules
 
 
 def test_batch_source_draws_each_mix_folder_for_its_share_and_nothing_without_one():
-    from cluenet_training.stage1 import batch_source
+    from cluenet_training.datasets import batch_source
 
     train, a, b = object(), object(), object()
     rng = np.random.default_rng(0)
@@ -442,6 +442,44 @@ def test_stage2_precise_bn_changes_only_the_statistics_it_validates_with(data):
             model(torch.stack([crops[4 * k + i]["source"] for i in range(4)]))
     torch.testing.assert_close(cb[f"{name}.running_mean"], torch.stack(seen).mean(0), rtol=1e-4, atol=1e-6)
     assert int(cb[f"{name}.num_batches_tracked"]) == 3
+
+
+def test_a_stage2_source_mix_draws_each_folder_for_its_share_of_the_crops_and_config_refuses_bad_mixes(
+        data, tmp_path, monkeypatch):
+    """source_mix: a training run takes crops from both folders, each crop from one folder
+    (told apart by image width), the mix for about its share; bad mixes are refused on load."""
+    import cluenet_training.stage2 as s2
+    from cluenet_training.config import load_stage2
+
+    assert cluenet(["synth", "--out", str(data / "synth_wide"), "--images", "3", "--seed", "6", "--size", "320x128",
+                    "--people", "2-3", "--split", "s"]) == 0
+    path = stage2_config(data, "s2_mix", 40)
+    cfg = yaml.safe_load(path.read_text())
+    cfg.update(val=None, target=None, domain_adaptation={"enabled": False},
+               source_mix=[{"data": {"format": "split", "root": str(data / "synth_wide" / "s")}, "share": 0.3}])
+    path.write_text(yaml.safe_dump(cfg))
+    widths = []
+    real_crop = s2.person_crop
+
+    def spy(record, *args, **kwargs):
+        widths.append(record.image.shape[1])
+        return real_crop(record, *args, **kwargs)
+
+    monkeypatch.setattr(s2, "person_crop", spy)
+    assert cluenet(["train", "stage2", "--config", str(path)]) == 0
+    assert len(widths) == 160 and set(widths) == {256, 320}                 # 40 iterations x 4 source crops
+    assert widths.count(320) / len(widths) == pytest.approx(0.3, abs=0.1)
+    assert max(losses(data / "s2_mix")) == 40
+    mix = cfg["source_mix"][0]
+    for bad_mix, match in (([mix, dict(mix, share=0.8)], "together below 1"),
+                           ([dict(mix, share=0.0)], "above 0"),
+                           ([dict(mix, data={"format": "citypersons", "root": "x", "annotations": "y.json"})],
+                            "source_mix\\[0\\].*'coco' or 'split'"),
+                           ([dict(mix, scale=0.5)], "source_mix\\[0\\].*scale")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(yaml.safe_dump(dict(cfg, source_mix=bad_mix)))
+        with pytest.raises(ValueError, match=match):
+            load_stage2(bad)
 
 
 def test_resume_refuses_another_model_and_names_other_changes(data):

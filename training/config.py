@@ -247,6 +247,9 @@ class Stage2TrainConfig:
                                           "saved, with statistics of the network as it is. 0: the running "
                                           "averages training leaves, which lag a fast-moving network "
                                           "(MobileNetV3's momentum is 0.01; docs/accuracy, session 52)")
+    source_mix: tuple[MixSpec, ...] = spec((), help="further source folders of people, each with its share of the "
+                                                      "crops; 'source' supplies the rest (people of other sizes or "
+                                                      "worlds beside the main source, whatever each folder's count)")
     mask_and_predict: MaskAndPredictConfig = field(default_factory=MaskAndPredictConfig)
     domain_adaptation: DomainAdaptationConfig = field(default_factory=DomainAdaptationConfig)
     validation: Stage2ValidationConfig = field(default_factory=Stage2ValidationConfig)
@@ -255,6 +258,17 @@ class Stage2TrainConfig:
     run: RunConfig = field(default_factory=lambda: RunConfig(batch_size=32))
 
     def validate(self) -> None:
+        for i, m in enumerate(self.source_mix):
+            if m.data.format not in ("coco", "split"):
+                raise ValueError(f"source_mix[{i}]: stage-2 source people come from 'coco' or 'split' data, "
+                                 f"not {m.data.format!r}")
+            if m.scale != 1.0:
+                raise ValueError(f"source_mix[{i}]: scale resizes stage-1 images; stage 2 resizes every crop to "
+                                 f"model.input_size anyway (leave scale out)")
+        shares = sum(m.share for m in self.source_mix)
+        if any(m.share <= 0 for m in self.source_mix) or shares >= 1.0:
+            raise ValueError(f"source_mix: each share must be above 0 and together below 1 ('source' needs the "
+                             f"rest), got {[m.share for m in self.source_mix]}")
         if self.domain_adaptation.enabled and self.target is None:
             raise ValueError("domain_adaptation is enabled but no 'target' data is given")
 

@@ -394,3 +394,14 @@ def build_stage1_dataset(spec) -> Dataset:
     if spec.format == "citypersons":
         return CityPersonsStage1(spec.root, spec.annotations, spec.split)
     raise DatasetError(f"unknown stage-1 dataset format {spec.format!r}")
+
+
+def batch_source(rng: np.random.Generator, main, mixes: list, edges) -> object:
+    """The folder (with what goes with it) one draw takes from: mix folder k for its share of
+    the draws (``edges``: the cumulative shares), ``main`` for the rest. Stage 1 draws once per
+    batch, stage 2 once per crop. Without a mix no random number is drawn, so the samples of
+    every run made before mixes existed reproduce."""
+    if not mixes:
+        return main
+    k = int(np.searchsorted(edges, rng.random(), side="right"))
+    return mixes[k] if k < len(mixes) else main

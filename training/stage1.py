@@ -14,7 +14,7 @@ from cluenet_ros.evaluation.segmentation import MaskIoU
 from cluenet_ros.models.stage1 import ClueNetStage1
 from cluenet_training import engine
 from cluenet_training.config import Stage1TrainConfig
-from cluenet_training.datasets import IGNORE, SplitStage1, build_stage1_dataset
+from cluenet_training.datasets import IGNORE, SplitStage1, batch_source, build_stage1_dataset
 from cluenet_training.schedules import frozen_stages, lr_factor
 from cluenet_training.plates import PlateBank
 from cluenet_training.transforms import stage1_sample
@@ -54,16 +54,6 @@ def score_of(metrics: dict) -> float:
     """Lower is better: MR^-2 (Reasonable), or 1 - IoU where MR is undefined."""
     mr = metrics.get("mr_reasonable", float("nan"))
     return mr if not math.isnan(mr) else 1.0 - metrics.get("mask_iou", 0.0)
-
-
-def batch_source(rng: np.random.Generator, train, mixes: list, edges) -> object:
-    """The folder (with what goes with it) one batch is drawn from: mix folder k for its share of the batches
-    (``edges``: the cumulative shares), ``train`` for the rest. Without a mix no random
-    number is drawn, so the batches of every run made before mixes existed reproduce."""
-    if not mixes:
-        return train
-    k = int(np.searchsorted(edges, rng.random(), side="right"))
-    return mixes[k] if k < len(mixes) else train
 
 
 def batch_maker(cfg: Stage1TrainConfig, dataset=None, rank: int = 0):

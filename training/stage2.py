@@ -23,7 +23,7 @@ from cluenet_ros.models.heatmaps import decode_heatmaps, flip_test_average, gaus
 from cluenet_ros.models.stage2 import ClueNetStage2, domain_classifier_loss, encoder_adversarial_loss, pose_loss
 from cluenet_training import engine
 from cluenet_training.config import DataSpec, Stage2TrainConfig, Stage2ValidationConfig, ap_key
-from cluenet_training.datasets import CityPersonsCrops, CocoPersons, DatasetError, PedestrianCrops
+from cluenet_training.datasets import CityPersonsCrops, CocoPersons, DatasetError, PedestrianCrops, batch_source
 from cluenet_training.schedules import adversarial_weight, lr_factor, occlusion_fraction
 from cluenet_training.transforms import person_crop
 
@@ -66,10 +66,16 @@ class Stage2Samples(Dataset):
 
     Source and target crops are prepared identically (segmentation by the image's
     person mask, augmentation, Mask-and-Predict patches at the same share); they
-    differ only in their labels (keypoints for the source)."""
+    differ only in their labels (keypoints for the source). ``mixes`` are the people of
+    ``cfg.source_mix``, one dataset per entry: each source crop comes from one of them
+    for its share, from ``source`` otherwise."""
 
-    def __init__(self, source, target, cfg: Stage2TrainConfig, world: int, start: int, stop: int):
+    def __init__(self, source, target, cfg: Stage2TrainConfig, world: int, start: int, stop: int,
+                 mixes: tuple = ()):
         self.source, self.target, self.cfg, self.world = source, target, cfg, world
+        if len(mixes) != len(cfg.source_mix):
+            raise ValueError(f"{len(mixes)} mix datasets for {len(cfg.source_mix)} source_mix entries")
+        self.mixes, self.mix_edges = list(mixes), np.cumsum([m.share for m in cfg.source_mix])
         self.per_iteration = world * cfg.run.batch_size
         self.offset = start * self.per_iteration
         self.count = max(0, stop - start) * self.per_iteration
@@ -95,7 +101,8 @@ class Stage2Samples(Dataset):
         it = g // self.per_iteration
         rng = np.random.default_rng([self.cfg.run.seed, g])
         cap = self.occlusion_max(it)
-        crop, kps, _, _ = self._crop(self.source, rng, cap)
+        source = batch_source(rng, self.source, self.mixes, self.mix_edges)
+        crop, kps, _, _ = self._crop(source, rng, cap)
         sample = {"iteration": it, "source": crop, "keypoints": kps}
         if self.target is not None:
             sample["target"] = self._crop(self.target, rng, cap)[0]
@@ -266,6 +273,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.run.out_dir)
     run, da = cfg.run, cfg.domain_adaptation
     source = source_dataset(cfg.source)
+    mixes = tuple(source_dataset(m.data) for m in cfg.source_mix)
     target = target_dataset(cfg.target) if da.enabled else None
     val = source_dataset(cfg.val) if cfg.val is not None else None
     torch.manual_seed(run.seed)
@@ -293,7 +301,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
     elif cfg.run.init:
         engine.init_from(model, cfg.run.init, "stage2")
 
-    samples = Stage2Samples(source, target, cfg, proc.world, start, run.iterations)
+    samples = Stage2Samples(source, target, cfg, proc.world, start, run.iterations, mixes)
     wrap = (lambda m: DDP(m)) if proc.world > 1 else (lambda m: m)
     nets = (wrap(E), wrap(D), wrap(C) if target is not None else C)
     model.train()
@@ -321,7 +329,7 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
             logger.step(done, values, done % run.log_every == 0)
             best, written = engine.validate_and_checkpoint(
                 done, run, proc, logger, out,
-                None if val is None else lambda: validate(precise_batch_norm(model, source, cfg, done, proc),
+                None if val is None else lambda: validate(precise_batch_norm(model, source, cfg, done, proc, mixes),
                                                           val, run.val_images, cfg.crop_padding, proc.device,
                                                           cfg.validation),
                 lambda m: selection_score(m, cfg.validation), operator.gt, best, save)
@@ -335,14 +343,14 @@ def train(cfg: Stage2TrainConfig, resume: bool = False) -> Path:
 
 
 def precise_batch_norm(model: ClueNetStage2, source, cfg: Stage2TrainConfig, done: int,
-                       proc: engine.Process) -> ClueNetStage2:
+                       proc: engine.Process, mixes: tuple = ()) -> ClueNetStage2:
     """``model`` with its batch-norm statistics re-estimated over the source crops of the
     ``cfg.precise_bn`` iterations up to ``done`` (all processes' crops, as trained on),
     when that is set; the model as it is otherwise. Only the main process runs it (it
     validates); DDP hands its buffers to the others at their next forward."""
     if not cfg.precise_bn:
         return model
-    crops = Stage2Samples(source, None, cfg, proc.world, max(0, done - cfg.precise_bn), done)
+    crops = Stage2Samples(source, None, cfg, proc.world, max(0, done - cfg.precise_bn), done, mixes)
     batch = cfg.run.batch_size
 
     def batches():
