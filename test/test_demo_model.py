@@ -93,14 +93,16 @@ def test_size_config_and_provenance():
     assert all(step in prov["note"] for step in ("data/demo", "4100", "5000", "weight_soup",
                                                  "plateval900", "s38/PLAN.md", "s39/PLAN.md", "gen2_scenes",
                                                  "s36/plate_split.json", "Session 38's note", "Session 26's note"))
-    # stage 2 (session 52): the capsule world's stage 2 (runs/demo_model/stage2) fine-tuned on the
-    # anny-body scenes soup_s trained on, its best.pt chosen with re-estimated batch-norm statistics
+    # stage 2 (session 53): the capsule world's stage 2 (runs/demo_model/stage2, kept as the demo
+    # before session 52) fine-tuned on anny-body people of the node's sizes (1024x512 scenes),
+    # session 52's recipe, its best.pt chosen with re-estimated batch-norm statistics
     s2 = prov["stage2"]["train_config"]
-    assert s2["source"] == {**s2["source"], "root": "data/s38/gen2_scenes/train", "visibility": "unoccluded"}
-    assert s2["run"]["init"] == "models/cluenet_demo.pt" and s2["precise_bn"] == 40
-    assert s2["run"]["out_dir"] == "runs/s52/stage2_anny_precise" and prov["stage2"]["iteration"] == 2000
+    assert s2["source"] == {**s2["source"], "root": "data/s53/node_sizes/train", "visibility": "unoccluded"}
+    assert s2["run"]["init"] == "runs/s53/previous_demo.pt" and s2["precise_bn"] == 40 and not s2["source_mix"]
+    assert s2["run"]["out_dir"] == "runs/s53/stage2_node_sizes" and prov["stage2"]["iteration"] == 2400
     assert not s2["domain_adaptation"]["enabled"] and s2["mask_and_predict"]["max_fraction"] == 0.7
-    assert all(step in prov["note"] for step in ("session 52", "runs/demo_model/stage2", "bigval150_seed52"))
+    assert all(step in prov["note"] for step in ("session 53", "runs/demo_model/stage2", "bigval150_seed530"))
+    assert "the previous demo's, unchanged" not in prov["note"]
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 # Session 53, part B (PLAN.md): part A with half of the crops from gen2_scenes' small people.
 #   run_b.sh data       gen2_scenes (session 38's command) and the second fresh set
 #   run_b.sh train      part B (--resume continues from last.pt)
-#   run_b.sh gate       B and the model shipped after A's gate (and A) on the second fresh set, paired;
+#   run_b.sh gate       B and the model shipped after A's gate (A) on the second fresh set, paired;
 #                       GT-crop scores of the previous demo, A and B on gen2 val and node_sizes val
 cd "$(dirname "$0")/../../../.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
@@ -21,15 +21,15 @@ case "${1:-}" in
   gate)
     [ -f $CAND ] || cluenet train combine --stage1 models/cluenet_demo.pt --stage2 $O/$NAME/best.pt --half \
       --out $CAND --note "session 53, part B: soup_s's stage 1 with stage 2 trained on a mix of people sizes ($NAME.yaml)"
-    for m in shipped a b; do
-      W=models/cluenet_demo.pt; [ $m = a ] && W=$O/pipe_stage2_node_sizes.pt; [ $m = b ] && W=$CAND
+    # A shipped (ship.sh): models/cluenet_demo.pt holds A's stage 2 (checked equal to pipe_stage2_node_sizes.pt),
+    # so 'shipped' is A here and B against A is the gate's own read (no second eval of A)
+    for m in shipped b; do
+      W=models/cluenet_demo.pt; [ $m = b ] && W=$CAND
       [ -f $O/gate2_$m/keypoints.json ] || cluenet eval full --weights $W --data $GATE \
         --out $O/gate2_$m "${F[@]}" > $O/gate2_$m.log 2>&1 || echo "failed $m"
     done
-    python tools/paired_keypoint_ap.py --data $GATE --model shipped=$O/gate2_shipped --model $NAME=$O/gate2_b \
+    python tools/paired_keypoint_ap.py --data $GATE --model stage2_node_sizes_shipped=$O/gate2_shipped --model $NAME=$O/gate2_b \
       --json $D/gate_b.json | tee $D/gate_b.md
-    python tools/paired_keypoint_ap.py --data $GATE --model stage2_node_sizes=$O/gate2_a --model $NAME=$O/gate2_b \
-      --json $D/pair_b_vs_a.json | tee $D/pair_b_vs_a.md
     PREVIOUS=models/cluenet_demo.pt; [ -f $O/ship/demo_s52.pt ] && PREVIOUS=$O/ship/demo_s52.pt
     for v in "data/s38/gen2_scenes/val gen2val" "data/s53/node_sizes/val node_sizes_val"; do
       set -- $v
